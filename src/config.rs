@@ -1,0 +1,226 @@
+//! Limits and settings, with builder-style setters.
+
+use std::time::Duration;
+
+/// Limits and settings for a connection, a server and a client.
+///
+/// Every field has a sane default; the setters consume and return `self` so they chain.
+///
+/// ```
+/// use std::time::Duration;
+/// use ws6455::Config;
+/// let c = Config::default()
+///     .max_message_size(1 << 20)
+///     .idle_timeout(Some(Duration::from_secs(30)));
+/// assert_eq!(c.max_message_size, 1 << 20);
+/// assert_eq!(c.max_frame_size, 16 << 20);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    // --- protocol (sans-IO core) ---
+    /// Largest frame payload accepted, in bytes (default 16 MiB). Larger frames fail with 1009
+    /// as soon as their header arrives.
+    pub max_frame_size: usize,
+    /// Largest message accepted (sum of its fragments), in bytes (default 64 MiB). Exceeding it
+    /// fails with 1009 before the excess is buffered.
+    pub max_message_size: usize,
+    /// Most fragments accepted in one message (default 100 000); bounds floods of empty
+    /// fragments. Exceeding it fails with 1009.
+    pub max_fragments: usize,
+    /// Answer pings with pongs automatically (default true).
+    pub auto_pong: bool,
+    /// Outgoing messages larger than this are split into frames of this size
+    /// (default `usize::MAX`: never split).
+    pub fragment_size: usize,
+    /// Bound on bytes queued for the peer (default 16 MiB, and always room for one message):
+    /// past it, sends fail with [`crate::Error::WriteBufferFull`] and reading stops queueing pongs.
+    pub max_write_buffer: usize,
+    /// Initial read buffer size per connection (default 4 KiB); it grows for large frames and
+    /// shrinks back afterwards.
+    pub read_buffer_size: usize,
+
+    // --- HTTP head ---
+    /// Largest HTTP head (request or response line plus headers), in bytes (default 16 KiB).
+    pub max_head_size: usize,
+    /// Most header fields in an HTTP head (default 64).
+    pub max_headers: usize,
+
+    // --- timeouts ---
+    /// Time allowed to complete the opening handshake (default 10 s).
+    pub handshake_timeout: Option<Duration>,
+    /// Time a connection may stay silent before reads fail with [`crate::Error::Timeout`]
+    /// (default: none).
+    pub idle_timeout: Option<Duration>,
+    /// Time allowed for the peer to answer our close frame (default 5 s).
+    pub close_timeout: Option<Duration>,
+    /// Time allowed for a TCP connect by the client (default 10 s).
+    pub connect_timeout: Option<Duration>,
+    /// Time a blocked write may wait (default 30 s).
+    pub write_timeout: Option<Duration>,
+
+    // --- server ---
+    /// Most concurrent connections a server accepts; more get `503` (default 10 000).
+    pub max_connections: usize,
+    /// Stack size of each connection thread, in bytes (default 128 KiB).
+    pub thread_stack_size: usize,
+    /// Time graceful shutdown waits for connections to finish (default 5 s).
+    pub shutdown_timeout: Duration,
+    /// Set `TCP_NODELAY` on accepted and connected sockets (default true).
+    pub nodelay: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            max_fragments: 100_000,
+            auto_pong: true,
+            fragment_size: usize::MAX,
+            max_write_buffer: 16 << 20,
+            read_buffer_size: 4 << 10,
+            max_head_size: 16 << 10,
+            max_headers: 64,
+            handshake_timeout: Some(Duration::from_secs(10)),
+            idle_timeout: None,
+            close_timeout: Some(Duration::from_secs(5)),
+            connect_timeout: Some(Duration::from_secs(10)),
+            write_timeout: Some(Duration::from_secs(30)),
+            max_connections: 10_000,
+            thread_stack_size: 128 << 10,
+            shutdown_timeout: Duration::from_secs(5),
+            nodelay: true,
+        }
+    }
+}
+
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty;)*) => {
+        impl Config {
+            $(
+                $(#[$doc])*
+                #[must_use]
+                pub fn $name(mut self, value: $ty) -> Config {
+                    self.$name = value;
+                    self
+                }
+            )*
+        }
+    };
+}
+
+setters! {
+    /// Sets [`Config::max_frame_size`].
+    ///
+    /// ```
+    /// assert_eq!(ws6455::Config::default().max_frame_size(10).max_frame_size, 10);
+    /// ```
+    max_frame_size: usize;
+    /// Sets [`Config::max_message_size`].
+    ///
+    /// ```
+    /// assert_eq!(ws6455::Config::default().max_message_size(10).max_message_size, 10);
+    /// ```
+    max_message_size: usize;
+    /// Sets [`Config::max_fragments`].
+    ///
+    /// ```
+    /// assert_eq!(ws6455::Config::default().max_fragments(10).max_fragments, 10);
+    /// ```
+    max_fragments: usize;
+    /// Sets [`Config::auto_pong`].
+    ///
+    /// ```
+    /// assert!(!ws6455::Config::default().auto_pong(false).auto_pong);
+    /// ```
+    auto_pong: bool;
+    /// Sets [`Config::fragment_size`].
+    ///
+    /// ```
+    /// assert_eq!(ws6455::Config::default().fragment_size(4096).fragment_size, 4096);
+    /// ```
+    fragment_size: usize;
+    /// Sets [`Config::max_write_buffer`].
+    ///
+    /// ```
+    /// assert_eq!(ws6455::Config::default().max_write_buffer(1 << 20).max_write_buffer, 1 << 20);
+    /// ```
+    max_write_buffer: usize;
+    /// Sets [`Config::read_buffer_size`].
+    ///
+    /// ```
+    /// assert_eq!(ws6455::Config::default().read_buffer_size(8192).read_buffer_size, 8192);
+    /// ```
+    read_buffer_size: usize;
+    /// Sets [`Config::max_head_size`].
+    ///
+    /// ```
+    /// assert_eq!(ws6455::Config::default().max_head_size(8192).max_head_size, 8192);
+    /// ```
+    max_head_size: usize;
+    /// Sets [`Config::max_headers`].
+    ///
+    /// ```
+    /// assert_eq!(ws6455::Config::default().max_headers(16).max_headers, 16);
+    /// ```
+    max_headers: usize;
+    /// Sets [`Config::handshake_timeout`].
+    ///
+    /// ```
+    /// assert_eq!(ws6455::Config::default().handshake_timeout(None).handshake_timeout, None);
+    /// ```
+    handshake_timeout: Option<std::time::Duration>;
+    /// Sets [`Config::idle_timeout`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let c = ws6455::Config::default().idle_timeout(Some(Duration::from_secs(1)));
+    /// assert_eq!(c.idle_timeout, Some(Duration::from_secs(1)));
+    /// ```
+    idle_timeout: Option<std::time::Duration>;
+    /// Sets [`Config::close_timeout`].
+    ///
+    /// ```
+    /// assert_eq!(ws6455::Config::default().close_timeout(None).close_timeout, None);
+    /// ```
+    close_timeout: Option<std::time::Duration>;
+    /// Sets [`Config::connect_timeout`].
+    ///
+    /// ```
+    /// assert_eq!(ws6455::Config::default().connect_timeout(None).connect_timeout, None);
+    /// ```
+    connect_timeout: Option<std::time::Duration>;
+    /// Sets [`Config::write_timeout`].
+    ///
+    /// ```
+    /// assert_eq!(ws6455::Config::default().write_timeout(None).write_timeout, None);
+    /// ```
+    write_timeout: Option<std::time::Duration>;
+    /// Sets [`Config::max_connections`].
+    ///
+    /// ```
+    /// assert_eq!(ws6455::Config::default().max_connections(5).max_connections, 5);
+    /// ```
+    max_connections: usize;
+    /// Sets [`Config::thread_stack_size`].
+    ///
+    /// ```
+    /// assert_eq!(ws6455::Config::default().thread_stack_size(256 << 10).thread_stack_size, 256 << 10);
+    /// ```
+    thread_stack_size: usize;
+    /// Sets [`Config::shutdown_timeout`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let c = ws6455::Config::default().shutdown_timeout(Duration::from_secs(1));
+    /// assert_eq!(c.shutdown_timeout, Duration::from_secs(1));
+    /// ```
+    shutdown_timeout: std::time::Duration;
+    /// Sets [`Config::nodelay`].
+    ///
+    /// ```
+    /// assert!(!ws6455::Config::default().nodelay(false).nodelay);
+    /// ```
+    nodelay: bool;
+}
