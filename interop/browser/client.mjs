@@ -17,7 +17,7 @@ try {
     let err;
     wsErrors = [];
     try {
-      err = await browser.page.evaluate(runWebCase, { url, name, timeoutMs: 60_000 });
+      err = await browser.page.evaluate(runWebCase, { url, name, timeoutMs: 30_000 });
     } catch (e) {
       err = `page error: ${e.message.split('\n')[0]}`;
     }

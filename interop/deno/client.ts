@@ -6,7 +6,7 @@ import { runWebCase, WEB_CASES } from "../web/cases.js";
 const url = Deno.args[0];
 const peer = Deno.args[1] ?? "deno-client";
 for (const name of WEB_CASES) {
-  const err = await runWebCase({ url, name, timeoutMs: 60_000 });
+  const err = await runWebCase({ url, name, timeoutMs: 30_000 });
   console.log(err == null ? `PASS ${peer} ${name}` : `FAIL ${peer} ${name}: ${err}`);
 }
 console.log("DONE");

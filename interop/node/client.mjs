@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 
 const URL = process.argv[2];
 const PEER = process.argv[3] || 'node-client';
-const CASE_TIMEOUT_MS = 60_000;
+const CASE_TIMEOUT_MS = 30_000;
 
 function pattern(n) {
   const b = Buffer.alloc(n);

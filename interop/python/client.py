@@ -12,7 +12,7 @@ from websockets.asyncio.client import connect
 
 URL = sys.argv[1]
 PEER = sys.argv[2] if len(sys.argv) > 2 else "python-client"
-CASE_TIMEOUT = 60
+CASE_TIMEOUT = 30
 
 
 def pattern(n):
