@@ -17,13 +17,10 @@ use std::io::{self, ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Instant;
 
-use crate::handshake::{self, HandshakeError, Response, WsUrl};
-use crate::http::{self, Status};
+use crate::handshake::{self, ClientHandshake, Response, WsUrl};
+use crate::http;
 use crate::socket::{self, WebSocket};
 use crate::{Config, Error, Result, Role};
-
-/// Largest response body read from a server that refused the upgrade.
-const MAX_ERROR_BODY: usize = 64 << 10;
 
 /// Connects to a `ws://` URL with the default [`Config`] and runs the opening handshake.
 ///
@@ -153,7 +150,7 @@ impl ClientBuilder {
         self,
         stream: S,
     ) -> Result<(WebSocket<S>, Response)> {
-        let url = handshake::parse_url_any_scheme(&self.url)?;
+        let url = handshake::parse_url_for_stream(&self.url)?;
         self.handshake(&url, stream)
     }
 
@@ -162,79 +159,34 @@ impl ClientBuilder {
         url: &WsUrl,
         mut stream: S,
     ) -> Result<(WebSocket<S>, Response)> {
-        let key = handshake::generate_key();
-        let request = handshake::client_request(url, &key, &self.protocols, &self.headers)?;
-        stream.write_all(&request)?;
-        stream.flush()?;
-
         let limits = http::Limits::from(&self.config);
+        let mut hs = ClientHandshake::new(url, &self.protocols, &self.headers, limits)?;
+        stream.write_all(hs.request())?;
+        stream.flush()?;
         let deadline = self.config.handshake_timeout.map(|t| Instant::now() + t);
-        let mut buf: Vec<u8> = Vec::with_capacity(1024);
+        let mut chunk = [0u8; 2048];
         loop {
-            let parsed = match http::parse_response(&buf, &limits)? {
-                Status::Complete(r) => Some(r),
-                Status::Partial => None,
+            let n = match stream.read(&mut chunk) {
+                Ok(0) => return Err(hs.finish()),
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
             };
-            if let Some((resp, head_len)) = parsed {
-                if resp.status != 101 {
-                    let (status, reason) = (resp.status, resp.reason.to_owned());
-                    let wanted = resp.content_length().unwrap_or(0).min(MAX_ERROR_BODY as u64);
-                    drop(resp);
-                    let body = read_body(&mut stream, &mut buf, head_len, wanted as usize);
-                    return Err(Error::Handshake(HandshakeError::Rejected {
-                        status,
-                        reason,
-                        body,
-                    }));
-                }
-                let subprotocol = handshake::verify_response(&resp, &key, &self.protocols)?;
-                let owned = Response::from_http(&resp);
+            if let Some(done) = hs.feed(&chunk[..n])? {
                 let mut ws = WebSocket::from_partially_read(
                     stream,
-                    &buf[head_len..],
+                    &done.leftover,
                     Role::Client,
                     self.config,
                 );
-                ws.set_handshake_info(subprotocol, None, Some(owned.clone()));
-                return Ok((ws, owned));
+                ws.set_handshake_info(done.subprotocol, None, Some(done.response.clone()));
+                return Ok((ws, done.response));
             }
-            if let Some(d) = deadline {
-                if Instant::now() >= d {
-                    return Err(Error::Timeout);
-                }
-            }
-            let start = buf.len();
-            buf.resize(start + 1024, 0);
-            let n = loop {
-                match stream.read(&mut buf[start..]) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e.into()),
-                }
-            };
-            buf.truncate(start + n);
-            if n == 0 {
-                return Err(Error::Io(io::Error::new(
-                    ErrorKind::UnexpectedEof,
-                    "the server closed the connection before answering the upgrade",
-                )));
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(Error::Timeout);
             }
         }
     }
-}
-
-/// Reads up to `wanted` body bytes after a refused upgrade (best effort: errors end it).
-fn read_body<S: Read>(stream: &mut S, buf: &mut Vec<u8>, head_len: usize, wanted: usize) -> Vec<u8> {
-    let mut body: Vec<u8> = buf[head_len..].to_vec();
-    let mut chunk = [0u8; 1024];
-    while body.len() < wanted {
-        match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => body.extend_from_slice(&chunk[..n]),
-        }
-    }
-    body.truncate(wanted);
-    body
 }
 
 fn tcp_connect(url: &WsUrl, config: &Config) -> Result<TcpStream> {

@@ -27,8 +27,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::handshake::{self, Decision, Request, Response};
-use crate::http::{self, Status};
+use crate::handshake::{self, Decision, Incoming, Request, Response, ServerHandshake};
+use crate::http;
 use crate::socket::{self, ShutdownSignal, WebSocket};
 use crate::{Config, Error, Result, Role};
 
@@ -480,6 +480,7 @@ impl ConnContext {
             let _ = stream.set_nodelay(true);
         }
         let _ = stream.set_write_timeout(self.config.write_timeout);
+        let _ = stream.set_read_timeout(self.config.handshake_timeout);
         let http_hook = self.http_hook.as_deref();
         match accept_inner(
             stream,
@@ -488,11 +489,12 @@ impl ConnContext {
             http_hook,
             Some(self.shared.signal.clone()),
         ) {
-            Ok(Outcome::Upgraded(mut ws)) => {
+            Ok(Outcome::Upgraded(ws)) => {
+                let mut ws = *ws;
                 if self.log >= LogLevel::Verbose {
                     eprintln!(
                         "ws6455: [{id}] {peer} connected {}",
-                        ws.request().map(|r| r.target()).unwrap_or("")
+                        ws.request().map(|r| r.target.as_str()).unwrap_or("")
                     );
                 }
                 let _ = ws.get_ref().set_read_timeout(self.config.idle_timeout);
@@ -517,8 +519,8 @@ impl ConnContext {
     }
 }
 
-enum Outcome {
-    Upgraded(WebSocket<TcpStream>),
+enum Outcome<S> {
+    Upgraded(Box<WebSocket<S>>),
     /// A plain HTTP request or a refused upgrade was answered with this status.
     Answered(u16),
 }
@@ -560,7 +562,7 @@ pub fn accept<S: Read + Write>(
     hook: impl Fn(&Request) -> Decision,
 ) -> Result<WebSocket<S>> {
     match accept_inner(stream, &config, &hook, None, None)? {
-        Outcome::Upgraded(ws) => Ok(ws),
+        Outcome::Upgraded(ws) => Ok(*ws),
         Outcome::Answered(status) => Err(Error::Handshake(handshake::HandshakeError::Rejected {
             status,
             reason: String::new(),
@@ -569,58 +571,39 @@ pub fn accept<S: Read + Write>(
     }
 }
 
-/// Bytes read per `read` call while waiting for a request head.
-const HEAD_CHUNK: usize = 2048;
-
 fn accept_inner<S: Read + Write>(
     mut stream: S,
     config: &Config,
     hook: &dyn Fn(&Request) -> Decision,
     http_hook: Option<&HttpHook>,
     signal: Option<Arc<ShutdownSignal>>,
-) -> Result<Outcome> {
-    let limits = http::Limits::from(config);
+) -> Result<Outcome<S>> {
+    let mut hs = ServerHandshake::new(http::Limits::from(config));
     let deadline = config.handshake_timeout.map(|t| Instant::now() + t);
-    let mut buf: Vec<u8> = Vec::with_capacity(HEAD_CHUNK);
-    let (request, head_len) = loop {
-        match http::parse_request(&buf, &limits) {
-            Ok(Status::Complete((req, n))) => break (Request::from_http(&req), n),
-            Ok(Status::Partial) => {}
-            Err(e) => {
-                let status = if e.is_too_large() { 431 } else { 400 };
-                let resp = Response::new(status)
-                    .header("Connection", "close")
-                    .header("Content-Type", "text/plain; charset=utf-8")
-                    .body(format!("{e}\n"));
-                let _ = stream.write_all(&resp.to_bytes());
-                let _ = stream.flush();
-                return Err(Error::Http(e));
+    let mut chunk = [0u8; 2048];
+    let Incoming { request, leftover } = loop {
+        let n = match stream.read(&mut chunk) {
+            Ok(0) => {
+                return Err(Error::Io(io::Error::new(
+                    ErrorKind::UnexpectedEof,
+                    "connection closed before the request head was complete",
+                )))
             }
-        }
-        if let Some(d) = deadline {
-            if Instant::now() >= d {
-                return Err(Error::Timeout);
-            }
-        }
-        let start = buf.len();
-        let room = (limits.max_head_size + 1).saturating_sub(start).clamp(1, HEAD_CHUNK);
-        buf.resize(start + room, 0);
-        let n = loop {
-            match stream.read(&mut buf[start..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    buf.truncate(start);
-                    return Err(e.into());
-                }
-            }
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
         };
-        buf.truncate(start + n);
-        if n == 0 {
-            return Err(Error::Io(io::Error::new(
-                ErrorKind::UnexpectedEof,
-                "connection closed before the request head was complete",
-            )));
+        match hs.feed(&chunk[..n]) {
+            Ok(Some(incoming)) => break incoming,
+            Ok(None) => {}
+            Err(bad) => {
+                let _ = stream.write_all(&bad.response.to_bytes());
+                let _ = stream.flush();
+                return Err(bad.into());
+            }
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(Error::Timeout);
         }
     };
 
@@ -639,12 +622,12 @@ fn accept_inner<S: Read + Write>(
     if !outcome.accepted {
         return Ok(Outcome::Answered(outcome.response.status));
     }
-    let mut ws = WebSocket::from_partially_read(stream, &buf[head_len..], Role::Server, config.clone());
+    let mut ws = WebSocket::from_partially_read(stream, &leftover, Role::Server, config.clone());
     ws.set_handshake_info(outcome.subprotocol, Some(request), None);
     if let Some(signal) = signal {
         ws.set_shutdown_signal(signal);
     }
-    Ok(Outcome::Upgraded(ws))
+    Ok(Outcome::Upgraded(Box::new(ws)))
 }
 
 impl WebSocket<TcpStream> {

@@ -18,7 +18,11 @@ fn echo_server(config: Config) -> (SocketAddr, ShutdownHandle) {
         .unwrap()
         .log_level(LogLevel::Quiet)
         .on_upgrade(|req| {
-            let chosen = req.protocols().into_iter().find(|p| *p == "chat").map(String::from);
+            let chosen = req
+                .protocols()
+                .into_iter()
+                .find(|p| *p == "chat")
+                .map(String::from);
             Decision::Accept(Accept {
                 subprotocol: chosen,
                 ..Accept::default()
@@ -54,10 +58,18 @@ fn echoes_text_and_binary_of_every_boundary_size() {
     for size in [0usize, 1, 125, 126, 127, 65535, 65536, 1 << 20, 16 << 20] {
         let text: String = (0..size).map(|i| (b'a' + (i % 26) as u8) as char).collect();
         ws.send(Message::Text(text.clone())).unwrap();
-        assert_eq!(ws.read().unwrap(), Message::Text(text), "text of {size} bytes");
+        assert_eq!(
+            ws.read().unwrap(),
+            Message::Text(text),
+            "text of {size} bytes"
+        );
         let bin: Vec<u8> = (0..size).map(|i| (i * 7) as u8).collect();
         ws.send(Message::Binary(bin.clone())).unwrap();
-        assert_eq!(ws.read().unwrap(), Message::Binary(bin), "binary of {size} bytes");
+        assert_eq!(
+            ws.read().unwrap(),
+            Message::Binary(bin),
+            "binary of {size} bytes"
+        );
     }
     ws.close(CloseCode::Normal, "done").unwrap();
     match ws.read().unwrap() {
@@ -96,7 +108,7 @@ fn subprotocol_is_negotiated_only_when_offered_and_supported() {
         .connect()
         .unwrap();
     assert_eq!(ws.subprotocol(), Some("chat"));
-    assert_eq!(resp.header("sec-websocket-protocol"), Some("chat"));
+    assert_eq!(resp.get_header("sec-websocket-protocol"), Some("chat"));
     let (ws, _) = ClientBuilder::new(url(addr))
         .subprotocol("zzz")
         .connect()
@@ -229,7 +241,9 @@ fn read_close_code(s: &mut TcpStream) -> Option<u16> {
             }
             pos += hdr + len;
         }
-        let n = s.read(&mut chunk).expect("server closed without a close frame");
+        let n = s
+            .read(&mut chunk)
+            .expect("server closed without a close frame");
         assert!(n > 0, "server closed without a close frame");
         all.extend_from_slice(&chunk[..n]);
     }
@@ -302,7 +316,8 @@ fn connection_limit_answers_503_and_keeps_serving() {
 
 #[test]
 fn handshake_timeout_drops_a_silent_client() {
-    let (addr, _h) = echo_server(Config::default().handshake_timeout(Some(Duration::from_millis(300))));
+    let (addr, _h) =
+        echo_server(Config::default().handshake_timeout(Some(Duration::from_millis(300))));
     let mut s = TcpStream::connect(addr).unwrap();
     s.write_all(b"GET / HTTP/1.1\r\n").unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -329,15 +344,21 @@ fn graceful_shutdown_sends_going_away_to_every_client() {
             other => panic!("expected close 1001, got {other:?}"),
         }
     }
-    assert_eq!(waiter.join().unwrap(), 0, "connections left open after shutdown");
-    assert!(TcpStream::connect_timeout(&addr, Duration::from_millis(500))
-        .map(|mut s| {
-            s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-            let mut b = [0u8; 16];
-            s.write_all(b"GET / HTTP/1.1\r\n\r\n").ok();
-            !matches!(s.read(&mut b), Ok(n) if n > 0 && b.starts_with(b"HTTP/1.1 101"))
-        })
-        .unwrap_or(true));
+    assert_eq!(
+        waiter.join().unwrap(),
+        0,
+        "connections left open after shutdown"
+    );
+    assert!(
+        TcpStream::connect_timeout(&addr, Duration::from_millis(500))
+            .map(|mut s| {
+                s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                let mut b = [0u8; 16];
+                s.write_all(b"GET / HTTP/1.1\r\n\r\n").ok();
+                !matches!(s.read(&mut b), Ok(n) if n > 0 && b.starts_with(b"HTTP/1.1 101"))
+            })
+            .unwrap_or(true)
+    );
 }
 
 #[test]
@@ -394,7 +415,8 @@ fn read_timeout_resumes_without_losing_bytes() {
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
         )
         .unwrap();
-        s.write_all(&[0x81, 0x0b, b'h', b'e', b'l', b'l', b'o']).unwrap();
+        s.write_all(&[0x81, 0x0b, b'h', b'e', b'l', b'l', b'o'])
+            .unwrap();
         thread::sleep(Duration::from_millis(400));
         s.write_all(b" world").unwrap();
         thread::sleep(Duration::from_millis(500));
@@ -411,7 +433,10 @@ fn read_timeout_resumes_without_losing_bytes() {
             Err(e) => panic!("unexpected error {e}"),
         }
     };
-    assert!(timeouts >= 1, "the pause should have timed out at least once");
+    assert!(
+        timeouts >= 1,
+        "the pause should have timed out at least once"
+    );
     assert_eq!(msg, Message::text("hello world"));
 }
 
@@ -419,7 +444,10 @@ fn read_timeout_resumes_without_losing_bytes() {
 fn bad_urls_and_refused_connections_are_clear_errors() {
     assert!(matches!(connect("http://example.com/"), Err(Error::Url(_))));
     assert!(matches!(connect("wss://example.com/"), Err(Error::Url(_))));
-    assert!(matches!(connect("ws://user@example.com/"), Err(Error::Url(_))));
+    assert!(matches!(
+        connect("ws://user@example.com/"),
+        Err(Error::Url(_))
+    ));
     // A port nobody listens on.
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();

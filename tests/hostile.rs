@@ -18,17 +18,23 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Connection threads of the server (named `ws-N`); the test harness's own threads come and go
+/// with the other tests, so they are not counted.
 fn threads() -> usize {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(|t| t.ok())
+        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+        .filter(|name| name.starts_with("ws-"))
+        .count()
 }
 
 fn fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
 }
 
 /// Waits (bounded) until threads and fds are back to the baseline.
@@ -86,7 +92,8 @@ fn with_server(config: Config, what: &str, case: impl FnOnce(SocketAddr)) {
     assert_back_to(baseline, what);
 }
 
-const UPGRADE: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+const UPGRADE: &[u8] =
+    b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
 Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
 
 fn raw_upgrade(addr: SocketAddr) -> TcpStream {
@@ -99,7 +106,11 @@ fn raw_upgrade(addr: SocketAddr) -> TcpStream {
         s.read_exact(&mut b).unwrap();
         head.push(b[0]);
     }
-    assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
     s
 }
 
@@ -138,7 +149,10 @@ fn slowloris_connections_are_dropped_at_the_handshake_timeout() {
         let (mut ws, _) = ws6455::client::connect(&format!("ws://{addr}/")).unwrap();
         ws.send_text("quick").unwrap();
         assert_eq!(ws.read().unwrap(), Message::text("quick"));
-        assert!(start.elapsed() < Duration::from_secs(1), "good client was kept waiting");
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "good client was kept waiting"
+        );
         // One header byte per 300 ms each: never finishes before the deadline.
         let mut dropped = 0;
         let req = b"GET / HTTP/1.1\r\nHost: slow\r\n";
@@ -191,7 +205,8 @@ fn giant_announced_frame_length_fails_at_once_with_1009() {
         s.write_all(&f).unwrap();
         let got = read_to_close(&mut s, Duration::from_secs(5));
         assert!(got.len() >= 4, "expected a close frame");
-        assert_eq!(&got[..4], &[0x88, 0x02, 0x03, 0xf1], "close 1009");
+        assert_eq!(got[0], 0x88, "a close frame");
+        assert_eq!(u16::from_be_bytes([got[2], got[3]]), 1009);
     });
 }
 
@@ -207,7 +222,10 @@ fn endless_continuation_frames_are_cut_off() {
         }
         let _ = s.write_all(&burst);
         let got = read_to_close(&mut s, Duration::from_secs(5));
-        assert!(got.len() >= 4 && got[0] == 0x88, "expected a close frame, got {got:?}");
+        assert!(
+            got.len() >= 4 && got[0] == 0x88,
+            "expected a close frame, got {got:?}"
+        );
         assert_eq!(u16::from_be_bytes([got[2], got[3]]), 1009);
     });
 }
