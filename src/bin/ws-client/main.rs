@@ -39,12 +39,9 @@ fn fail(msg: &str, code: i32) -> ! {
 /// A one-line explanation of a failed connection attempt.
 fn describe_connect_error(url: &str, timeout: Duration, e: &Error) -> String {
     match e {
-        Error::Url(why) => format!("bad URL {url:?}: {why}"),
+        Error::Url(why) => format!("bad URL: {why}"),
         Error::Io(io) => io.to_string(),
-        Error::Timeout => format!(
-            "no answer from {url} within {} s",
-            timeout.as_secs_f64()
-        ),
+        Error::Timeout => format!("no answer from {url} within {} s", timeout.as_secs_f64()),
         Error::Handshake(HandshakeError::Rejected {
             status,
             reason,
@@ -147,7 +144,10 @@ fn main() {
                         "connection lost: the server closed it without a close frame".to_string()
                     }
                     Error::Protocol(p) => {
-                        format!("protocol error from the server ({p}); closed with {}", p.close_code())
+                        format!(
+                            "protocol error from the server ({p}); closed with {}",
+                            p.close_code()
+                        )
                     }
                     other => format!("connection lost: {other}"),
                 };
@@ -176,7 +176,13 @@ fn close_status(frame: Option<CloseFrame>, we_closed: &AtomicBool) -> i32 {
 }
 
 /// The typing thread: reads stdin lines and sends them; `exit` or end of input closes.
-fn typing(writer: WsWriter, console: &Out, opts: &Options, stdin_tty: bool, we_closed: &AtomicBool) {
+fn typing(
+    writer: WsWriter,
+    console: &Out,
+    opts: &Options,
+    stdin_tty: bool,
+    we_closed: &AtomicBool,
+) {
     let lock_step = !stdin_tty;
     if console.mode() == Mode::Piped {
         console.wait_for_message(0, GREETING_WAIT);

@@ -143,7 +143,10 @@ pub fn chat(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
                 shared.table.reply(t)
             }
             other => {
-                log::conn(id, &format!("CLIENT >> {}", describe_binary(other.as_bytes())));
+                log::conn(
+                    id,
+                    &format!("CLIENT >> {}", describe_binary(other.as_bytes())),
+                );
                 chat::BINARY_REPLY
             }
         };
@@ -201,12 +204,12 @@ pub fn close_room_writers(shared: &Shared) {
     let (tx, rx) = mpsc::channel();
     let n = writers.len();
     for w in writers {
-        let tx = tx.clone();
+        let done = tx.clone();
         let spawned = std::thread::Builder::new()
             .name("room-close".into())
             .spawn(move || {
                 let _ = w.close(CloseCode::Away, "server shutting down");
-                let _ = tx.send(());
+                let _ = done.send(());
             });
         if spawned.is_err() {
             let _ = tx.send(());

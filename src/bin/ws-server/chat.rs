@@ -212,7 +212,11 @@ mod tests {
     #[test]
     fn errors_name_the_line() {
         let cases = [
-            ("hi = a\n\n# c\nno equals sign here\n", 4, "expected `key = reply`"),
+            (
+                "hi = a\n\n# c\nno equals sign here\n",
+                4,
+                "expected `key = reply`",
+            ),
             ("= reply\n", 1, "empty key"),
             ("a = b\nkey =   \n", 2, "empty reply"),
             ("a = b\na = c\n", 2, "duplicate key"),

@@ -217,7 +217,7 @@ fn parse_count(flag: &str, v: &str) -> Result<usize, UsageError> {
 
 fn parse_secs(flag: &str, v: &str) -> Result<Option<Duration>, UsageError> {
     match v.parse::<f64>() {
-        Ok(s) if s == 0.0 => Ok(None),
+        Ok(0.0) => Ok(None),
         Ok(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Some(Duration::from_secs_f64(s))),
         _ => err(format!(
             "invalid value '{v}' for {flag}: expected a number of seconds"

@@ -85,10 +85,7 @@ fn main() {
             let text = match std::fs::read_to_string(path) {
                 Ok(t) => t,
                 Err(e) => {
-                    log::error(&format!(
-                        "cannot read reply table {}: {e}",
-                        path.display()
-                    ));
+                    log::error(&format!("cannot read reply table {}: {e}", path.display()));
                     exit(2);
                 }
             };
@@ -104,9 +101,8 @@ fn main() {
 
     let mut config = Config::default();
     if let Some(n) = opts.max_message_size {
-        config = config
-            .max_frame_size(config.max_frame_size.min(n))
-            .max_message_size(n);
+        let frame = config.max_frame_size.min(n);
+        config = config.max_frame_size(frame).max_message_size(n);
     }
     if let Some(n) = opts.max_connections {
         config = config.max_connections(n);

@@ -19,8 +19,9 @@ pub fn route(method: &str, path: &str) -> Response {
             .header("Cache-Control", "no-store")
             .header("X-Content-Type-Options", "nosniff")
             .body(PAGE),
-        (_, "/") | (_, "/index.html") => Response::text(405, "Method Not Allowed\n")
-            .header("Allow", "GET"),
+        (_, "/") | (_, "/index.html") => {
+            Response::text(405, "Method Not Allowed\n").header("Allow", "GET")
+        }
         _ => Response::text(404, "Not Found\n"),
     }
 }
@@ -52,7 +53,10 @@ mod tests {
     fn routes() {
         let r = route("GET", "/");
         assert_eq!(r.status, 200);
-        assert_eq!(r.get_header("content-type"), Some("text/html; charset=utf-8"));
+        assert_eq!(
+            r.get_header("content-type"),
+            Some("text/html; charset=utf-8")
+        );
         assert_eq!(r.body, PAGE.as_bytes());
         assert_eq!(route("GET", "/nope").status, 404);
         assert_eq!(route("GET", "/favicon.ico").status, 404);

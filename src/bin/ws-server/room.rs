@@ -109,14 +109,7 @@ impl Room {
             },
         );
         let dropped = broadcast(&mut inner, format!("* {name} joined"));
-        (
-            name,
-            Mailbox {
-                lines: rx,
-                lagging,
-            },
-            dropped,
-        )
+        (name, Mailbox { lines: rx, lagging }, dropped)
     }
 
     /// Broadcasts `NAME: text` from member `id` to every member (the sender included).
@@ -223,7 +216,10 @@ mod tests {
         let (a, ma, _) = room.join(1, Some("alice"));
         let (b, mb, _) = room.join(2, None);
         let (c, mc, _) = room.join(3, Some(""));
-        assert_eq!((a.as_str(), b.as_str(), c.as_str()), ("alice", "guest-1", "guest-2"));
+        assert_eq!(
+            (a.as_str(), b.as_str(), c.as_str()),
+            ("alice", "guest-1", "guest-2")
+        );
         assert!(room.say(1, "hi").is_empty());
         assert!(room.say(2, "hello").is_empty());
         assert_eq!(room.leave(3), (Some("guest-2".into()), vec![]));
