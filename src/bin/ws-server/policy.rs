@@ -1,19 +1,10 @@
 //! Upgrade policy: authentication, allowed origins, subprotocol choice. Pure functions over
 //! header values so they are easy to test.
 
+use ws6455::handshake::constant_time_eq;
+
 /// Subprotocols this server speaks, whatever the app.
 pub const SUBPROTOCOLS: [&str; 2] = ["chat", "echo"];
-
-/// Compares two byte strings in time that depends only on their lengths, not on where they
-/// differ, so a client cannot find a key byte by byte by timing 403s.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    // black_box keeps the optimiser from turning the fold into an early-exit comparison.
-    std::hint::black_box(diff) == 0
-}
 
 /// True when `header` (the `X-WS-AUTH-KEY` value) or `token` (the `?accessToken=` value)
 /// equals `key`. Both candidates are always compared.
@@ -50,15 +41,6 @@ pub fn select_subprotocol<'a>(offered: impl IntoIterator<Item = &'a str>) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn constant_time_equality() {
-        assert!(constant_time_eq(b"", b""));
-        assert!(constant_time_eq(b"secret", b"secret"));
-        assert!(!constant_time_eq(b"secret", b"secreT"));
-        assert!(!constant_time_eq(b"secret", b"secret1"));
-        assert!(!constant_time_eq(b"", b"x"));
-    }
 
     #[test]
     fn auth_by_header_or_token() {
