@@ -97,3 +97,29 @@ fn sigint_with_no_clients_exits_0() {
         vec![format!("Listening on {}", server.url())]
     );
 }
+
+#[test]
+fn a_second_signal_exits_at_once_with_130() {
+    use std::io::Write;
+    let mut server = Server::start(&[]);
+    // A client that upgrades and then never answers anything: the graceful shutdown has to
+    // wait for its close reply, which never comes.
+    let mut silent = std::net::TcpStream::connect(server.addr).unwrap();
+    silent
+        .write_all(
+            b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+              Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+              Sec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .unwrap();
+    server
+        .stdout
+        .wait_line("[1] Connection established with client ...");
+    server.signal("INT");
+    server
+        .stderr
+        .wait_for("shutdown started", |l| l.contains("shutting down"));
+    server.signal("INT");
+    assert_eq!(server.guard.wait(WAIT).code(), Some(130));
+    drop(silent);
+}
