@@ -86,6 +86,9 @@ fn three_clients_see_every_message_in_the_same_order() {
     }
     // The guest leaves; the others are told, and the server logs it.
     keep[2].close(ws6455::CloseCode::Normal, "bye").unwrap();
+    server
+        .stdout
+        .wait_line("[3] Connection closed by client ...");
     server.stdout.wait_line("[3] * guest-1 left");
     server.stdout.wait_line("[1] * alice joined");
     server.stdout.wait_line("[1] CLIENT >> alice says 0");

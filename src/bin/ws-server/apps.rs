@@ -1,7 +1,8 @@
 //! The three applications, each run on the connection's own thread after the upgrade.
 
 use std::net::{Shutdown, TcpStream};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use ws6455::socket::{WebSocket, WsWriter};
@@ -226,7 +227,14 @@ pub fn close_room_writers(shared: &Shared) {
 
 /// Drains one member's queue into its socket. Stops when the member left (queue closed and
 /// empty), the connection failed, or the member was dropped as too slow (then closes 1008).
-fn room_writer(writer: WsWriter, mailbox: Mailbox, stream: Option<TcpStream>, id: u64, name: &str) {
+fn room_writer(
+    writer: WsWriter,
+    mailbox: Mailbox,
+    stream: Option<TcpStream>,
+    server_closing: &AtomicBool,
+    id: u64,
+    name: &str,
+) {
     let mut too_slow = false;
     for line in mailbox.lines.iter() {
         if mailbox.is_lagging() {
@@ -248,6 +256,7 @@ fn room_writer(writer: WsWriter, mailbox: Mailbox, stream: Option<TcpStream>, id
         ));
     }
     if mailbox.is_lagging() || too_slow {
+        server_closing.store(true, Ordering::SeqCst);
         if let Some(s) = &stream {
             let _ = s.set_write_timeout(Some(LAGGING_WRITE_TIMEOUT));
         }
@@ -280,13 +289,24 @@ pub fn room(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
     lock_writers(shared).insert(id, writer.clone());
 
     let (done_tx, done_rx) = mpsc::channel::<()>();
+    // Set when the server starts the close (lagging client, idle timeout), so that the
+    // client's close reply is not logged as the client closing.
+    let server_closing = Arc::new(AtomicBool::new(false));
+    let thread_closing = server_closing.clone();
     let thread_writer = writer.clone();
     let thread_name = name.clone();
     let writer_thread = std::thread::Builder::new()
         .name(format!("room-writer-{id}"))
         .stack_size(128 << 10)
         .spawn(move || {
-            room_writer(thread_writer, mailbox, writer_stream, id, &thread_name);
+            room_writer(
+                thread_writer,
+                mailbox,
+                writer_stream,
+                &thread_closing,
+                id,
+                &thread_name,
+            );
             let _ = done_tx.send(());
         });
     let writer_thread = match writer_thread {
@@ -314,7 +334,8 @@ pub fn room(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
                 );
             }
             Ok(Message::Close(frame)) => {
-                break close_end(id, shared, we_closed || writer.close_sent(), frame.as_ref())
+                let ours = we_closed || server_closing.load(Ordering::SeqCst);
+                break close_end(id, shared, ours, frame.as_ref());
             }
             Ok(_) => {}
             Err(Error::Timeout) if !we_closed => {
