@@ -11,20 +11,28 @@ use ws6455::{CloseCode, Error, Message};
 use crate::room::{Dropped, Mailbox};
 use crate::{chat, log, Shared};
 
-/// Longest text shown in a `--verbose` echo log line.
+/// Longest message text shown in a log line, in characters.
 const PREVIEW_CHARS: usize = 200;
 
 /// Write timeout for a room client that fell behind: how long its 1008 close may take.
 const LAGGING_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// A message as shown in a log line: control characters escaped (so a message cannot forge
+/// log lines) and at most [`PREVIEW_CHARS`] characters, then `...`.
 fn preview(text: &str) -> String {
-    if text.chars().count() <= PREVIEW_CHARS {
-        text.to_string()
-    } else {
-        let mut s: String = text.chars().take(PREVIEW_CHARS).collect();
-        s.push_str("...");
-        s
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == PREVIEW_CHARS {
+            out.push_str("...");
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
     }
+    out
 }
 
 fn describe_binary(b: &[u8]) -> String {
@@ -135,12 +143,12 @@ pub fn chat(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
             log_end(id, End::Lost);
             return;
         }
-        log::conn(id, &format!("SERVER >> {greeting}"));
+        log::conn(id, &format!("SERVER >> {}", preview(greeting)));
     }
     serve_messages(ws, id, shared, |ws, msg| {
         let reply = match &msg {
             Message::Text(t) => {
-                log::conn(id, &format!("CLIENT >> {t}"));
+                log::conn(id, &format!("CLIENT >> {}", preview(t)));
                 shared.table.reply(t)
             }
             other => {
@@ -152,7 +160,7 @@ pub fn chat(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
             }
         };
         ws.send_text(reply)?;
-        log::conn(id, &format!("SERVER >> {reply}"));
+        log::conn(id, &format!("SERVER >> {}", preview(reply)));
         Ok(())
     });
 }
@@ -322,7 +330,7 @@ pub fn room(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
     let end = loop {
         match reader.read() {
             Ok(Message::Text(t)) => {
-                log::conn(id, &format!("CLIENT >> {t}"));
+                log::conn(id, &format!("CLIENT >> {}", preview(&t)));
                 report_dropped(&shared.room.say(id, &t));
             }
             Ok(Message::Binary(b)) => {
@@ -345,7 +353,11 @@ pub fn room(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
                     break End::ByServer;
                 }
             }
-            Err(e) => break classify_error(id, &e, we_closed || writer.close_sent()),
+            Err(e) => {
+                let ours =
+                    we_closed || server_closing.load(Ordering::SeqCst) || writer.close_sent();
+                break classify_error(id, &e, ours);
+            }
         }
     };
     log_end(id, end);
@@ -379,5 +391,6 @@ mod tests {
         assert_eq!(p.chars().count(), PREVIEW_CHARS + 3);
         assert!(p.ends_with("..."));
         assert_eq!(describe_binary(&[1, 2, 3]), "[binary, 3 bytes]");
+        assert_eq!(preview("a\nb\tc\u{7f}"), "a\\nb\\tc\\u{7f}");
     }
 }

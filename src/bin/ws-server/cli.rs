@@ -158,10 +158,17 @@ OUTPUT:
               [1] SERVER >> Hi, how can I help you today?
               [1] CLIENT >> hello
               [1] Connection closed by client ...
-            The room app also logs `[N] * NAME joined` / `[N] * NAME left`.
+            The room app also logs `[N] * NAME joined` / `[N] * NAME left`;
+            the echo app logs messages only with --verbose. Message text is
+            shown with control characters escaped (a newline as \\n) and cut
+            after 200 characters with `...`. A connection ends with one of
+            `Connection closed by client ...`, `Connection closed by server ...`
+            (shutdown, idle timeout, limit, slow room client) or
+            `Connection lost ...` (no close handshake).
             --quiet keeps only the `Listening on` line.
     stderr: errors, warnings (e.g. a room client dropped as too slow) and,
-            with --verbose, diagnostics. Every line starts with `ws-server: `.
+            with --verbose, diagnostics. Lines start with `ws-server: `, or
+            `ws6455: ` for those of the library (handshake failures, refusals).
 
 REPLY TABLE (--replies FILE):
     One `key = reply` per line; blank lines and lines starting with `#` are
