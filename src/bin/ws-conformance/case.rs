@@ -167,7 +167,10 @@ impl Expect {
         }
         match self.pongs.len() {
             0 => {}
-            1 => parts.push(format!("a pong with the ping's {} bytes", self.pongs[0].len())),
+            1 => parts.push(format!(
+                "a pong with the ping's {} bytes",
+                self.pongs[0].len()
+            )),
             n => parts.push(format!("{n} pongs in order")),
         }
         parts.push(match self.ending {

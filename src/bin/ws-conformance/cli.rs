@@ -132,7 +132,9 @@ fn parse_size(s: &str) -> Result<u64, String> {
 fn parse_secs(name: &str, s: &str) -> Result<Duration, String> {
     match s.parse::<f64>() {
         Ok(v) if v > 0.0 && v < 1e6 => Ok(Duration::from_secs_f64(v)),
-        _ => Err(format!("{name}: expected a positive number of seconds, got `{s}`")),
+        _ => Err(format!(
+            "{name}: expected a positive number of seconds, got `{s}`"
+        )),
     }
 }
 
@@ -220,7 +222,11 @@ pub fn parse(args: &[String]) -> Result<Parsed, String> {
                 listen: listen.unwrap_or_else(|| "127.0.0.1:9001".into()),
             }
         }
-        Some(other) => return Err(format!("unknown mode `{other}` (expected server or client)")),
+        Some(other) => {
+            return Err(format!(
+                "unknown mode `{other}` (expected server or client)"
+            ))
+        }
         None => return Err("missing mode: `server URL` or `client`".into()),
     };
     Ok(Parsed::Run(opts))
@@ -269,7 +275,14 @@ mod tests {
         assert_eq!(o.json, Some(PathBuf::from("out.json")));
         assert!(parse(&args("client --listen 127.0.0.1:0")).is_ok());
         assert!(matches!(parse(&args("--help")).unwrap(), Parsed::Help));
-        for bad in ["", "server", "client ws://x", "server ws://x --jobs 0", "bogus", "client --frob"] {
+        for bad in [
+            "",
+            "server",
+            "client ws://x",
+            "server ws://x --jobs 0",
+            "bogus",
+            "client --frob",
+        ] {
             assert!(parse(&args(bad)).is_err(), "{bad}");
         }
         assert_eq!(parse_size("64MiB").unwrap(), 64 << 20);

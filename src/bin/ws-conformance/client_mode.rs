@@ -44,7 +44,8 @@ struct Run<'a> {
 
 /// Listens on `listen` and tests the clients that connect.
 pub fn run(listen: &str, cases: Vec<Case>, opts: &Options) -> Result<Report, String> {
-    let listener = TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener =
+        TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("Listening on ws://{addr}");
     let _ = std::io::stdout().flush();
@@ -150,7 +151,9 @@ impl Run<'_> {
             self.agent = Some(agent);
         }
         let index = param("case").and_then(|c| c.parse::<usize>().ok());
-        let case = index.and_then(|i| i.checked_sub(1)).filter(|i| *i < self.cases.len());
+        let case = index
+            .and_then(|i| i.checked_sub(1))
+            .filter(|i| *i < self.cases.len());
         let flow = match (path, case) {
             ("/getCaseCount", _) => {
                 self.answer(stream, key.as_deref(), rest, &self.cases.len().to_string());
@@ -216,7 +219,14 @@ impl Run<'_> {
         }
     }
 
-    fn run_case(&mut self, i: usize, mut stream: TcpStream, head: &Head, key: Option<&str>, rest: Vec<u8>) {
+    fn run_case(
+        &mut self,
+        i: usize,
+        mut stream: TcpStream,
+        head: &Head,
+        key: Option<&str>,
+        rest: Vec<u8>,
+    ) {
         let case = &self.cases[i];
         let started = Instant::now();
         let timeout = self.opts.timeout;

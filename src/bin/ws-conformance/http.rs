@@ -64,9 +64,7 @@ impl Url {
             resource
         };
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let end = v6
-                .find(']')
-                .ok_or_else(|| format!("`{s}`: unclosed `[`"))?;
+            let end = v6.find(']').ok_or_else(|| format!("`{s}`: unclosed `[`"))?;
             let port = v6[end + 1..].strip_prefix(':');
             (v6[..end].to_string(), port)
         } else {
@@ -212,7 +210,10 @@ pub fn read_head(stream: &mut TcpStream, deadline: Instant) -> Result<(Head, Vec
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(format!("no complete HTTP head in time ({} bytes)", buf.len()));
+            return Err(format!(
+                "no complete HTTP head in time ({} bytes)",
+                buf.len()
+            ));
         }
         stream
             .set_read_timeout(Some(left))
@@ -221,7 +222,12 @@ pub fn read_head(stream: &mut TcpStream, deadline: Instant) -> Result<(Head, Vec
             Ok(0) if buf.is_empty() => {
                 return Err("connection closed without an HTTP response".into())
             }
-            Ok(0) => return Err(format!("connection closed inside the HTTP head ({} bytes)", buf.len())),
+            Ok(0) => {
+                return Err(format!(
+                    "connection closed inside the HTTP head ({} bytes)",
+                    buf.len()
+                ))
+            }
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e)
@@ -230,7 +236,10 @@ pub fn read_head(stream: &mut TcpStream, deadline: Instant) -> Result<(Head, Vec
                     std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                 ) =>
             {
-                return Err(format!("no complete HTTP head in time ({} bytes)", buf.len()))
+                return Err(format!(
+                    "no complete HTTP head in time ({} bytes)",
+                    buf.len()
+                ))
             }
             Err(e) => return Err(format!("reading the HTTP head: {e}")),
         }
@@ -271,16 +280,14 @@ fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
         match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b'+' => out.push(b' '),
             b => out.push(b),
         }
@@ -317,7 +324,8 @@ mod tests {
 
     #[test]
     fn heads_and_queries() {
-        let h = Head::parse(b"HTTP/1.1 101 Switching\r\nConnection: keep-alive, Upgrade\r\nX: 1").unwrap();
+        let h = Head::parse(b"HTTP/1.1 101 Switching\r\nConnection: keep-alive, Upgrade\r\nX: 1")
+            .unwrap();
         assert_eq!(h.status(), Some(101));
         assert!(h.has_token("connection", "upgrade"));
         assert_eq!(h.count("x"), 1);

@@ -121,7 +121,7 @@ pub fn summarize(s: &Session, f: &RunFacts) -> String {
                 .unwrap_or_default();
             parts.push(format!("peer closed TCP after {}{how}", ms(at - f.start)));
         }
-        None => parts.push("TCP left open by the peer".into()),
+        None => parts.push("peer kept TCP open".into()),
     }
     if let Some(e) = &s.write_error {
         parts.push(format!("our writes stopped: {e}"));
@@ -228,7 +228,11 @@ fn judge_pongs(expect: &Expect, s: &Session, j: &mut Judgement) {
         }
     }
     if got.len() != want.len() {
-        j.fail(format!("expected {} pong(s), got {}", want.len(), got.len()));
+        j.fail(format!(
+            "expected {} pong(s), got {}",
+            want.len(),
+            got.len()
+        ));
     } else {
         let i = got.iter().zip(&want).position(|(g, w)| g != w).unwrap_or(0);
         j.fail(format!(
@@ -261,7 +265,9 @@ fn judge_ending(expect: &Expect, s: &Session, f: &RunFacts, j: &mut Judgement) {
             (Some(CloseBody::Empty), None) => {}
             (Some(CloseBody::Code { code: 1000, .. }), None) => {}
             (Some(CloseBody::Code { code, .. }), Some(w)) if *code == w => {}
-            (Some(CloseBody::Malformed(b)), _) => j.fail(format!("malformed close payload {b:02x?}")),
+            (Some(CloseBody::Malformed(b)), _) => {
+                j.fail(format!("malformed close payload {b:02x?}"))
+            }
             (Some(other), _) => j.non_strict(format!("answered with {other}")),
             (None, _) => j.fail(no_close()),
         },

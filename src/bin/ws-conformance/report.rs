@@ -36,7 +36,9 @@ pub struct Report {
 
 /// Orders dotted ids numerically (`1.10` after `1.9`).
 pub fn id_key(id: &str) -> Vec<u64> {
-    id.split('.').map(|p| p.parse().unwrap_or(u64::MAX)).collect()
+    id.split('.')
+        .map(|p| p.parse().unwrap_or(u64::MAX))
+        .collect()
 }
 
 impl Report {
@@ -119,7 +121,13 @@ impl Report {
             let _ = writeln!(out, "\nNot OK:");
             for o in others {
                 let j = &o.judgement;
-                let _ = writeln!(out, "  {:<10} {:<13} {}", o.id, j.verdict.name(), o.description);
+                let _ = writeln!(
+                    out,
+                    "  {:<10} {:<13} {}",
+                    o.id,
+                    j.verdict.name(),
+                    o.description
+                );
                 let _ = writeln!(out, "      expected: {}", j.expected);
                 let _ = writeln!(out, "      observed: {}", j.observed);
                 for r in &j.reasons {
@@ -134,7 +142,11 @@ impl Report {
     pub fn to_json(&self) -> String {
         let mut out = String::from("{\n");
         let _ = writeln!(out, "  \"tool\": \"ws-conformance\",");
-        let _ = writeln!(out, "  \"version\": {},", json_str(env!("CARGO_PKG_VERSION")));
+        let _ = writeln!(
+            out,
+            "  \"version\": {},",
+            json_str(env!("CARGO_PKG_VERSION"))
+        );
         let _ = writeln!(out, "  \"mode\": {},", json_str(self.mode));
         let _ = writeln!(out, "  \"target\": {},", json_str(&self.target));
         let agent = self.agent.as_deref().map_or("null".into(), json_str);
@@ -143,7 +155,13 @@ impl Report {
         let counts = self.counts();
         let summary: Vec<String> = Verdict::ALL
             .iter()
-            .map(|v| format!("{}: {}", json_str(v.name()), counts.get(v).copied().unwrap_or(0)))
+            .map(|v| {
+                format!(
+                    "{}: {}",
+                    json_str(v.name()),
+                    counts.get(v).copied().unwrap_or(0)
+                )
+            })
             .collect();
         let _ = writeln!(out, "  \"summary\": {{{}}},", summary.join(", "));
         out.push_str("  \"cases\": [");

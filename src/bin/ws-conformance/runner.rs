@@ -14,8 +14,7 @@ const CLIENT_TCP_WATCH: Duration = Duration::from_millis(500);
 
 fn pongs_done(expect: &Expect, seen: &Observed) -> bool {
     seen.pongs.len() >= expect.pongs.len()
-        || (expect.pongs_may_coalesce
-            && seen.pongs.last().map(|(_, p)| p) == expect.pongs.last())
+        || (expect.pongs_may_coalesce && seen.pongs.last().map(|(_, p)| p) == expect.pongs.last())
 }
 
 /// Plays `script` on `session` and judges the result.
@@ -43,11 +42,15 @@ pub fn run_script(session: &mut Session, script: Script, timeout: Duration) -> J
         Ending::Close => {
             let want = expect.replies.len();
             session.pump_until(deadline, |o| {
-                o.ended() || o.violation.is_some() || (o.replies.len() >= want && pongs_done(&expect, o))
+                o.ended()
+                    || o.violation.is_some()
+                    || (o.replies.len() >= want && pongs_done(&expect, o))
             });
             if !session.seen.ended() {
                 session.send_close(Some(1000));
-                session.pump_until(Instant::now() + timeout, |o| o.close.is_some() || o.tcp_closed.is_some());
+                session.pump_until(Instant::now() + timeout, |o| {
+                    o.close.is_some() || o.tcp_closed.is_some()
+                });
             }
         }
         Ending::CloseReply(_) | Ending::Fail(_) => {
@@ -65,8 +68,7 @@ pub fn run_script(session: &mut Session, script: Script, timeout: Duration) -> J
         )
     });
 
-    let (server_closed_tcp, client_closed_tcp_first) =
-        watch_tcp(session, &expect, timeout);
+    let (server_closed_tcp, client_closed_tcp_first) = watch_tcp(session, &expect, timeout);
     let facts = RunFacts {
         start,
         checkpoint_end,
@@ -82,7 +84,11 @@ pub fn run_script(session: &mut Session, script: Script, timeout: Duration) -> J
 
 /// After the close: who closes TCP. A server peer must close first; a client peer must wait for
 /// the tester (playing the server) to do it.
-fn watch_tcp(session: &mut Session, expect: &Expect, timeout: Duration) -> (Option<bool>, Option<bool>) {
+fn watch_tcp(
+    session: &mut Session,
+    expect: &Expect,
+    timeout: Duration,
+) -> (Option<bool>, Option<bool>) {
     let handshake_done = session.seen.close.is_some() && session.close_sent;
     if !handshake_done {
         return (None, None);
@@ -92,10 +98,11 @@ fn watch_tcp(session: &mut Session, expect: &Expect, timeout: Duration) -> (Opti
         let closed = session.pump_until(Instant::now() + wait, |o| o.tcp_closed.is_some());
         (Some(closed), None)
     } else if expect.tcp_order {
-        let closed = session.pump_until(Instant::now() + CLIENT_TCP_WATCH, |o| o.tcp_closed.is_some());
+        let closed = session.pump_until(Instant::now() + CLIENT_TCP_WATCH, |o| {
+            o.tcp_closed.is_some()
+        });
         (None, Some(closed))
     } else {
         (None, None)
     }
 }
-

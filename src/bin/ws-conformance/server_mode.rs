@@ -42,9 +42,9 @@ fn run_case(case: &Case, url: &Url, opts: &Options, ctx: Ctx) -> Judgement {
             build(&mut script);
             let expected = script.expect.describe();
             let max_frame = (opts.max_message_size * 2).max(64 << 20);
-            match open(url, opts.timeout)
-                .and_then(|(s, rest)| Session::new(s, rest, true, opts.timeout, max_frame).map_err(|e| e.to_string()))
-            {
+            match open(url, opts.timeout).and_then(|(s, rest)| {
+                Session::new(s, rest, true, opts.timeout, max_frame).map_err(|e| e.to_string())
+            }) {
                 Ok(mut session) => run_script(&mut session, script, opts.timeout),
                 Err(e) => {
                     let mut j = Judgement::new(expected);
@@ -103,7 +103,10 @@ pub fn run(url: &str, cases: Vec<Case>, opts: &Options) -> Result<Report, String
                         outcome.duration.as_millis()
                     );
                 }
-                results.lock().unwrap_or_else(|e| e.into_inner()).push(outcome);
+                results
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(outcome);
             });
         }
     });

@@ -131,7 +131,8 @@ impl Session {
         thread::Builder::new()
             .name("ws-conformance-reader".into())
             .spawn(move || {
-                let mut input = BufReader::with_capacity(64 * 1024, Cursor::new(leftover).chain(reader));
+                let mut input =
+                    BufReader::with_capacity(64 * 1024, Cursor::new(leftover).chain(reader));
                 loop {
                     let event = match raw::read_frame(&mut input, max_frame) {
                         Ok(Some(frame)) => Event::Frame(frame),
@@ -234,9 +235,11 @@ impl Session {
             }
         };
         if self.seen.close.is_some() {
-            self.seen
-                .after_close
-                .push(format!("opcode {} ({} bytes)", frame.opcode, frame.payload.len()));
+            self.seen.after_close.push(format!(
+                "opcode {} ({} bytes)",
+                frame.opcode,
+                frame.payload.len()
+            ));
             return;
         }
         if let Some(key) = frame.mask {
@@ -248,7 +251,10 @@ impl Session {
             _ => {}
         }
         if frame.rsv != 0 {
-            self.violation(format!("the peer set reserved bits {:03b} (§5.2)", frame.rsv));
+            self.violation(format!(
+                "the peer set reserved bits {:03b} (§5.2)",
+                frame.rsv
+            ));
         }
         match frame.opcode {
             raw::CLOSE | raw::PING | raw::PONG if !frame.fin || frame.payload.len() > 125 => {
@@ -274,7 +280,9 @@ impl Session {
             raw::PONG => self.seen.pongs.push((at, frame.payload)),
             raw::TEXT | raw::BINARY => {
                 if self.partial.is_some() {
-                    self.violation("the peer started a new message inside a fragmented one (§5.4)".into());
+                    self.violation(
+                        "the peer started a new message inside a fragmented one (§5.4)".into(),
+                    );
                 }
                 self.partial = Some((frame.opcode, frame.payload));
                 if frame.fin {
@@ -288,7 +296,9 @@ impl Session {
                         self.finish_message(at);
                     }
                 }
-                None => self.violation("the peer sent a continuation without a message (§5.4)".into()),
+                None => {
+                    self.violation("the peer sent a continuation without a message (§5.4)".into())
+                }
             },
             op => self.violation(format!("the peer used reserved opcode {op} (§5.2)")),
         }

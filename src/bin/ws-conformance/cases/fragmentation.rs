@@ -14,7 +14,11 @@ fn fragments(opcode: u8, payload: &[u8], sizes: &[usize]) -> Vec<RawFrame> {
         let take = sizes[i % sizes.len()].min(rest.len());
         let (piece, tail) = rest.split_at(take);
         rest = tail;
-        let op = if frames.is_empty() { opcode } else { CONTINUATION };
+        let op = if frames.is_empty() {
+            opcode
+        } else {
+            CONTINUATION
+        };
         frames.push(RawFrame::new(op, piece).fin(rest.is_empty()));
         if rest.is_empty() {
             return frames;
@@ -47,21 +51,39 @@ pub fn cases() -> Vec<Case> {
         Case::script("5.1.3", "text message in 10 fragments", |s| {
             echo_fragmented(s, TEXT, text_payload(100), &[10], 0)
         }),
-        Case::script("5.1.4", "binary message of 64 KiB in 100 fragments of mixed sizes", |s| {
-            echo_fragmented(s, BINARY, binary_payload(65536), &[1, 1000, 125, 126, 0, 65], 0)
-        }),
-        Case::script("5.1.5", "text message of 64 bytes in 1-byte fragments", |s| {
-            echo_fragmented(s, TEXT, text_payload(64), &[1], 0)
-        }),
-        Case::script("5.1.6", "text message in 3 fragments, each written in 1-byte pieces", |s| {
-            echo_fragmented(s, TEXT, text_payload(30), &[10], 1)
-        }),
-        Case::script("5.1.7", "fragmented message whose first and last fragments are empty", |s| {
-            s.send(RawFrame::text("").fin(false));
-            s.send(RawFrame::continuation("middle").fin(false));
-            s.send(RawFrame::continuation(""));
-            s.expect_text("middle");
-        }),
+        Case::script(
+            "5.1.4",
+            "binary message of 64 KiB in 100 fragments of mixed sizes",
+            |s| {
+                echo_fragmented(
+                    s,
+                    BINARY,
+                    binary_payload(65536),
+                    &[1, 1000, 125, 126, 0, 65],
+                    0,
+                )
+            },
+        ),
+        Case::script(
+            "5.1.5",
+            "text message of 64 bytes in 1-byte fragments",
+            |s| echo_fragmented(s, TEXT, text_payload(64), &[1], 0),
+        ),
+        Case::script(
+            "5.1.6",
+            "text message in 3 fragments, each written in 1-byte pieces",
+            |s| echo_fragmented(s, TEXT, text_payload(30), &[10], 1),
+        ),
+        Case::script(
+            "5.1.7",
+            "fragmented message whose first and last fragments are empty",
+            |s| {
+                s.send(RawFrame::text("").fin(false));
+                s.send(RawFrame::continuation("middle").fin(false));
+                s.send(RawFrame::continuation(""));
+                s.expect_text("middle");
+            },
+        ),
         Case::script("5.1.8", "empty text message in 3 empty fragments", |s| {
             for f in [
                 RawFrame::text("").fin(false),
@@ -145,21 +167,31 @@ pub fn cases() -> Vec<Case> {
         ("complete message, then a continuation frame", || {
             vec![RawFrame::text("complete"), RawFrame::continuation("orphan")]
         }),
-        ("new text frame before the fragmented text message ended", || {
-            vec![RawFrame::text("frag").fin(false), RawFrame::text("new")]
-        }),
-        ("new binary fragment before the fragmented text message ended", || {
+        (
+            "new text frame before the fragmented text message ended",
+            || vec![RawFrame::text("frag").fin(false), RawFrame::text("new")],
+        ),
+        (
+            "new binary fragment before the fragmented text message ended",
+            || {
+                vec![
+                    RawFrame::text("frag").fin(false),
+                    RawFrame::binary("new").fin(false),
+                    RawFrame::continuation("end"),
+                ]
+            },
+        ),
+        ("fragmented ping", || {
             vec![
-                RawFrame::text("frag").fin(false),
-                RawFrame::binary("new").fin(false),
-                RawFrame::continuation("end"),
+                RawFrame::ping("frag").fin(false),
+                RawFrame::continuation("ment"),
             ]
         }),
-        ("fragmented ping", || {
-            vec![RawFrame::ping("frag").fin(false), RawFrame::continuation("ment")]
-        }),
         ("fragmented pong", || {
-            vec![RawFrame::pong("frag").fin(false), RawFrame::continuation("ment")]
+            vec![
+                RawFrame::pong("frag").fin(false),
+                RawFrame::continuation("ment"),
+            ]
         }),
         ("fragmented close", || {
             vec![
@@ -175,13 +207,16 @@ pub fn cases() -> Vec<Case> {
                 RawFrame::continuation("b"),
             ]
         }),
-        ("continuation frames split across two messages in one write", || {
-            vec![
-                RawFrame::text("one").fin(false),
-                RawFrame::continuation("two"),
-                RawFrame::continuation("three"),
-            ]
-        }),
+        (
+            "continuation frames split across two messages in one write",
+            || {
+                vec![
+                    RawFrame::text("one").fin(false),
+                    RawFrame::continuation("two"),
+                    RawFrame::continuation("three"),
+                ]
+            },
+        ),
     ];
     for (i, (what, make)) in bad.into_iter().enumerate() {
         cases.push(Case::script(format!("5.3.{}", i + 1), what, move |s| {

@@ -22,7 +22,10 @@ pub fn cases() -> Vec<Case> {
             };
             cases.push(Case::script(
                 format!("1.{}.{}", g + 1, i + 1),
-                format!("{kind} message of {} in one frame, {how}", size_name(len as u64)),
+                format!(
+                    "{kind} message of {} in one frame, {how}",
+                    size_name(len as u64)
+                ),
                 move |s| {
                     let payload = if opcode == TEXT {
                         text_payload(len)

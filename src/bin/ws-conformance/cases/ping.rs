@@ -20,18 +20,26 @@ pub fn cases() -> Vec<Case> {
             s.send(RawFrame::ping("Hello, pong"));
             s.expect_pong("Hello, pong");
         }),
-        Case::script("2.4", "ping with 126 bytes (control frames are at most 125)", |s| {
-            s.send(RawFrame::ping(binary_payload(126)));
-            s.fail(1002);
-        }),
+        Case::script(
+            "2.4",
+            "ping with 126 bytes (control frames are at most 125)",
+            |s| {
+                s.send(RawFrame::ping(binary_payload(126)));
+                s.fail(1002);
+            },
+        ),
         Case::script("2.5", "unsolicited empty pong, then a text message", |s| {
             s.send(RawFrame::pong(""));
             s.echo(RawFrame::text("after pong"));
         }),
-        Case::script("2.6", "unsolicited 125-byte pong, then a text message", |s| {
-            s.send(RawFrame::pong(binary_payload(125)));
-            s.echo(RawFrame::text("after pong"));
-        }),
+        Case::script(
+            "2.6",
+            "unsolicited 125-byte pong, then a text message",
+            |s| {
+                s.send(RawFrame::pong(binary_payload(125)));
+                s.echo(RawFrame::text("after pong"));
+            },
+        ),
         Case::script("2.7", "ten pings in a single write", |s| {
             let mut bytes = Vec::new();
             for i in 0..10 {

@@ -31,10 +31,14 @@ pub fn cases() -> Vec<Case> {
     }
     type Make = fn() -> RawFrame;
     let kinds: [(&str, Make); 4] = [
-        ("empty binary frame with RSV1", || RawFrame::binary("").rsv(4)),
+        ("empty binary frame with RSV1", || {
+            RawFrame::binary("").rsv(4)
+        }),
         ("ping with RSV2", || RawFrame::ping("ping").rsv(2)),
         ("pong with RSV3", || RawFrame::pong("").rsv(1)),
-        ("close 1000 with RSV1", || RawFrame::close(Some(1000), b"").rsv(4)),
+        ("close 1000 with RSV1", || {
+            RawFrame::close(Some(1000), b"").rsv(4)
+        }),
     ];
     for (i, (what, make)) in kinds.into_iter().enumerate() {
         cases.push(Case::script(format!("3.2.{}", i + 1), what, move |s| {

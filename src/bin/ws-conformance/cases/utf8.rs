@@ -38,20 +38,32 @@ const INVALID: &[(&str, &[u8])] = &[
     ("overlong 4-byte '/' (f0 80 80 af)", b"\xf0\x80\x80\xaf"),
     ("surrogate U+D800 (ed a0 80)", b"\xed\xa0\x80"),
     ("surrogate U+DFFF (ed bf bf)", b"\xed\xbf\xbf"),
-    ("surrogate pair in CESU-8 (ed a0 b4 ed b4 9e)", b"\xed\xa0\xb4\xed\xb4\x9e"),
+    (
+        "surrogate pair in CESU-8 (ed a0 b4 ed b4 9e)",
+        b"\xed\xa0\xb4\xed\xb4\x9e",
+    ),
     ("U+110000 (f4 90 80 80)", b"\xf4\x90\x80\x80"),
     ("lead byte f5 (f5 80 80 80)", b"\xf5\x80\x80\x80"),
     ("old 5-byte form (f8 88 80 80 80)", b"\xf8\x88\x80\x80\x80"),
     ("2-byte sequence cut by ASCII (c3 41)", b"\xc3A"),
     ("3-byte sequence cut by ASCII (e2 82 41)", b"\xe2\x82A"),
-    ("4-byte sequence cut by ASCII (f0 9f 98 41)", b"\xf0\x9f\x98A"),
+    (
+        "4-byte sequence cut by ASCII (f0 9f 98 41)",
+        b"\xf0\x9f\x98A",
+    ),
 ];
 
 /// Messages that end in the middle of a code point: invalid only once the message ends.
 const TRUNCATED: &[(&str, &[u8])] = &[
     ("message ending inside a 2-byte sequence (c3)", b"\xc3"),
-    ("message ending inside a 3-byte sequence (e2 82)", b"\xe2\x82"),
-    ("message ending inside a 4-byte sequence (f0 9f 98)", b"\xf0\x9f\x98"),
+    (
+        "message ending inside a 3-byte sequence (e2 82)",
+        b"\xe2\x82",
+    ),
+    (
+        "message ending inside a 4-byte sequence (f0 9f 98)",
+        b"\xf0\x9f\x98",
+    ),
 ];
 
 const PREFIX: &[u8] = "é".as_bytes();
@@ -67,9 +79,8 @@ fn truncated_payload(bad: &[u8]) -> Vec<u8> {
 
 /// Length of the shortest prefix that can no longer become valid UTF-8.
 pub fn fail_point(payload: &[u8]) -> Option<usize> {
-    (1..=payload.len()).find(|&k| {
-        std::str::from_utf8(&payload[..k]).is_err_and(|e| e.error_len().is_some())
-    })
+    (1..=payload.len())
+        .find(|&k| std::str::from_utf8(&payload[..k]).is_err_and(|e| e.error_len().is_some()))
 }
 
 /// Writes a text frame cut after `cut` payload bytes, pauses for the fail-fast window, then
@@ -95,7 +106,9 @@ pub fn cases() -> Vec<Case> {
         ));
         cases.push(Case::script(
             format!("6.2.{n}"),
-            format!("valid text ({name}) split into 2 fragments at every byte, one message per split"),
+            format!(
+                "valid text ({name}) split into 2 fragments at every byte, one message per split"
+            ),
             move |s| {
                 let b = text.as_bytes();
                 for k in 1..b.len() {
@@ -118,7 +131,11 @@ pub fn cases() -> Vec<Case> {
     let whole = INVALID
         .iter()
         .map(|&(name, bad)| (name, invalid_payload(bad)))
-        .chain(TRUNCATED.iter().map(|&(name, bad)| (name, truncated_payload(bad))));
+        .chain(
+            TRUNCATED
+                .iter()
+                .map(|&(name, bad)| (name, truncated_payload(bad))),
+        );
     for (i, (name, payload)) in whole.enumerate() {
         let n = i + 1;
         let p = payload.clone();
@@ -189,7 +206,10 @@ mod tests {
         for (name, bad) in INVALID {
             let p = invalid_payload(bad);
             let cut = fail_point(&p).unwrap_or_else(|| panic!("{name}"));
-            assert!(cut > PREFIX.len() && cut <= PREFIX.len() + bad.len(), "{name}");
+            assert!(
+                cut > PREFIX.len() && cut <= PREFIX.len() + bad.len(),
+                "{name}"
+            );
         }
         for (name, bad) in TRUNCATED {
             let p = truncated_payload(bad);
