@@ -85,7 +85,7 @@ fn tungstenite_client_adapter(base: &str) {
 }
 
 fn print_counts(label: &str, run: &RunResult) {
-    eprintln!("{label}: {:?}", run.counts());
+    eprintln!("{label}: {:?}\n{}", run.counts(), run.table());
     for c in &run.cases {
         if c.verdict != "OK" {
             eprintln!("  {}", c.json);

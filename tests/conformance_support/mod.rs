@@ -61,6 +61,35 @@ impl RunResult {
         m
     }
 
+    /// A table of verdict counts per section, for logs.
+    pub fn table(&self) -> String {
+        let mut sections: BTreeMap<u32, BTreeMap<&str, usize>> = BTreeMap::new();
+        for c in &self.cases {
+            let section =
+                c.id.split('.')
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+            *sections
+                .entry(section)
+                .or_default()
+                .entry(&c.verdict)
+                .or_insert(0) += 1;
+        }
+        let mut out = String::from("section  OK  NON-STRICT  INFORMATIONAL  FAILED\n");
+        for (s, m) in sections {
+            let n = |v: &str| m.get(v).copied().unwrap_or(0);
+            out.push_str(&format!(
+                "{s:>7} {:>3} {:>11} {:>14} {:>7}\n",
+                n("OK"),
+                n("NON-STRICT"),
+                n("INFORMATIONAL"),
+                n("FAILED")
+            ));
+        }
+        out
+    }
+
     /// Panics with the offending JSON lines unless every case of `prefix` has `verdict`.
     pub fn assert_all(&self, prefix: &str, verdict: &str) {
         let cases = self.section(prefix);

@@ -70,8 +70,9 @@ fn run_case(case: &Case, url: &Url, opts: &Options, ctx: Ctx) -> Judgement {
 /// Tests the echo server at `url` with `cases`.
 pub fn run(url: &str, cases: Vec<Case>, opts: &Options) -> Result<Report, String> {
     let url = Url::parse(url)?;
-    // Fail early and clearly when nothing listens there.
-    drop(url.connect(opts.timeout)?);
+    // Fail early and clearly when nothing there completes a handshake, rather than letting
+    // every case time out.
+    drop(open(&url, opts.timeout).map_err(|e| format!("{}: {e}", url_string(&url)))?);
     let ctx = Ctx {
         client: true,
         max_message_size: opts.max_message_size,
