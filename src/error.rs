@@ -38,6 +38,13 @@ pub enum Error {
     /// The outgoing buffer is at its configured bound ([`crate::Config::max_write_buffer`]);
     /// flush (or wait for the peer to read) before sending more.
     WriteBufferFull,
+    /// The application asked to send a ping, pong or close whose payload is over 125 bytes
+    /// (RFC 6455 §5.5). Holds the payload length. Nothing was queued.
+    ControlPayloadTooLong(usize),
+    /// The application asked to send a close code that may not appear on the wire
+    /// (1005, 1006, 1015, or outside 1000-4999; see [`CloseCode::is_allowed_on_wire`]).
+    /// Nothing was queued.
+    InvalidCloseCode(u16),
 }
 
 impl Error {
@@ -77,6 +84,12 @@ impl fmt::Display for Error {
             Error::ConnectionClosed => f.write_str("connection closed"),
             Error::AlreadyClosed => f.write_str("close frame already sent; cannot send more"),
             Error::WriteBufferFull => f.write_str("write buffer full"),
+            Error::ControlPayloadTooLong(n) => {
+                write!(f, "control frame payload of {n} bytes (max 125)")
+            }
+            Error::InvalidCloseCode(c) => {
+                write!(f, "close code {c} may not be sent on the wire")
+            }
         }
     }
 }

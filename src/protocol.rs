@@ -1,1 +1,1318 @@
-//! (in progress)
+//! The sans-IO WebSocket state machine: bytes in, messages out; messages in, bytes out.
+//!
+//! Nothing here touches a socket. A [`Receiver`] takes the bytes read from the peer
+//! ([`Receiver::receive`], or [`Receiver::read_buf`] + [`Receiver::commit`] to read straight into
+//! its buffer) and hands back whole messages and control frames ([`Receiver::next_message`]),
+//! enforcing every framing rule of RFC 6455 and the limits of [`Config`]. A [`Sender`] turns
+//! messages into frames in an output buffer ([`Sender::pending`], [`Sender::consume`]), masking
+//! them when it is a client. [`Sender::respond`] applies the automatic reactions to what a
+//! receiver produced (pong for ping, close echo, close on protocol error), so a [`Protocol`]
+//! (both halves wired together) and a connection split across two threads behave the same.
+//!
+//! A client and a server, talking through plain byte buffers:
+//!
+//! ```
+//! use ws6455::protocol::{Protocol, State};
+//! use ws6455::{CloseCode, CloseFrame, Config, Error, Message, Role};
+//!
+//! let mut client = Protocol::new(Role::Client, Config::default());
+//! let mut server = Protocol::new(Role::Server, Config::default());
+//!
+//! /// Moves everything `from` has queued into `to`'s input, as a socket would.
+//! fn pump(from: &mut Protocol, to: &mut Protocol) {
+//!     let n = from.pending().len();
+//!     to.receive(from.pending());
+//!     from.consume(n);
+//! }
+//!
+//! // A text message (the client masks it; the server unmasks it).
+//! client.send_text("hello").unwrap();
+//! pump(&mut client, &mut server);
+//! assert_eq!(server.next_message().unwrap(), Some(Message::text("hello")));
+//! assert_eq!(server.next_message().unwrap(), None); // nothing more yet
+//!
+//! // A ping is answered by the server on its own; the client sees the pong.
+//! client.ping(b"still there?").unwrap();
+//! pump(&mut client, &mut server);
+//! assert_eq!(server.next_message().unwrap(), Some(Message::Ping(b"still there?".to_vec())));
+//! pump(&mut server, &mut client);
+//! assert_eq!(client.next_message().unwrap(), Some(Message::Pong(b"still there?".to_vec())));
+//!
+//! // The close handshake, started by the client.
+//! client.close(Some(CloseFrame::new(CloseCode::Normal, "done"))).unwrap();
+//! assert_eq!(client.state(), State::Closing);
+//! assert!(matches!(client.send_text("too late"), Err(Error::AlreadyClosed)));
+//! pump(&mut client, &mut server);
+//! let close = Message::Close(Some(CloseFrame::new(CloseCode::Normal, "done")));
+//! assert_eq!(server.next_message().unwrap(), Some(close));
+//! assert_eq!(server.state(), State::CloseReceived); // the echo is queued
+//! assert!(server.is_done()); // flush, then the server drops TCP first (§7.1.1)
+//! pump(&mut server, &mut client);
+//! assert_eq!(server.state(), State::Closed);
+//! let echo = Message::Close(Some(CloseFrame::new(CloseCode::Normal, "")));
+//! assert_eq!(client.next_message().unwrap(), Some(echo));
+//! assert_eq!(client.state(), State::Closed);
+//! assert!(matches!(client.next_message(), Err(Error::ConnectionClosed)));
+//! ```
+
+use crate::config::Config;
+use crate::error::{Error, ProtocolError, Result};
+use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
+use crate::mask::apply_mask;
+use crate::message::{CloseCode, CloseFrame, Message, Role};
+use crate::utf8::Utf8Validator;
+
+/// The most a close reason may take on the wire: 125 bytes less the 2-byte code.
+pub const MAX_CLOSE_REASON: usize = MAX_CONTROL_PAYLOAD - 2;
+
+/// The largest piece of a message buffer reserved on the word of a frame header alone.
+const RESERVE_AHEAD: u64 = 1 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DataKind {
+    Text,
+    Binary,
+}
+
+/// A data frame whose payload is being moved into the message buffer.
+#[derive(Debug, Clone, Copy)]
+struct InFrame {
+    key: Option<[u8; 4]>,
+    remaining: u64,
+    /// Payload bytes already unmasked (only its value mod 4 matters).
+    offset: usize,
+    fin: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RecvState {
+    Open,
+    CloseReceived,
+    Failed,
+}
+
+/// The incoming half: input buffer, frame decoding, unmasking, message assembly, UTF-8
+/// validation and limits.
+///
+/// ```
+/// use ws6455::{protocol::Receiver, Config, Message, Role};
+/// let mut rx = Receiver::new(Role::Client, &Config::default());
+/// rx.receive(&[0x81, 0x05, b'H', b'e']);          // half a frame
+/// assert_eq!(rx.next_message().unwrap(), None);
+/// rx.receive(b"llo");
+/// assert_eq!(rx.next_message().unwrap(), Some(Message::text("Hello")));
+/// ```
+#[derive(Debug)]
+pub struct Receiver {
+    role: Role,
+    max_frame_size: u64,
+    max_message_size: u64,
+    max_fragments: usize,
+    initial_size: usize,
+    /// Input bytes; `buf[pos..filled]` are received and not yet consumed.
+    buf: Vec<u8>,
+    pos: usize,
+    filled: usize,
+    /// The data frame whose payload is streaming in, if any.
+    frame: Option<InFrame>,
+    /// The kind of the message in progress, if any.
+    kind: Option<DataKind>,
+    /// Payload of the message in progress, unmasked.
+    message: Vec<u8>,
+    fragments: usize,
+    utf8: Utf8Validator,
+    state: RecvState,
+}
+
+impl Receiver {
+    /// A receiver for our `role` (a server expects masked frames, a client unmasked ones).
+    ///
+    /// ```
+    /// use ws6455::{protocol::Receiver, Config, Role};
+    /// let rx = Receiver::new(Role::Server, &Config::default());
+    /// assert_eq!(rx.buffered(), 0);
+    /// ```
+    pub fn new(role: Role, config: &Config) -> Receiver {
+        Receiver {
+            role,
+            max_frame_size: config.max_frame_size as u64,
+            max_message_size: config.max_message_size as u64,
+            max_fragments: config.max_fragments,
+            initial_size: config.read_buffer_size,
+            buf: vec![0; config.read_buffer_size],
+            pos: 0,
+            filled: 0,
+            frame: None,
+            kind: None,
+            message: Vec::new(),
+            fragments: 0,
+            utf8: Utf8Validator::new(),
+            state: RecvState::Open,
+        }
+    }
+
+    /// Our role.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Receiver, Config, Role};
+    /// assert_eq!(Receiver::new(Role::Client, &Config::default()).role(), Role::Client);
+    /// ```
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Appends bytes received from the peer (copying them). After the connection has ended
+    /// (close received or protocol error) the bytes are dropped.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Receiver, Config, Role};
+    /// let mut rx = Receiver::new(Role::Client, &Config::default());
+    /// rx.receive(&[0x89, 0x00]);
+    /// assert_eq!(rx.buffered(), 2);
+    /// ```
+    pub fn receive(&mut self, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        let spare = self.read_buf(data.len());
+        spare[..data.len()].copy_from_slice(data);
+        self.commit(data.len());
+    }
+
+    /// Spare room of at least `min` bytes (at least 1) at the end of the input buffer, to read
+    /// into directly; report how much was written with [`Receiver::commit`]. The buffer is
+    /// compacted or grown as needed.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Receiver, Config, Message, Role};
+    /// let mut rx = Receiver::new(Role::Client, &Config::default());
+    /// let frame = [0x82, 0x02, 7, 8];
+    /// let buf = rx.read_buf(frame.len());
+    /// assert!(buf.len() >= 4);
+    /// buf[..4].copy_from_slice(&frame);
+    /// rx.commit(4);
+    /// assert_eq!(rx.next_message().unwrap(), Some(Message::binary(vec![7, 8])));
+    /// ```
+    pub fn read_buf(&mut self, min: usize) -> &mut [u8] {
+        if self.pos == self.filled {
+            self.pos = 0;
+            self.filled = 0;
+        }
+        let min = min.max(1);
+        if self.buf.len() - self.filled < min {
+            if self.pos > 0 {
+                self.buf.copy_within(self.pos..self.filled, 0);
+                self.filled -= self.pos;
+                self.pos = 0;
+            }
+            let need = self.filled + min;
+            if self.buf.len() < need {
+                let grown = need.max(self.buf.len().saturating_mul(2));
+                self.buf.resize(grown, 0);
+            }
+        }
+        &mut self.buf[self.filled..]
+    }
+
+    /// Marks `n` bytes of the slice last returned by [`Receiver::read_buf`] as received.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Receiver, Config, Role};
+    /// let mut rx = Receiver::new(Role::Client, &Config::default());
+    /// rx.read_buf(16)[0] = 0x8A;
+    /// rx.commit(1);
+    /// assert_eq!(rx.buffered(), 1);
+    /// ```
+    pub fn commit(&mut self, n: usize) {
+        self.filled = self.filled.saturating_add(n).min(self.buf.len());
+        if self.state != RecvState::Open {
+            self.pos = 0;
+            self.filled = 0;
+        }
+    }
+
+    /// Bytes received but not yet consumed by [`Receiver::next_message`] (a partial header or
+    /// control frame; payload bytes of a large frame are moved out as they arrive).
+    ///
+    /// ```
+    /// use ws6455::{protocol::Receiver, Config, Role};
+    /// let mut rx = Receiver::new(Role::Client, &Config::default());
+    /// rx.receive(&[0x82]);
+    /// rx.next_message().unwrap();
+    /// assert_eq!(rx.buffered(), 1);
+    /// ```
+    pub fn buffered(&self) -> usize {
+        self.filled - self.pos
+    }
+
+    /// True once a close frame has been returned by [`Receiver::next_message`].
+    ///
+    /// ```
+    /// use ws6455::{protocol::Receiver, Config, Role};
+    /// let mut rx = Receiver::new(Role::Client, &Config::default());
+    /// rx.receive(&[0x88, 0x00]);
+    /// rx.next_message().unwrap();
+    /// assert!(rx.close_received());
+    /// ```
+    pub fn close_received(&self) -> bool {
+        self.state == RecvState::CloseReceived
+    }
+
+    /// True once a protocol error has been returned by [`Receiver::next_message`].
+    ///
+    /// ```
+    /// use ws6455::{protocol::Receiver, Config, Role};
+    /// let mut rx = Receiver::new(Role::Client, &Config::default());
+    /// rx.receive(&[0x83, 0x00]); // reserved opcode
+    /// assert!(rx.next_message().is_err());
+    /// assert!(rx.is_failed());
+    /// ```
+    pub fn is_failed(&self) -> bool {
+        self.state == RecvState::Failed
+    }
+
+    /// True while a fragmented message or a partly received data frame is in progress.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Receiver, Config, Role};
+    /// let mut rx = Receiver::new(Role::Client, &Config::default());
+    /// rx.receive(&[0x01, 0x01, b'a']); // first fragment of a text message
+    /// assert_eq!(rx.next_message().unwrap(), None);
+    /// assert!(rx.in_message());
+    /// ```
+    pub fn in_message(&self) -> bool {
+        self.kind.is_some()
+    }
+
+    /// The next message or control frame, if the bytes received so far complete one.
+    ///
+    /// - `Ok(Some(msg))`: a message, ping, pong or close. A close is returned once; after it,
+    ///   and after a protocol error, every call returns `Err(Error::ConnectionClosed)`.
+    /// - `Ok(None)`: more bytes are needed.
+    /// - `Err(Error::Protocol(e))`: the peer broke the protocol or a limit; the connection must
+    ///   be closed with `e.close_code()` ([`Sender::respond`] queues that close frame).
+    ///
+    /// Text is validated as it arrives: invalid UTF-8 fails here as soon as the bad bytes are
+    /// received, even in the middle of a frame.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Receiver, CloseCode, Config, Error, Role};
+    /// let mut rx = Receiver::new(Role::Client, &Config::default());
+    /// rx.receive(&[0x81, 0x7E, 0x01, 0x00, b'o', b'k', 0xFF]); // 256-byte text, 3 bytes in
+    /// let err = rx.next_message().unwrap_err();
+    /// assert_eq!(err.close_code(), Some(CloseCode::Invalid));
+    /// assert!(matches!(rx.next_message(), Err(Error::ConnectionClosed)));
+    /// ```
+    pub fn next_message(&mut self) -> Result<Option<Message>> {
+        if self.state != RecvState::Open {
+            return Err(Error::ConnectionClosed);
+        }
+        match self.step() {
+            Ok(Some(msg)) => {
+                if msg.is_close() {
+                    self.state = RecvState::CloseReceived;
+                    self.release();
+                }
+                Ok(Some(msg))
+            }
+            Ok(None) => {
+                if self.pos == self.filled {
+                    self.pos = 0;
+                    self.filled = 0;
+                }
+                Ok(None)
+            }
+            Err(e) => {
+                self.state = RecvState::Failed;
+                self.release();
+                Err(Error::Protocol(e))
+            }
+        }
+    }
+
+    /// Gives back memory when idle: the input buffer returns to `config.read_buffer_size` if
+    /// what it holds fits, and an empty message buffer is freed.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Receiver, Config, Role};
+    /// let mut rx = Receiver::new(Role::Client, &Config::default().read_buffer_size(16));
+    /// rx.read_buf(1 << 16);
+    /// rx.shrink();
+    /// assert_eq!(rx.read_buf(1).len(), 16);
+    /// ```
+    pub fn shrink(&mut self) {
+        let held = self.filled - self.pos;
+        if self.buf.len() > self.initial_size && held <= self.initial_size {
+            let mut fresh = vec![0; self.initial_size];
+            fresh[..held].copy_from_slice(&self.buf[self.pos..self.filled]);
+            self.buf = fresh;
+            self.pos = 0;
+            self.filled = held;
+        }
+        if self.message.is_empty() {
+            self.message = Vec::new();
+        }
+    }
+
+    fn release(&mut self) {
+        self.buf = Vec::new();
+        self.pos = 0;
+        self.filled = 0;
+        self.message = Vec::new();
+        self.frame = None;
+        self.kind = None;
+    }
+
+    /// Decodes until a message is complete, more input is needed, or an error.
+    fn step(&mut self) -> Result<Option<Message>, ProtocolError> {
+        loop {
+            if let Some(mut frame) = self.frame {
+                let avail = self.filled - self.pos;
+                let n = (avail as u64).min(frame.remaining) as usize;
+                if n > 0 {
+                    let chunk = &mut self.buf[self.pos..self.pos + n];
+                    if let Some(key) = frame.key {
+                        apply_mask(chunk, key, frame.offset);
+                    }
+                    if self.kind == Some(DataKind::Text) {
+                        self.utf8
+                            .feed(chunk)
+                            .map_err(|_| ProtocolError::InvalidUtf8)?;
+                    }
+                    self.message.extend_from_slice(chunk);
+                    self.pos += n;
+                    frame.remaining -= n as u64;
+                    frame.offset = frame.offset.wrapping_add(n);
+                }
+                if frame.remaining > 0 {
+                    self.frame = Some(frame);
+                    return Ok(None);
+                }
+                self.frame = None;
+                if frame.fin {
+                    return self.finish_message().map(Some);
+                }
+                continue;
+            }
+
+            let avail = &self.buf[self.pos..self.filled];
+            let Some((header, hlen)) = FrameHeader::parse(avail)? else {
+                return Ok(None);
+            };
+            match (self.role, header.mask.is_some()) {
+                (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
+                (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
+                _ => {}
+            }
+            let len = header.payload_len;
+            let in_buffer = (avail.len() - hlen) as u64;
+
+            if header.opcode.is_control() {
+                // At most 125 bytes: wait for the whole frame.
+                if in_buffer < len {
+                    return Ok(None);
+                }
+                let start = self.pos + hlen;
+                let end = start + len as usize;
+                let payload = &mut self.buf[start..end];
+                if let Some(key) = header.mask {
+                    apply_mask(payload, key, 0);
+                }
+                self.pos = end;
+                return control_message(header.opcode, payload).map(Some);
+            }
+
+            if len > self.max_frame_size {
+                return Err(ProtocolError::FrameTooLarge {
+                    limit: self.max_frame_size as usize,
+                });
+            }
+            let kind = match (header.opcode, self.kind) {
+                (OpCode::Continuation, Some(kind)) => kind,
+                (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
+                (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
+                (OpCode::Text, None) => {
+                    self.fragments = 0;
+                    DataKind::Text
+                }
+                (_, None) => {
+                    self.fragments = 0;
+                    DataKind::Binary
+                }
+            };
+            self.fragments += 1;
+            if self.fragments > self.max_fragments {
+                return Err(ProtocolError::TooManyFragments {
+                    limit: self.max_fragments,
+                });
+            }
+            if self.message.len() as u64 + len > self.max_message_size {
+                return Err(ProtocolError::MessageTooLarge {
+                    limit: self.max_message_size as usize,
+                });
+            }
+
+            if header.fin && self.kind.is_none() && in_buffer >= len {
+                // The common case: a whole single-frame message is in the buffer. Unmask in
+                // place and build the message with one copy.
+                let start = self.pos + hlen;
+                let end = start + len as usize;
+                let payload = &mut self.buf[start..end];
+                if let Some(key) = header.mask {
+                    apply_mask(payload, key, 0);
+                }
+                self.pos = end;
+                self.fragments = 0;
+                return match kind {
+                    DataKind::Text => match std::str::from_utf8(payload) {
+                        Ok(s) => Ok(Some(Message::Text(s.to_owned()))),
+                        Err(_) => Err(ProtocolError::InvalidUtf8),
+                    },
+                    DataKind::Binary => Ok(Some(Message::Binary(payload.to_vec()))),
+                };
+            }
+
+            self.pos += hlen;
+            self.kind = Some(kind);
+            self.message.reserve(len.min(RESERVE_AHEAD) as usize);
+            self.frame = Some(InFrame {
+                key: header.mask,
+                remaining: len,
+                offset: 0,
+                fin: header.fin,
+            });
+        }
+    }
+
+    fn finish_message(&mut self) -> Result<Message, ProtocolError> {
+        let kind = self.kind.take();
+        self.fragments = 0;
+        let data = std::mem::take(&mut self.message);
+        match kind {
+            Some(DataKind::Text) => {
+                self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+                String::from_utf8(data)
+                    .map(Message::Text)
+                    .map_err(|_| ProtocolError::InvalidUtf8)
+            }
+            Some(DataKind::Binary) => Ok(Message::Binary(data)),
+            None => Err(ProtocolError::UnexpectedContinuation),
+        }
+    }
+}
+
+/// Turns a complete, unmasked control frame into a message, checking a close payload.
+fn control_message(opcode: OpCode, payload: &[u8]) -> Result<Message, ProtocolError> {
+    match opcode {
+        OpCode::Ping => Ok(Message::Ping(payload.to_vec())),
+        OpCode::Pong => Ok(Message::Pong(payload.to_vec())),
+        _ => parse_close(payload).map(Message::Close),
+    }
+}
+
+/// Decodes a close frame's payload (§5.5.1, §7.4).
+///
+/// ```
+/// use ws6455::protocol::parse_close;
+/// use ws6455::{CloseCode, CloseFrame, ProtocolError};
+/// assert_eq!(parse_close(&[]), Ok(None));
+/// assert_eq!(parse_close(&[0x03, 0xE8, b'o', b'k']), Ok(Some(CloseFrame::new(CloseCode::Normal, "ok"))));
+/// assert_eq!(parse_close(&[0x03]), Err(ProtocolError::InvalidClosePayload));
+/// assert_eq!(parse_close(&[0x03, 0xED]), Err(ProtocolError::InvalidCloseCode(1005)));
+/// assert_eq!(parse_close(&[0x03, 0xE8, 0xFF]), Err(ProtocolError::InvalidUtf8));
+/// ```
+pub fn parse_close(payload: &[u8]) -> Result<Option<CloseFrame>, ProtocolError> {
+    match payload {
+        [] => Ok(None),
+        [_] => Err(ProtocolError::InvalidClosePayload),
+        [hi, lo, reason @ ..] => {
+            let raw = u16::from_be_bytes([*hi, *lo]);
+            let code = CloseCode::from(raw);
+            if !code.is_allowed_on_wire() {
+                return Err(ProtocolError::InvalidCloseCode(raw));
+            }
+            let reason = std::str::from_utf8(reason).map_err(|_| ProtocolError::InvalidUtf8)?;
+            Ok(Some(CloseFrame::new(code, reason)))
+        }
+    }
+}
+
+/// Encodes a close frame's payload into `out` and returns its length: nothing for `None`, else
+/// the code and the reason cut to [`MAX_CLOSE_REASON`] bytes at a character boundary.
+/// A code that may not be sent ([`CloseCode::is_allowed_on_wire`]) is refused.
+///
+/// ```
+/// use ws6455::protocol::encode_close;
+/// use ws6455::{CloseCode, CloseFrame, Error};
+/// let mut out = [0u8; 125];
+/// let n = encode_close(Some(&CloseFrame::new(CloseCode::Away, "bye")), &mut out).unwrap();
+/// assert_eq!(&out[..n], &[0x03, 0xE9, b'b', b'y', b'e']);
+/// let long = CloseFrame::new(CloseCode::Normal, "é".repeat(100)); // 200 bytes
+/// assert_eq!(encode_close(Some(&long), &mut out).unwrap(), 2 + 122);
+/// assert!(matches!(
+///     encode_close(Some(&CloseFrame::new(CloseCode::Abnormal, "")), &mut out),
+///     Err(Error::InvalidCloseCode(1006))
+/// ));
+/// ```
+pub fn encode_close(
+    frame: Option<&CloseFrame>,
+    out: &mut [u8; MAX_CONTROL_PAYLOAD],
+) -> Result<usize> {
+    let Some(frame) = frame else {
+        return Ok(0);
+    };
+    if !frame.code.is_allowed_on_wire() {
+        return Err(Error::InvalidCloseCode(frame.code.into()));
+    }
+    out[..2].copy_from_slice(&u16::from(frame.code).to_be_bytes());
+    let reason = truncate_at_char_boundary(&frame.reason, MAX_CLOSE_REASON);
+    out[2..2 + reason.len()].copy_from_slice(reason.as_bytes());
+    Ok(2 + reason.len())
+}
+
+fn truncate_at_char_boundary(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// The outgoing half: frame encoding, masking (client), fragmentation, the output buffer and
+/// the close state.
+///
+/// ```
+/// use ws6455::{protocol::Sender, Config, Role};
+/// let mut tx = Sender::new(Role::Server, &Config::default());
+/// tx.send_text("Hello").unwrap();
+/// assert_eq!(tx.pending(), &[0x81, 0x05, b'H', b'e', b'l', b'l', b'o']);
+/// tx.consume(7);
+/// assert!(tx.pending().is_empty());
+/// ```
+#[derive(Debug)]
+pub struct Sender {
+    role: Role,
+    fragment_size: usize,
+    max_write_buffer: usize,
+    auto_pong: bool,
+    out: Vec<u8>,
+    out_pos: usize,
+    close_sent: bool,
+    close_received: bool,
+    peer_initiated_close: bool,
+    failed: bool,
+    /// Where the queued automatic pong sits in `out` (start, length), while no byte of it has
+    /// been consumed: a newer ping replaces it.
+    auto_pong_at: Option<(usize, usize)>,
+}
+
+impl Sender {
+    /// A sender for our `role` (a client masks every frame, a server never does).
+    ///
+    /// ```
+    /// use ws6455::{protocol::Sender, Config, Role};
+    /// let tx = Sender::new(Role::Client, &Config::default());
+    /// assert!(!tx.close_sent());
+    /// ```
+    pub fn new(role: Role, config: &Config) -> Sender {
+        Sender {
+            role,
+            fragment_size: if config.fragment_size == 0 {
+                usize::MAX
+            } else {
+                config.fragment_size
+            },
+            max_write_buffer: config.max_write_buffer,
+            auto_pong: config.auto_pong,
+            out: Vec::new(),
+            out_pos: 0,
+            close_sent: false,
+            close_received: false,
+            peer_initiated_close: false,
+            failed: false,
+            auto_pong_at: None,
+        }
+    }
+
+    /// Our role.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Sender, Config, Role};
+    /// assert_eq!(Sender::new(Role::Server, &Config::default()).role(), Role::Server);
+    /// ```
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Queues any message. A close goes through [`Sender::close`].
+    ///
+    /// ```
+    /// use ws6455::{protocol::Sender, Config, Message, Role};
+    /// let mut tx = Sender::new(Role::Server, &Config::default());
+    /// tx.send(&Message::binary(vec![1, 2])).unwrap();
+    /// assert_eq!(tx.pending(), &[0x82, 0x02, 1, 2]);
+    /// ```
+    pub fn send(&mut self, msg: &Message) -> Result<()> {
+        match msg {
+            Message::Text(s) => self.send_text(s),
+            Message::Binary(b) => self.send_binary(b),
+            Message::Ping(b) => self.ping(b),
+            Message::Pong(b) => self.pong(b),
+            Message::Close(f) => self.close(f.clone()),
+        }
+    }
+
+    /// Queues a text message, split into frames of `config.fragment_size` bytes if longer.
+    /// Fails with [`Error::AlreadyClosed`] after a close was sent, and with
+    /// [`Error::WriteBufferFull`] when the output would pass `config.max_write_buffer` (an
+    /// empty buffer always takes one message).
+    ///
+    /// ```
+    /// use ws6455::{protocol::Sender, Config, Role};
+    /// let mut tx = Sender::new(Role::Server, &Config::default().fragment_size(3));
+    /// tx.send_text("Hello").unwrap();
+    /// // RFC 6455 §5.7: "Hel" + "lo".
+    /// assert_eq!(tx.pending(), &[0x01, 0x03, b'H', b'e', b'l', 0x80, 0x02, b'l', b'o']);
+    /// ```
+    pub fn send_text(&mut self, s: &str) -> Result<()> {
+        self.send_data(OpCode::Text, s.as_bytes())
+    }
+
+    /// Queues a binary message (see [`Sender::send_text`]).
+    ///
+    /// ```
+    /// use ws6455::{protocol::Sender, Config, Role};
+    /// let mut tx = Sender::new(Role::Client, &Config::default());
+    /// tx.send_binary(&[0; 300]).unwrap();
+    /// assert_eq!(&tx.pending()[..4], &[0x82, 0xFE, 0x01, 0x2C]); // masked, 16-bit length
+    /// assert_eq!(tx.pending().len(), 4 + 4 + 300);
+    /// ```
+    pub fn send_binary(&mut self, b: &[u8]) -> Result<()> {
+        self.send_data(OpCode::Binary, b)
+    }
+
+    /// Queues a ping. More than 125 bytes fails with [`Error::ControlPayloadTooLong`].
+    ///
+    /// ```
+    /// use ws6455::{protocol::Sender, Config, Error, Role};
+    /// let mut tx = Sender::new(Role::Server, &Config::default());
+    /// tx.ping(b"Hello").unwrap();
+    /// assert_eq!(tx.pending(), &[0x89, 0x05, b'H', b'e', b'l', b'l', b'o']);
+    /// assert!(matches!(tx.ping(&[0; 126]), Err(Error::ControlPayloadTooLong(126))));
+    /// ```
+    pub fn ping(&mut self, b: &[u8]) -> Result<()> {
+        self.send_control(OpCode::Ping, b)
+    }
+
+    /// Queues a pong (unsolicited pongs are legal, §5.5.3). Limits as for [`Sender::ping`].
+    ///
+    /// ```
+    /// use ws6455::{protocol::Sender, Config, Role};
+    /// let mut tx = Sender::new(Role::Server, &Config::default());
+    /// tx.pong(b"").unwrap();
+    /// assert_eq!(tx.pending(), &[0x8A, 0x00]);
+    /// ```
+    pub fn pong(&mut self, b: &[u8]) -> Result<()> {
+        self.send_control(OpCode::Pong, b)
+    }
+
+    /// Queues a close frame, once: later calls do nothing and return `Ok`. `None` sends an
+    /// empty close; the reason is cut to 123 bytes at a character boundary; a code that may
+    /// not appear on the wire fails with [`Error::InvalidCloseCode`]. Afterwards data sends
+    /// fail with [`Error::AlreadyClosed`].
+    ///
+    /// ```
+    /// use ws6455::{protocol::Sender, CloseCode, CloseFrame, Config, Error, Role};
+    /// let mut tx = Sender::new(Role::Server, &Config::default());
+    /// tx.close(Some(CloseFrame::new(CloseCode::Normal, ""))).unwrap();
+    /// assert_eq!(tx.pending(), &[0x88, 0x02, 0x03, 0xE8]);
+    /// assert!(tx.close_sent());
+    /// tx.close(None).unwrap(); // no second close frame
+    /// assert_eq!(tx.pending().len(), 4);
+    /// assert!(matches!(tx.send_text("x"), Err(Error::AlreadyClosed)));
+    /// ```
+    pub fn close(&mut self, frame: Option<CloseFrame>) -> Result<()> {
+        if self.close_sent {
+            return Ok(());
+        }
+        let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
+        let n = encode_close(frame.as_ref(), &mut payload)?;
+        self.write_frame(true, OpCode::Close, &payload[..n]);
+        self.close_sent = true;
+        Ok(())
+    }
+
+    /// The bytes waiting to be written to the peer.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Sender, Config, Role};
+    /// let tx = Sender::new(Role::Server, &Config::default());
+    /// assert!(tx.pending().is_empty());
+    /// ```
+    pub fn pending(&self) -> &[u8] {
+        &self.out[self.out_pos..]
+    }
+
+    /// Marks the first `n` pending bytes as written.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Sender, Config, Role};
+    /// let mut tx = Sender::new(Role::Server, &Config::default());
+    /// tx.send_text("ab").unwrap();
+    /// tx.consume(1);
+    /// assert_eq!(tx.pending(), b"\x02ab");
+    /// ```
+    pub fn consume(&mut self, n: usize) {
+        let n = n.min(self.out.len() - self.out_pos);
+        self.out_pos += n;
+        if self.out_pos == self.out.len() {
+            self.out.clear();
+            self.out_pos = 0;
+            self.auto_pong_at = None;
+        } else if self.out_pos >= 4096 && self.out_pos * 2 >= self.out.len() {
+            let cut = self.out_pos;
+            self.out.drain(..cut);
+            self.out_pos = 0;
+            self.auto_pong_at = match self.auto_pong_at {
+                Some((start, len)) if start >= cut => Some((start - cut, len)),
+                _ => None,
+            };
+        }
+    }
+
+    /// True once a close frame has been queued (by [`Sender::close`] or [`Sender::respond`]).
+    ///
+    /// ```
+    /// use ws6455::{protocol::Sender, Config, Role};
+    /// let mut tx = Sender::new(Role::Client, &Config::default());
+    /// tx.close(None).unwrap();
+    /// assert!(tx.close_sent());
+    /// ```
+    pub fn close_sent(&self) -> bool {
+        self.close_sent
+    }
+
+    /// Frees the output buffer's memory if nothing is pending.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Sender, Config, Role};
+    /// let mut tx = Sender::new(Role::Server, &Config::default());
+    /// tx.send_binary(&[0; 1 << 16]).unwrap();
+    /// let n = tx.pending().len();
+    /// tx.consume(n);
+    /// tx.shrink();
+    /// assert!(tx.pending().is_empty());
+    /// ```
+    pub fn shrink(&mut self) {
+        if self.out_pos == self.out.len() {
+            self.out = Vec::new();
+            self.out_pos = 0;
+            self.auto_pong_at = None;
+        }
+    }
+
+    /// Reacts to what a [`Receiver`] returned, with the same rules for [`Protocol`] and for a
+    /// connection split across threads:
+    /// - a ping is answered with a pong carrying the same payload (if `config.auto_pong`); an
+    ///   automatic pong still waiting, unsent, is replaced by the newer one (answering only the
+    ///   latest ping is allowed, §5.5.3), and none is queued past `config.max_write_buffer`;
+    /// - a close is echoed (its code, or an empty close if it had none) unless we already sent
+    ///   one;
+    /// - a protocol error queues a close with the error's close code.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Sender, CloseCode, CloseFrame, Config, Error, Message, ProtocolError, Role};
+    /// let mut tx = Sender::new(Role::Server, &Config::default());
+    /// tx.respond(&Ok(Some(Message::Ping(b"a".to_vec()))));
+    /// tx.respond(&Ok(Some(Message::Ping(b"b".to_vec()))));
+    /// assert_eq!(tx.pending(), &[0x8A, 0x01, b'b']); // only the latest ping is answered
+    /// tx.respond(&Err(Error::Protocol(ProtocolError::InvalidUtf8)));
+    /// assert_eq!(&tx.pending()[3..7], &[0x88, 0x17, 0x03, 0xEF]); // close 1007 + reason
+    /// assert!(tx.close_sent());
+    /// ```
+    pub fn respond(&mut self, incoming: &Result<Option<Message>>) {
+        match incoming {
+            Ok(Some(Message::Ping(payload))) if self.auto_pong && !self.close_sent => {
+                self.queue_auto_pong(payload);
+            }
+            Ok(Some(Message::Close(frame))) => {
+                self.close_received = true;
+                if !self.close_sent {
+                    self.peer_initiated_close = true;
+                    let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
+                    let n = match frame {
+                        Some(f) => {
+                            payload[..2].copy_from_slice(&u16::from(f.code).to_be_bytes());
+                            2
+                        }
+                        None => 0,
+                    };
+                    self.write_frame(true, OpCode::Close, &payload[..n]);
+                    self.close_sent = true;
+                }
+            }
+            Err(Error::Protocol(e)) => {
+                self.failed = true;
+                if !self.close_sent {
+                    let reason = e.to_string();
+                    let frame = CloseFrame::new(
+                        e.close_code(),
+                        truncate_at_char_boundary(&reason, MAX_CLOSE_REASON),
+                    );
+                    let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
+                    if let Ok(n) = encode_close(Some(&frame), &mut payload) {
+                        self.write_frame(true, OpCode::Close, &payload[..n]);
+                    }
+                    self.close_sent = true;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn queue_auto_pong(&mut self, payload: &[u8]) {
+        if let Some((start, len)) = self.auto_pong_at.take() {
+            if start >= self.out_pos && start + len <= self.out.len() {
+                self.out.drain(start..start + len);
+            }
+        }
+        let pending = self.out.len() - self.out_pos;
+        let cost = payload.len() + MAX_HEADER_LEN;
+        if pending > 0 && pending + cost > self.max_write_buffer {
+            return;
+        }
+        let start = self.out.len();
+        self.write_frame(true, OpCode::Pong, payload);
+        self.auto_pong_at = Some((start, self.out.len() - start));
+    }
+
+    fn check_room(&self, cost: usize) -> Result<()> {
+        let pending = self.out.len() - self.out_pos;
+        if pending > 0 && pending.saturating_add(cost) > self.max_write_buffer {
+            return Err(Error::WriteBufferFull);
+        }
+        Ok(())
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<()> {
+        if self.close_sent {
+            return Err(Error::AlreadyClosed);
+        }
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(Error::ControlPayloadTooLong(payload.len()));
+        }
+        self.check_room(payload.len() + MAX_HEADER_LEN)?;
+        self.write_frame(true, opcode, payload);
+        Ok(())
+    }
+
+    fn send_data(&mut self, opcode: OpCode, payload: &[u8]) -> Result<()> {
+        if self.close_sent {
+            return Err(Error::AlreadyClosed);
+        }
+        let frames = payload.len().div_ceil(self.fragment_size).max(1);
+        self.check_room(
+            frames
+                .saturating_mul(MAX_HEADER_LEN)
+                .saturating_add(payload.len()),
+        )?;
+        if payload.len() <= self.fragment_size {
+            self.write_frame(true, opcode, payload);
+            return Ok(());
+        }
+        let mut chunks = payload.chunks(self.fragment_size).peekable();
+        let mut op = opcode;
+        while let Some(chunk) = chunks.next() {
+            self.write_frame(chunks.peek().is_none(), op, chunk);
+            op = OpCode::Continuation;
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn write_frame(&mut self, fin: bool, opcode: OpCode, payload: &[u8]) {
+        let key = match self.role {
+            Role::Client => Some(crate::rand::mask_key()),
+            Role::Server => None,
+        };
+        let header = FrameHeader::new(fin, opcode, key, payload.len() as u64);
+        self.out.reserve(header.encoded_len() + payload.len());
+        header.write_to(&mut self.out);
+        let start = self.out.len();
+        self.out.extend_from_slice(payload);
+        if let Some(key) = key {
+            apply_mask(&mut self.out[start..], key, 0);
+        }
+    }
+}
+
+/// Where a connection is in its life (RFC 6455 §7).
+///
+/// ```
+/// use ws6455::{protocol::{Protocol, State}, Config, Role};
+/// let mut p = Protocol::new(Role::Server, Config::default());
+/// assert_eq!(p.state(), State::Open);
+/// p.close(None).unwrap();
+/// assert_eq!(p.state(), State::Closing);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Messages flow both ways.
+    Open,
+    /// We sent a close frame and wait for the peer's.
+    Closing,
+    /// The peer sent a close frame; our echo is queued but not yet written.
+    CloseReceived,
+    /// Both close frames have been exchanged (and our echo written, if we echoed).
+    Closed,
+    /// The peer broke the protocol; our close frame with the error's code is queued.
+    Failed,
+}
+
+/// A [`Receiver`] and a [`Sender`] wired together: [`Protocol::next_message`] also queues the
+/// automatic replies ([`Sender::respond`]).
+///
+/// See the [module documentation](self) for a client and a server talking to each other.
+///
+/// ```
+/// use ws6455::{protocol::Protocol, Config, Message, Role};
+/// let mut server = Protocol::new(Role::Server, Config::default());
+/// // RFC 6455 §5.7: a masked "Hello" text message from a client.
+/// server.receive(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+/// assert_eq!(server.next_message().unwrap(), Some(Message::text("Hello")));
+/// // An unsolicited pong is surfaced and needs no answer.
+/// server.receive(&[0x8A, 0x80, 1, 2, 3, 4]);
+/// assert_eq!(server.next_message().unwrap(), Some(Message::Pong(vec![])));
+/// assert!(server.pending().is_empty());
+/// ```
+#[derive(Debug)]
+pub struct Protocol {
+    receiver: Receiver,
+    sender: Sender,
+}
+
+impl Protocol {
+    /// A connection in the `Open` state.
+    ///
+    /// ```
+    /// use ws6455::{protocol::{Protocol, State}, Config, Role};
+    /// assert_eq!(Protocol::new(Role::Client, Config::default()).state(), State::Open);
+    /// ```
+    pub fn new(role: Role, config: Config) -> Protocol {
+        Protocol {
+            receiver: Receiver::new(role, &config),
+            sender: Sender::new(role, &config),
+        }
+    }
+
+    /// Joins halves made by [`Protocol::into_parts`] (or built separately).
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Role};
+    /// let (rx, tx) = Protocol::new(Role::Server, Config::default()).into_parts();
+    /// let p = Protocol::from_parts(rx, tx);
+    /// assert_eq!(p.role(), Role::Server);
+    /// ```
+    pub fn from_parts(receiver: Receiver, sender: Sender) -> Protocol {
+        Protocol { receiver, sender }
+    }
+
+    /// Splits into the incoming and the outgoing half, e.g. to read and write on two threads
+    /// (feed each [`Receiver::next_message`] result to [`Sender::respond`]).
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Role};
+    /// let (mut rx, mut tx) = Protocol::new(Role::Server, Config::default()).into_parts();
+    /// rx.receive(&[0x89, 0x80, 1, 2, 3, 4]); // masked empty ping
+    /// let got = rx.next_message();
+    /// tx.respond(&got);
+    /// assert_eq!(tx.pending(), &[0x8A, 0x00]);
+    /// ```
+    pub fn into_parts(self) -> (Receiver, Sender) {
+        (self.receiver, self.sender)
+    }
+
+    /// Our role.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Role};
+    /// assert_eq!(Protocol::new(Role::Client, Config::default()).role(), Role::Client);
+    /// ```
+    pub fn role(&self) -> Role {
+        self.receiver.role
+    }
+
+    /// The incoming half.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Role};
+    /// assert_eq!(Protocol::new(Role::Client, Config::default()).receiver().buffered(), 0);
+    /// ```
+    pub fn receiver(&self) -> &Receiver {
+        &self.receiver
+    }
+
+    /// The incoming half, mutably.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Role};
+    /// let mut p = Protocol::new(Role::Client, Config::default());
+    /// p.receiver_mut().receive(&[0x8A]);
+    /// assert_eq!(p.buffered(), 1);
+    /// ```
+    pub fn receiver_mut(&mut self) -> &mut Receiver {
+        &mut self.receiver
+    }
+
+    /// The outgoing half.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Role};
+    /// assert!(!Protocol::new(Role::Client, Config::default()).sender().close_sent());
+    /// ```
+    pub fn sender(&self) -> &Sender {
+        &self.sender
+    }
+
+    /// The outgoing half, mutably.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Role};
+    /// let mut p = Protocol::new(Role::Server, Config::default());
+    /// p.sender_mut().pong(b"").unwrap();
+    /// assert_eq!(p.pending(), &[0x8A, 0x00]);
+    /// ```
+    pub fn sender_mut(&mut self) -> &mut Sender {
+        &mut self.sender
+    }
+
+    /// See [`Receiver::receive`].
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Role};
+    /// let mut p = Protocol::new(Role::Client, Config::default());
+    /// p.receive(&[0x81]);
+    /// assert_eq!(p.buffered(), 1);
+    /// ```
+    pub fn receive(&mut self, data: &[u8]) {
+        self.receiver.receive(data);
+    }
+
+    /// See [`Receiver::read_buf`].
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Role};
+    /// let mut p = Protocol::new(Role::Client, Config::default());
+    /// assert!(p.read_buf(100).len() >= 100);
+    /// ```
+    pub fn read_buf(&mut self, min: usize) -> &mut [u8] {
+        self.receiver.read_buf(min)
+    }
+
+    /// See [`Receiver::commit`].
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Message, Role};
+    /// let mut p = Protocol::new(Role::Client, Config::default());
+    /// p.read_buf(2)[..2].copy_from_slice(&[0x89, 0x00]);
+    /// p.commit(2);
+    /// assert_eq!(p.next_message().unwrap(), Some(Message::Ping(vec![])));
+    /// ```
+    pub fn commit(&mut self, n: usize) {
+        self.receiver.commit(n);
+    }
+
+    /// See [`Receiver::buffered`].
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Role};
+    /// assert_eq!(Protocol::new(Role::Client, Config::default()).buffered(), 0);
+    /// ```
+    pub fn buffered(&self) -> usize {
+        self.receiver.buffered()
+    }
+
+    /// [`Receiver::next_message`], then [`Sender::respond`] to it.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Message, Role, CloseCode};
+    /// let mut p = Protocol::new(Role::Client, Config::default());
+    /// p.receive(&[0x89, 0x02, b'h', b'i']);
+    /// assert_eq!(p.next_message().unwrap(), Some(Message::Ping(b"hi".to_vec())));
+    /// assert_eq!(p.pending().len(), 2 + 4 + 2); // masked pong "hi"
+    /// ```
+    pub fn next_message(&mut self) -> Result<Option<Message>> {
+        let got = self.receiver.next_message();
+        self.sender.respond(&got);
+        got
+    }
+
+    /// See [`Receiver::shrink`] and [`Sender::shrink`].
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Role};
+    /// let mut p = Protocol::new(Role::Client, Config::default());
+    /// p.shrink();
+    /// assert_eq!(p.buffered(), 0);
+    /// ```
+    pub fn shrink(&mut self) {
+        self.receiver.shrink();
+        self.sender.shrink();
+    }
+
+    /// See [`Sender::send`].
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Message, Role};
+    /// let mut p = Protocol::new(Role::Server, Config::default());
+    /// p.send(&Message::text("hi")).unwrap();
+    /// assert_eq!(p.pending(), b"\x81\x02hi");
+    /// ```
+    pub fn send(&mut self, msg: &Message) -> Result<()> {
+        self.sender.send(msg)
+    }
+
+    /// See [`Sender::send_text`].
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Role};
+    /// let mut p = Protocol::new(Role::Server, Config::default());
+    /// p.send_text("hi").unwrap();
+    /// assert_eq!(p.pending(), b"\x81\x02hi");
+    /// ```
+    pub fn send_text(&mut self, s: &str) -> Result<()> {
+        self.sender.send_text(s)
+    }
+
+    /// See [`Sender::send_binary`].
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Role};
+    /// let mut p = Protocol::new(Role::Server, Config::default());
+    /// p.send_binary(&[1]).unwrap();
+    /// assert_eq!(p.pending(), &[0x82, 0x01, 1]);
+    /// ```
+    pub fn send_binary(&mut self, b: &[u8]) -> Result<()> {
+        self.sender.send_binary(b)
+    }
+
+    /// See [`Sender::ping`].
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Role};
+    /// let mut p = Protocol::new(Role::Server, Config::default());
+    /// p.ping(b"x").unwrap();
+    /// assert_eq!(p.pending(), b"\x89\x01x");
+    /// ```
+    pub fn ping(&mut self, b: &[u8]) -> Result<()> {
+        self.sender.ping(b)
+    }
+
+    /// See [`Sender::pong`].
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Role};
+    /// let mut p = Protocol::new(Role::Server, Config::default());
+    /// p.pong(b"x").unwrap();
+    /// assert_eq!(p.pending(), b"\x8A\x01x");
+    /// ```
+    pub fn pong(&mut self, b: &[u8]) -> Result<()> {
+        self.sender.pong(b)
+    }
+
+    /// See [`Sender::close`].
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, CloseCode, CloseFrame, Config, Role};
+    /// let mut p = Protocol::new(Role::Server, Config::default());
+    /// p.close(Some(CloseFrame::new(CloseCode::Away, ""))).unwrap();
+    /// assert_eq!(p.pending(), &[0x88, 0x02, 0x03, 0xE9]);
+    /// ```
+    pub fn close(&mut self, frame: Option<CloseFrame>) -> Result<()> {
+        self.sender.close(frame)
+    }
+
+    /// See [`Sender::pending`].
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Role};
+    /// assert!(Protocol::new(Role::Server, Config::default()).pending().is_empty());
+    /// ```
+    pub fn pending(&self) -> &[u8] {
+        self.sender.pending()
+    }
+
+    /// See [`Sender::consume`].
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Role};
+    /// let mut p = Protocol::new(Role::Server, Config::default());
+    /// p.pong(b"").unwrap();
+    /// p.consume(2);
+    /// assert!(p.pending().is_empty());
+    /// ```
+    pub fn consume(&mut self, n: usize) {
+        self.sender.consume(n);
+    }
+
+    /// See [`Sender::close_sent`].
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Role};
+    /// assert!(!Protocol::new(Role::Server, Config::default()).close_sent());
+    /// ```
+    pub fn close_sent(&self) -> bool {
+        self.sender.close_sent()
+    }
+
+    /// Where the connection is in its life.
+    ///
+    /// ```
+    /// use ws6455::{protocol::{Protocol, State}, Config, Role};
+    /// let mut p = Protocol::new(Role::Client, Config::default());
+    /// p.receive(&[0x88, 0x00]); // the server closes
+    /// p.next_message().unwrap();
+    /// assert_eq!(p.state(), State::CloseReceived);
+    /// let n = p.pending().len();
+    /// p.consume(n); // our echo is written
+    /// assert_eq!(p.state(), State::Closed);
+    /// ```
+    pub fn state(&self) -> State {
+        if self.receiver.is_failed() || self.sender.failed {
+            return State::Failed;
+        }
+        match (self.sender.close_sent, self.receiver.close_received()) {
+            (false, false) => State::Open,
+            (true, false) => State::Closing,
+            (false, true) => State::CloseReceived,
+            (true, true) => {
+                if self.sender.peer_initiated_close && !self.sender.pending().is_empty() {
+                    State::CloseReceived
+                } else {
+                    State::Closed
+                }
+            }
+        }
+    }
+
+    /// True when the connection is over: both close frames exchanged, or a protocol error.
+    /// The caller then writes out [`Protocol::pending`] and drops the transport (a server
+    /// closes TCP first, RFC 6455 §7.1.1; a client waits a bounded time for the server to).
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Role};
+    /// let mut p = Protocol::new(Role::Server, Config::default());
+    /// p.receive(&[0x81, 0x00]); // unmasked: a protocol error at a server
+    /// assert!(p.next_message().is_err());
+    /// assert!(p.is_done());
+    /// assert_eq!(&p.pending()[..4], &[0x88, 0x1E, 0x03, 0xEA]); // close 1002 + reason
+    /// ```
+    pub fn is_done(&self) -> bool {
+        self.receiver.is_failed()
+            || self.sender.failed
+            || (self.sender.close_sent && self.receiver.close_received())
+    }
+}
