@@ -1,6 +1,5 @@
-//! Draft for the lead: tests/conformance_ws6455.rs, once server.rs and client.rs are merged.
-//! It runs ws-conformance against our own echo server and our own client and expects every
-//! case to be OK (INFORMATIONAL for the throughput cases).
+//! Runs ws-conformance against our own echo server and our own client and expects every case
+//! to be OK (INFORMATIONAL for the throughput cases).
 
 mod conformance_support;
 
@@ -9,18 +8,24 @@ use ws6455::server::Server;
 use ws6455::{client, Message};
 
 fn assert_all_ok(run: &RunResult) {
+    eprintln!("{:?}\n{}", run.counts(), run.table());
     let bad: Vec<&str> = run
         .cases
         .iter()
         .filter(|c| c.verdict != "OK" && c.verdict != "INFORMATIONAL")
         .map(|c| c.json.as_str())
         .collect();
-    assert!(bad.is_empty(), "{} case(s) not OK:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} case(s) not OK:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
 }
 
 #[test]
 fn our_server_is_fully_conformant() {
-    let server = Server::bind("127.0.0.1:0").unwrap().quiet(true);
+    let server = Server::bind("127.0.0.1:0").unwrap();
     let addr = server.local_addr().unwrap();
     std::thread::spawn(move || {
         server.serve(|mut ws| {
@@ -47,7 +52,9 @@ fn our_client_is_fully_conformant() {
     };
     while ws.read().is_ok() {}
     for case in 1..=count {
-        if let Ok((mut ws, _)) = client::connect(&format!("{base}/runCase?case={case}&agent=ws6455")) {
+        if let Ok((mut ws, _)) =
+            client::connect(&format!("{base}/runCase?case={case}&agent=ws6455"))
+        {
             while let Ok(msg) = ws.read() {
                 if matches!(msg, Message::Text(_) | Message::Binary(_)) && ws.send(msg).is_err() {
                     break;
