@@ -26,7 +26,7 @@ pub enum Body {
     /// A server handshake check: the function gets a fresh environment and judges by itself.
     ServerHandshake(Box<dyn Fn(&crate::cases::handshake::ServerEnv) -> Judgement + Send + Sync>),
     /// A client handshake check: what the tester answers to the client's opening request.
-    ClientHandshake(crate::cases::handshake::ClientCheck),
+    ClientHandshake(crate::cases::client_handshake::ClientCheck),
 }
 
 /// One test case.
