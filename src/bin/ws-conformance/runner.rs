@@ -30,6 +30,12 @@ pub fn run_script(session: &mut Session, script: Script, timeout: Duration) -> J
                 written += bytes.len();
                 session.write(&bytes, chunk);
             }
+            Step::Repeat { bytes, times } => {
+                for _ in 0..times {
+                    written += bytes.len();
+                    session.write(&bytes, 0);
+                }
+            }
             Step::Checkpoint => {
                 session.pump_until(Instant::now() + pause, Observed::ended);
                 checkpoint_end = Some(Instant::now());
