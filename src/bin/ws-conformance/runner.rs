@@ -54,9 +54,7 @@ pub fn run_script(session: &mut Session, script: Script, timeout: Duration) -> J
             });
             if !session.seen.ended() {
                 session.send_close(Some(1000));
-                session.pump_until(Instant::now() + timeout, |o| {
-                    o.close.is_some() || o.tcp_closed.is_some()
-                });
+                session.pump_until(Instant::now() + timeout, Observed::ended);
             }
         }
         Ending::CloseReply(_) | Ending::Fail(_) => {
