@@ -25,7 +25,7 @@ RESULTS=$OUT/results.txt
 STARTED=$SECONDS
 
 say() { printf '== %s\n' "$*"; }
-record() { # record LINE: a PASS/FAIL/SKIP line, printed and kept for the summary
+record() { # record LINE: a PASS/FAIL/SKIP/NOTE line, printed and kept for the summary
   printf '%s\n' "$1" | tee -a "$RESULTS"
 }
 fatal_setup() { # a setup step failed: report it as a failure, summarise, stop
@@ -95,7 +95,7 @@ run_peer() {
   shift 4
   timeout -k 10 "$limit" "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" </dev/null
   rc=$?
-  grep -E '^(PASS|FAIL) ' "$LOGS/$name.out" | while IFS= read -r l; do record "$l"; done
+  grep -E '^(PASS|FAIL|NOTE) ' "$LOGS/$name.out" | while IFS= read -r l; do record "$l"; done
   count=$(grep -cE '^(PASS|FAIL) ' "$LOGS/$name.out")
   if ! grep -qx DONE "$LOGS/$name.out" || [ "$count" -lt "$expected" ]; then
     local why="exit code $rc"
@@ -110,7 +110,7 @@ run_our_client() {
   timeout -k 10 300 "$INTEROP_CLIENT" "$URL" >"$LOGS/ws6455-client-vs-$peer.out" \
     2>"$LOGS/ws6455-client-vs-$peer.err" </dev/null
   rc=$?
-  sed -nE "s/^(PASS|FAIL) /\\1 $peer /p" "$LOGS/ws6455-client-vs-$peer.out" |
+  sed -nE "s/^(PASS|FAIL|NOTE) /\\1 $peer /p" "$LOGS/ws6455-client-vs-$peer.out" |
     while IFS= read -r l; do record "$l"; done
   count=$(grep -cE '^(PASS|FAIL) ' "$LOGS/ws6455-client-vs-$peer.out")
   if [ "$rc" -gt 1 ] || [ "$count" -lt "$CLIENT_CASES" ]; then

@@ -67,8 +67,12 @@ async def case_close():
     rcvd = ws.protocol.close_rcvd
     if rcvd is None:
         return "no close frame received"
-    if rcvd.code != 1000 or rcvd.reason != "bye":
+    if rcvd.code != 1000:
         return f"peer answered close with {rcvd.code} {rcvd.reason!r}"
+    if rcvd.reason != "bye":
+        # RFC 6455 5.5.1 asks for the code to be echoed, not the reason: worth a note only.
+        print(f"NOTE {PEER} close-1000-bye: the close echo had code 1000 but reason "
+              f"{rcvd.reason!r}, not 'bye'", flush=True)
     return None
 
 
