@@ -468,6 +468,7 @@ fn stream(o: &Opts) {
             let data = payload(o.size);
             handles.push(std::thread::spawn(move || -> Option<std::io::Error> {
                 let mut tx = tx;
+                let mut batch = Vec::new();
                 barrier.wait();
                 let mut sent = 0u64;
                 let res = (|| -> std::io::Result<()> {
@@ -491,11 +492,26 @@ fn stream(o: &Opts) {
                             break;
                         }
                         match &mut tx {
+                            // Large messages: one write each, straight from the payload.
+                            TxHalf::Ws(w) if data.len() >= 4096 => {
+                                for _ in 0..room {
+                                    w.send_binary(&data).map_err(io_err)?;
+                                }
+                            }
+                            // Small ones: queue the batch, then one flush.
                             TxHalf::Ws(w) => {
                                 for _ in 0..room {
                                     w.write(Message::Binary(data.clone())).map_err(io_err)?;
                                 }
                                 w.flush().map_err(io_err)?;
+                            }
+                            // Raw TCP gets the same batching: one write for the whole batch.
+                            TxHalf::Raw(s) if data.len() < 4096 => {
+                                batch.clear();
+                                for _ in 0..room {
+                                    batch.extend_from_slice(&data);
+                                }
+                                s.write_all(&batch)?;
                             }
                             TxHalf::Raw(s) => {
                                 for _ in 0..room {
@@ -509,7 +525,6 @@ fn stream(o: &Opts) {
                     Ok(())
                 })();
                 writer_done.store(true, Ordering::Release);
-                // Wake the reader if it is waiting for nothing more.
                 res.err()
             }));
         }

@@ -81,16 +81,16 @@ SERVER_URL=""
 start_server() {
     local log="$TARGET/bench-servers/$1.out"
     # shellcheck disable=SC2046
-    $(server_cmd "$1") > "$log" 2>/dev/null &
+    $(server_cmd "$1") > "$log" 2> "$log.err" &
     SERVER_PID=$!
-    for _ in $(seq 1 100); do
-        if grep -q "^Listening on " "$log" 2>/dev/null; then break; fi
+    for _ in $(seq 1 600); do
+        if grep -q "^Listening on ws://.*:[0-9]" "$log" 2>/dev/null; then break; fi
         sleep 0.05
     done
-    SERVER_URL="$(head -1 "$log" | sed 's/^Listening on //')/"
-    if ! grep -q "^Listening on " "$log"; then
-        echo "server $1 did not start" >&2; exit 1
+    if ! grep -q "^Listening on ws://.*:[0-9]" "$log"; then
+        echo "server $1 did not start:" >&2; cat "$log" "$log.err" >&2; exit 1
     fi
+    SERVER_URL="$(grep -m1 "^Listening on " "$log" | sed 's/^Listening on //')/"
 }
 stop_server() {
     if [ -n "$SERVER_PID" ]; then
