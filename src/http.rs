@@ -625,13 +625,15 @@ pub fn parse_request<'b>(
     buf: &'b [u8],
     limits: &Limits,
 ) -> Result<Status<(Request<'b>, usize)>, HttpError> {
-    let Some(start) = skip_leading_empty_lines(buf) else {
-        return Ok(Status::Partial);
-    };
+    // Only the first `max_head_size` bytes are ever looked at, so the answer for a longer
+    // buffer is the answer for any prefix that is at least that long.
     let window = &buf[..buf.len().min(limits.max_head_size)];
+    let Some(start) = skip_leading_empty_lines(window) else {
+        return incomplete(buf, limits);
+    };
     let Some(end) = find_head_end(window, start) else {
         // Not complete: reject garbage early, then wait (or give up at the limit).
-        check_method_prefix(buf, start)?;
+        check_method_prefix(window, start)?;
         return incomplete(buf, limits);
     };
     let head = &buf[..end];
@@ -662,12 +664,12 @@ pub fn parse_response<'b>(
     buf: &'b [u8],
     limits: &Limits,
 ) -> Result<Status<(Response<'b>, usize)>, HttpError> {
-    let Some(start) = skip_leading_empty_lines(buf) else {
-        return Ok(Status::Partial);
-    };
     let window = &buf[..buf.len().min(limits.max_head_size)];
+    let Some(start) = skip_leading_empty_lines(window) else {
+        return incomplete(buf, limits);
+    };
     let Some(end) = find_head_end(window, start) else {
-        check_version_prefix(&buf[start..])
+        check_version_prefix(&window[start..])
             .map_err(|i| HttpError::new(HttpErrorKind::InvalidVersion, start + i))?;
         return incomplete(buf, limits);
     };
