@@ -1,9 +1,9 @@
 //! Interop of the sans-IO handshake with an independent implementation (tungstenite), over
 //! real loopback sockets, including bytes that arrive right after the head.
 
-
 // tungstenite's callback type fixes the (large) error type.
 #![allow(clippy::result_large_err)]
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
