@@ -1,0 +1,734 @@
+//! Section 9, the opening handshake (§4). Server mode (9.1-9.3): correct upgrades, the table of
+//! bad requests, subprotocol and extension negotiation, an eager client. Client mode (9.4-9.5):
+//! the client's request, a fresh key per connection, and bad responses it must refuse.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crate::case::{Body, Case, Ctx, Script};
+use crate::http::{self, accept_key, is_valid_key, new_key, Head, Url};
+use crate::judge::{Judgement, Verdict};
+use crate::raw::RawFrame;
+use crate::runner::run_script;
+use crate::session::Session;
+
+/// What a server handshake case gets to work with.
+pub struct ServerEnv {
+    /// The server's URL.
+    pub url: Url,
+    /// Per-phase timeout.
+    pub timeout: Duration,
+    /// Script settings, for cases that go on to exchange messages.
+    pub ctx: Ctx,
+}
+
+/// An editable opening request.
+#[derive(Debug, Clone)]
+struct Request {
+    method: String,
+    version: String,
+    target: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Request {
+    /// A correct request for `url` with `key`.
+    fn new(url: &Url, key: &str) -> Request {
+        Request {
+            method: "GET".into(),
+            version: "HTTP/1.1".into(),
+            target: url.resource.clone(),
+            headers: [
+                ("Host", url.host_header.as_str()),
+                ("Upgrade", "websocket"),
+                ("Connection", "Upgrade"),
+                ("Sec-WebSocket-Key", key),
+                ("Sec-WebSocket-Version", "13"),
+            ]
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect(),
+        }
+    }
+
+    fn remove(&mut self, name: &str) {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+
+    fn set(&mut self, name: &str, value: &str) {
+        self.remove(name);
+        self.headers.push((name.into(), value.into()));
+    }
+
+    fn add(&mut self, name: &str, value: &str) {
+        self.headers.push((name.into(), value.into()));
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        let mut s = format!("{} {} {}\r\n", self.method, self.target, self.version);
+        for (n, v) in &self.headers {
+            s.push_str(&format!("{n}: {v}\r\n"));
+        }
+        s.push_str("\r\n");
+        s.into_bytes()
+    }
+}
+
+/// Sends `bytes` (in pieces of `chunk`) on a new connection and reads the response head.
+fn exchange(
+    env: &ServerEnv,
+    bytes: &[u8],
+    chunk: usize,
+) -> Result<(TcpStream, Head, Vec<u8>), String> {
+    let mut stream = env.url.connect(env.timeout)?;
+    stream
+        .set_write_timeout(Some(env.timeout))
+        .map_err(|e| e.to_string())?;
+    http::write_chunked(&mut stream, bytes, chunk)
+        .map_err(|e| format!("sending the request: {e}"))?;
+    let (head, rest) = http::read_head(&mut stream, Instant::now() + env.timeout)?;
+    Ok((stream, head, rest))
+}
+
+/// Problems with a 101 response to a request with `key` (§4.2.2, §4.1).
+fn upgrade_problems(head: &Head, key: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if head.status() != Some(101) {
+        problems.push(format!("expected status 101, got `{}`", head.start_line));
+        return problems;
+    }
+    if !head.has_token("Upgrade", "websocket") {
+        problems.push("no `Upgrade: websocket` in the response".into());
+    }
+    if !head.has_token("Connection", "Upgrade") {
+        problems.push("no `Connection: Upgrade` in the response".into());
+    }
+    let want = accept_key(key);
+    match head.header("Sec-WebSocket-Accept") {
+        Some(got) if got == want => {}
+        Some(got) => problems.push(format!(
+            "Sec-WebSocket-Accept is `{got}`, expected `{want}`"
+        )),
+        None => problems.push("no Sec-WebSocket-Accept".into()),
+    }
+    problems
+}
+
+/// Completes a successful upgrade with a short echo exchange, judged into `j`.
+fn echo_after_upgrade(
+    env: &ServerEnv,
+    stream: TcpStream,
+    rest: Vec<u8>,
+    script: Script,
+    j: &mut Judgement,
+) {
+    match Session::new(stream, rest, true, env.timeout, 1 << 30) {
+        Ok(mut session) => {
+            let inner = run_script(&mut session, script, env.timeout);
+            j.observed = inner.observed;
+            for r in inner.reasons {
+                j.add(inner.verdict, r);
+            }
+        }
+        Err(e) => j.fail(format!("cannot start the session: {e}")),
+    }
+}
+
+fn upgrade_case(id: &str, description: &str, make: fn(&Url, &str) -> (Vec<u8>, usize)) -> Case {
+    server_case(id, description, move |env| {
+        let key = new_key();
+        let (bytes, chunk) = make(&env.url, &key);
+        let mut j = Judgement::new("101 with the right Sec-WebSocket-Accept, then an echo");
+        match exchange(env, &bytes, chunk) {
+            Ok((stream, head, rest)) => {
+                j.observed = head.start_line.clone();
+                let problems = upgrade_problems(&head, &key);
+                if problems.is_empty() {
+                    let mut script = Script::new(env.ctx);
+                    script.echo(RawFrame::text("after the handshake"));
+                    echo_after_upgrade(env, stream, rest, script, &mut j);
+                }
+                for p in problems {
+                    j.fail(p);
+                }
+            }
+            Err(e) => j.fail(e),
+        }
+        j
+    })
+}
+
+fn server_case(
+    id: &str,
+    description: &str,
+    f: impl Fn(&ServerEnv) -> Judgement + Send + Sync + 'static,
+) -> Case {
+    Case {
+        id: id.into(),
+        description: description.into(),
+        applies: crate::case::Applies::Server,
+        body: Body::ServerHandshake(Box::new(f)),
+    }
+}
+
+/// A request the server must refuse.
+struct Bad {
+    what: &'static str,
+    edit: fn(&mut Request),
+    /// Statuses that are right.
+    ok: &'static [u16],
+    /// The response must carry `Sec-WebSocket-Version: 13`.
+    version_header: bool,
+}
+
+static BAD_REQUESTS: &[Bad] = &[
+    Bad {
+        what: "no Sec-WebSocket-Key",
+        edit: |r| r.remove("Sec-WebSocket-Key"),
+        ok: &[400],
+        version_header: false,
+    },
+    Bad {
+        what: "two Sec-WebSocket-Key headers",
+        edit: |r| r.add("Sec-WebSocket-Key", "AQIDBAUGBwgJCgsMDQ4PEA=="),
+        ok: &[400],
+        version_header: false,
+    },
+    Bad {
+        what: "Sec-WebSocket-Key that is not base64",
+        edit: |r| r.set("Sec-WebSocket-Key", "!!not*base64!!"),
+        ok: &[400],
+        version_header: false,
+    },
+    Bad {
+        what: "Sec-WebSocket-Key of 15 bytes",
+        edit: |r| r.set("Sec-WebSocket-Key", "AQIDBAUGBwgJCgsMDQ4P"),
+        ok: &[400],
+        version_header: false,
+    },
+    Bad {
+        what: "Sec-WebSocket-Key of 17 bytes",
+        edit: |r| r.set("Sec-WebSocket-Key", "AQIDBAUGBwgJCgsMDQ4PEBE="),
+        ok: &[400],
+        version_header: false,
+    },
+    Bad {
+        what: "Sec-WebSocket-Version: 8",
+        edit: |r| r.set("Sec-WebSocket-Version", "8"),
+        ok: &[426],
+        version_header: true,
+    },
+    Bad {
+        what: "no Sec-WebSocket-Version",
+        edit: |r| r.remove("Sec-WebSocket-Version"),
+        ok: &[426],
+        version_header: true,
+    },
+    Bad {
+        what: "no Host",
+        edit: |r| r.remove("Host"),
+        ok: &[400],
+        version_header: false,
+    },
+    Bad {
+        what: "POST instead of GET",
+        edit: |r| r.method = "POST".into(),
+        ok: &[405, 400],
+        version_header: false,
+    },
+    Bad {
+        what: "no Upgrade header",
+        edit: |r| r.remove("Upgrade"),
+        ok: &[400, 426],
+        version_header: false,
+    },
+    Bad {
+        what: "Upgrade: h2c instead of websocket",
+        edit: |r| r.set("Upgrade", "h2c"),
+        ok: &[400, 426],
+        version_header: false,
+    },
+    Bad {
+        what: "no Connection header",
+        edit: |r| r.remove("Connection"),
+        ok: &[400, 426],
+        version_header: false,
+    },
+    Bad {
+        what: "HTTP/1.0",
+        edit: |r| r.version = "HTTP/1.0".into(),
+        ok: &[400, 505],
+        version_header: false,
+    },
+];
+
+fn judge_refusal(
+    bad: &Bad,
+    result: Result<(TcpStream, Head, Vec<u8>), String>,
+    timeout: Duration,
+) -> Judgement {
+    let codes: Vec<String> = bad.ok.iter().map(u16::to_string).collect();
+    let mut j = Judgement::new(format!(
+        "refused with {}{}",
+        codes.join(" or "),
+        if bad.version_header {
+            " and Sec-WebSocket-Version: 13"
+        } else {
+            ""
+        }
+    ));
+    match result {
+        Ok((_, head, _)) => {
+            j.observed = head.start_line.clone();
+            match head.status() {
+                Some(101) => j.fail("the server accepted the upgrade"),
+                Some(s) if bad.ok.contains(&s) => {
+                    if bad.version_header
+                        && s == 426
+                        && head.header("Sec-WebSocket-Version").map(str::trim) != Some("13")
+                    {
+                        j.fail("the 426 response lacks `Sec-WebSocket-Version: 13` (§4.4)");
+                    }
+                }
+                Some(s) if (400..600).contains(&s) => j.non_strict(format!("refused with {s}")),
+                _ => j.fail(format!("unexpected response `{}`", head.start_line)),
+            }
+        }
+        Err(e) if e.contains("in time") => {
+            j.observed = e.clone();
+            j.fail(format!("no response within {} ms", timeout.as_millis()));
+        }
+        Err(e) => {
+            j.observed = e.clone();
+            j.non_strict(format!("no HTTP error response: {e}"));
+        }
+    }
+    j
+}
+
+/// Section 9's cases.
+pub fn cases() -> Vec<Case> {
+    let mut cases = vec![
+        upgrade_case("9.1.1", "correct opening request", |url, key| {
+            (Request::new(url, key).bytes(), 0)
+        }),
+        server_case(
+            "9.1.2",
+            "the RFC's sample key dGhlIHNhbXBsZSBub25jZQ== (§1.3)",
+            |env| {
+                let key = "dGhlIHNhbXBsZSBub25jZQ==";
+                let mut j =
+                    Judgement::new("101 with Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+                match exchange(env, &Request::new(&env.url, key).bytes(), 0) {
+                    Ok((_, head, _)) => {
+                        j.observed = format!(
+                            "{}; accept {}",
+                            head.start_line,
+                            head.header("Sec-WebSocket-Accept").unwrap_or("(none)")
+                        );
+                        for p in upgrade_problems(&head, key) {
+                            j.fail(p);
+                        }
+                    }
+                    Err(e) => j.fail(e),
+                }
+                j
+            },
+        ),
+        upgrade_case(
+            "9.1.3",
+            "lower-case header names, mixed-case tokens, `Connection: keep-alive, Upgrade`",
+            |url, key| {
+                let mut r = Request::new(url, key);
+                r.headers = r
+                    .headers
+                    .into_iter()
+                    .map(|(n, v)| (n.to_ascii_lowercase(), v))
+                    .collect();
+                r.set("upgrade", "WebSocket");
+                r.set("connection", "keep-alive, Upgrade");
+                (r.bytes(), 0)
+            },
+        ),
+        upgrade_case(
+            "9.1.4",
+            "opening request written in 1-byte pieces",
+            |url, key| (Request::new(url, key).bytes(), 1),
+        ),
+        server_case(
+            "9.1.5",
+            "eager client: the first frame in the same write as the request",
+            |env| {
+                let key = new_key();
+                let mut bytes = Request::new(&env.url, &key).bytes();
+                bytes.extend(RawFrame::text("eager").encode(true));
+                let mut j = Judgement::new(
+                    "101, then the eager frame echoed (the frame is part of the WebSocket stream)",
+                );
+                // §4.1 tells clients to wait for the response, so refusing an eager client is
+                // only loose; accepting it and dropping the frame is a bug.
+                match exchange(env, &bytes, 0) {
+                    Ok((stream, head, rest)) if head.status() == Some(101) => {
+                        let problems = upgrade_problems(&head, &key);
+                        if problems.is_empty() {
+                            let mut script = Script::new(env.ctx);
+                            script.expect_text("eager");
+                            echo_after_upgrade(env, stream, rest, script, &mut j);
+                        }
+                        for p in problems {
+                            j.fail(p);
+                        }
+                    }
+                    Ok((_, head, _)) => {
+                        j.observed = head.start_line.clone();
+                        j.non_strict(format!("refused the eager client: `{}`", head.start_line));
+                    }
+                    Err(e) if e.contains("in time") => j.fail(e),
+                    Err(e) => {
+                        j.observed = e.clone();
+                        j.non_strict(format!("refused the eager client: {e}"));
+                    }
+                }
+                j
+            },
+        ),
+    ];
+    for (i, bad) in BAD_REQUESTS.iter().enumerate() {
+        cases.push(server_case(
+            &format!("9.2.{}", i + 1),
+            &format!("bad request: {}", bad.what),
+            move |env| {
+                let mut r = Request::new(&env.url, &new_key());
+                (bad.edit)(&mut r);
+                judge_refusal(bad, exchange(env, &r.bytes(), 0), env.timeout)
+            },
+        ));
+    }
+    cases.push(server_case(
+        "9.3.1",
+        "unsupported subprotocol offered: not echoed back (§4.2.2)",
+        |env| negotiation(env, "Sec-WebSocket-Protocol", "x-conformance-unknown"),
+    ));
+    cases.push(server_case(
+        "9.3.2",
+        "two subprotocols offered: at most one chosen, from the offer",
+        |env| {
+            negotiation(
+                env,
+                "Sec-WebSocket-Protocol",
+                "x-conformance-one, x-conformance-two",
+            )
+        },
+    ));
+    cases.push(server_case(
+        "9.3.3",
+        "unknown extension offered: not accepted (§9.1)",
+        |env| {
+            negotiation(
+                env,
+                "Sec-WebSocket-Extensions",
+                "x-conformance-ext; level=1",
+            )
+        },
+    ));
+    cases.extend(client_cases());
+    cases
+}
+
+/// Offers `value` in header `name`; the response may only pick one offered token (protocols) or
+/// none (the tester's extensions are never supported).
+fn negotiation(env: &ServerEnv, name: &str, value: &str) -> Judgement {
+    let key = new_key();
+    let mut r = Request::new(&env.url, &key);
+    r.set(name, value);
+    let mut j = Judgement::new(format!("101 without echoing `{name}: {value}` blindly"));
+    match exchange(env, &r.bytes(), 0) {
+        Ok((_, head, _)) => {
+            j.observed = format!(
+                "{}; {name}: {}",
+                head.start_line,
+                head.header(name).unwrap_or("(none)")
+            );
+            if head.status() != Some(101) {
+                j.non_strict(format!("refused the handshake: `{}`", head.start_line));
+                return j;
+            }
+            for p in upgrade_problems(&head, &key) {
+                j.fail(p);
+            }
+            let got = head.tokens(name);
+            let offered: Vec<&str> = value.split(',').map(|t| t.trim()).collect();
+            let is_ext = name.eq_ignore_ascii_case("Sec-WebSocket-Extensions");
+            if is_ext && !got.is_empty() {
+                j.fail(format!(
+                    "accepted an extension the tester cannot support: {got:?}"
+                ));
+            } else if got.len() > 1 || head.count(name) > 1 {
+                j.fail(format!("answered with several subprotocols: {got:?}"));
+            } else if let Some(p) = got.first() {
+                if !offered.contains(&p.as_str()) {
+                    j.fail(format!("chose `{p}`, which was not offered"));
+                } else if offered.len() == 1 {
+                    j.add(
+                        Verdict::Informational,
+                        format!("the server claims to support `{p}`"),
+                    );
+                }
+            }
+        }
+        Err(e) => j.fail(e),
+    }
+    j
+}
+
+/// What the tester does with a client's opening request in a client-mode handshake case.
+#[derive(Debug, Clone, Copy)]
+pub enum ClientCheck {
+    /// Check the request (§4.1), accept, then an echo.
+    Request,
+    /// The key must differ from the previous connection's.
+    FreshKey,
+    /// 101 and the first frame in the same write; the client must echo it.
+    EagerServer,
+    /// Answer with a broken response; the client must not go on.
+    BadResponse(fn(&str) -> String),
+}
+
+fn client_case(id: &str, description: &str, check: ClientCheck) -> Case {
+    Case {
+        id: id.into(),
+        description: description.into(),
+        applies: crate::case::Applies::Client,
+        body: Body::ClientHandshake(check),
+    }
+}
+
+fn client_cases() -> Vec<Case> {
+    const OK_HEADERS: &str = "Upgrade: websocket\r\nConnection: Upgrade\r\n";
+    vec![
+        client_case(
+            "9.4.1",
+            "the client's opening request is valid (§4.1)",
+            ClientCheck::Request,
+        ),
+        client_case(
+            "9.4.2",
+            "the client uses a fresh Sec-WebSocket-Key per connection",
+            ClientCheck::FreshKey,
+        ),
+        client_case(
+            "9.4.3",
+            "eager server: the first frame arrives with the 101 response",
+            ClientCheck::EagerServer,
+        ),
+        client_case(
+            "9.5.1",
+            "101 with a wrong Sec-WebSocket-Accept: the client must fail",
+            ClientCheck::BadResponse(|_| {
+                format!("HTTP/1.1 101 Switching Protocols\r\n{OK_HEADERS}Sec-WebSocket-Accept: {}\r\n\r\n", accept_key("AQIDBAUGBwgJCgsMDQ4PEA=="))
+            }),
+        ),
+        client_case(
+            "9.5.2",
+            "101 without Sec-WebSocket-Accept: the client must fail",
+            ClientCheck::BadResponse(|_| {
+                format!("HTTP/1.1 101 Switching Protocols\r\n{OK_HEADERS}\r\n")
+            }),
+        ),
+        client_case(
+            "9.5.3",
+            "101 without the Upgrade header: the client must fail",
+            ClientCheck::BadResponse(|a| {
+                format!("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {a}\r\n\r\n")
+            }),
+        ),
+        client_case(
+            "9.5.4",
+            "101 without the Connection header: the client must fail",
+            ClientCheck::BadResponse(|a| {
+                format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {a}\r\n\r\n")
+            }),
+        ),
+        client_case(
+            "9.5.5",
+            "200 instead of 101: the client must fail",
+            ClientCheck::BadResponse(|a| {
+                format!("HTTP/1.1 200 OK\r\n{OK_HEADERS}Sec-WebSocket-Accept: {a}\r\n\r\n")
+            }),
+        ),
+        client_case(
+            "9.5.6",
+            "a subprotocol the client did not offer: the client must fail",
+            ClientCheck::BadResponse(|a| {
+                format!(
+                    "HTTP/1.1 101 Switching Protocols\r\n{OK_HEADERS}Sec-WebSocket-Accept: {a}\r\n\
+                     Sec-WebSocket-Protocol: x-conformance-not-offered\r\n\r\n"
+                )
+            }),
+        ),
+        client_case(
+            "9.5.7",
+            "an extension the client did not offer: the client must fail",
+            ClientCheck::BadResponse(|a| {
+                format!(
+                    "HTTP/1.1 101 Switching Protocols\r\n{OK_HEADERS}Sec-WebSocket-Accept: {a}\r\n\
+                     Sec-WebSocket-Extensions: x-conformance-not-offered\r\n\r\n"
+                )
+            }),
+        ),
+    ]
+}
+
+/// Problems with a client's opening request (§4.1).
+pub fn request_problems(head: &Head) -> Vec<String> {
+    let mut problems = Vec::new();
+    let parts: Vec<&str> = head.start_line.split(' ').collect();
+    if parts.len() != 3 || parts[0] != "GET" || !parts[1].starts_with('/') {
+        problems.push(format!(
+            "request line `{}` is not `GET /path HTTP/1.1`",
+            head.start_line
+        ));
+    } else if parts[2] != "HTTP/1.1" {
+        problems.push(format!("HTTP version `{}`", parts[2]));
+    }
+    if head.header("Host").is_none() {
+        problems.push("no Host header".into());
+    }
+    if !head.has_token("Upgrade", "websocket") {
+        problems.push("no `Upgrade: websocket`".into());
+    }
+    if !head.has_token("Connection", "Upgrade") {
+        problems.push("no `Connection: Upgrade`".into());
+    }
+    match head.header("Sec-WebSocket-Key") {
+        Some(k) if is_valid_key(k) => {}
+        Some(k) => problems.push(format!("Sec-WebSocket-Key `{k}` is not base64 of 16 bytes")),
+        None => problems.push("no Sec-WebSocket-Key".into()),
+    }
+    if head.count("Sec-WebSocket-Key") > 1 {
+        problems.push("several Sec-WebSocket-Key headers".into());
+    }
+    if head.header("Sec-WebSocket-Version") != Some("13") {
+        problems.push("Sec-WebSocket-Version is not 13".into());
+    }
+    problems
+}
+
+/// The correct 101 response to a client request with `key`.
+pub fn accept_response(key: &str) -> String {
+    format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {}\r\n\r\n",
+        accept_key(key)
+    )
+}
+
+/// Runs a client-mode handshake case on a connection whose request has been read.
+pub fn run_client_check(
+    check: ClientCheck,
+    mut stream: TcpStream,
+    head: &Head,
+    rest: Vec<u8>,
+    previous_key: Option<&str>,
+    ctx: Ctx,
+    timeout: Duration,
+) -> Judgement {
+    let key = head.header("Sec-WebSocket-Key").unwrap_or("").to_string();
+    match check {
+        ClientCheck::BadResponse(make) => {
+            let mut j =
+                Judgement::new("the client fails the connection: no frame back, TCP closed");
+            let mut bytes = make(&accept_key(&key)).into_bytes();
+            bytes.extend(RawFrame::text("must not be echoed").encode(false));
+            if let Err(e) = stream.write_all(&bytes) {
+                j.observed = format!("the client closed before the response was written ({e})");
+                return j;
+            }
+            let (observed, verdict) = watch_refusal(&mut stream, timeout);
+            j.observed = observed.clone();
+            match verdict {
+                Verdict::Ok => {}
+                v => j.add(v, observed),
+            }
+            j
+        }
+        ClientCheck::Request | ClientCheck::FreshKey | ClientCheck::EagerServer => {
+            let mut j = Judgement::new(match check {
+                ClientCheck::Request => "a valid opening request, then an echo",
+                ClientCheck::FreshKey => "a key never used before, then an echo",
+                _ => "the frame sent with the 101 response echoed",
+            });
+            if matches!(check, ClientCheck::Request) {
+                for p in request_problems(head) {
+                    j.fail(p);
+                }
+            }
+            if matches!(check, ClientCheck::FreshKey) && previous_key == Some(key.as_str()) {
+                j.fail(format!(
+                    "the same Sec-WebSocket-Key `{key}` as on the previous connection"
+                ));
+            }
+            let mut bytes = accept_response(&key).into_bytes();
+            let mut script = Script::new(ctx);
+            if matches!(check, ClientCheck::EagerServer) {
+                bytes.extend(RawFrame::text("eager server").encode(false));
+                script.expect_text("eager server");
+            } else {
+                script.echo(RawFrame::text("after the handshake"));
+            }
+            if let Err(e) = stream.write_all(&bytes) {
+                j.fail(format!("writing the 101 response: {e}"));
+                return j;
+            }
+            match Session::new(stream, rest, false, timeout, 1 << 30) {
+                Ok(mut session) => {
+                    let inner = run_script(&mut session, script, timeout);
+                    j.observed = inner.observed;
+                    for r in inner.reasons {
+                        j.add(inner.verdict, r);
+                    }
+                }
+                Err(e) => j.fail(format!("cannot start the session: {e}")),
+            }
+            j
+        }
+    }
+}
+
+/// After a bad response: the client must close without sending frames.
+fn watch_refusal(stream: &mut TcpStream, timeout: Duration) -> (String, Verdict) {
+    let mut buf = [0u8; 1024];
+    let got = match stream.set_read_timeout(Some(timeout)) {
+        Ok(()) => stream.read(&mut buf),
+        Err(e) => Err(e),
+    };
+    match got {
+        Ok(0) => ("the client closed the connection".into(), Verdict::Ok),
+        Ok(n) if buf[0] & 0x0f == crate::raw::CLOSE => (
+            format!("the client sent a close frame ({n} bytes) instead of just closing TCP"),
+            Verdict::NonStrict,
+        ),
+        Ok(n) => (describe_frames(&buf[..n]), Verdict::Failed),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            (
+                "the client sent nothing but kept the connection open".into(),
+                Verdict::NonStrict,
+            )
+        }
+        Err(_) => ("the client reset the connection".into(), Verdict::Ok),
+    }
+}
+
+fn describe_frames(bytes: &[u8]) -> String {
+    let op = bytes[0] & 0x0f;
+    format!(
+        "the client went on and sent {} bytes (first frame opcode {op})",
+        bytes.len()
+    )
+}
