@@ -1387,9 +1387,11 @@ impl ClientHandshake {
     /// Adds received bytes. `Ok(None)`: need more. `Ok(Some(_))`: upgraded. `Err`: a malformed
     /// head ([`Error::Http`]) or a failed check ([`Error::Handshake`]). For a refusal (non-101)
     /// the body is awaited first (up to [`MAX_REJECTION_BODY`]) so that
-    /// [`HandshakeError::Rejected`] carries it: the `Content-Length` bytes, or, without
-    /// `Content-Length`, everything until the connection closes — so on end of stream (or a
-    /// timeout) call [`ClientHandshake::finish`] to get the error.
+    /// [`HandshakeError::Rejected`] carries it: the `Content-Length` bytes, or without
+    /// `Content-Length` but with `Connection: close` (or HTTP/1.0), everything until the
+    /// connection closes. On end of stream (or a timeout) before that, [`ClientHandshake::finish`]
+    /// gives the error with what came. With neither, the error comes at once with the bytes
+    /// that arrived together with the head, since the server may keep the connection open.
     ///
     /// ```
     /// use ws6455::{Error, handshake::{parse_url, ClientHandshake, HandshakeError}};
@@ -1419,11 +1421,15 @@ impl ClientHandshake {
             Status::Complete(x) => x,
         };
         if resp.status != 101 {
-            // Without Content-Length the body ends when the connection does: `finish`.
+            // Without Content-Length the body runs to the end of the connection: wait for it
+            // (`finish`) only when the server said it will close; otherwise it may keep the
+            // connection open, so fail now with what came along with the head.
+            let closes = resp.version == 0 || resp.has_token("connection", "close");
             let want = match resp.content_length() {
                 _ if resp.status < 200 || resp.status == 204 || resp.status == 304 => 0,
                 Some(n) => n.min(MAX_REJECTION_BODY as u64) as usize,
-                None => MAX_REJECTION_BODY,
+                None if closes => MAX_REJECTION_BODY,
+                None => (self.buf.len() - used).min(MAX_REJECTION_BODY),
             };
             self.refusal = Some((used, want));
             if self.buf.len() - used >= want {

@@ -354,16 +354,48 @@ fn driver_refusal_carries_the_body() {
         }
         other => panic!("{other:?}"),
     }
-    // Without Content-Length: the body runs to the end of the stream; `finish` reports it.
+    // Content-Length, but the connection ends early: `finish` reports what came.
     let mut hs = handshake(&[]);
     assert!(hs
-        .feed(b"HTTP/1.0 400 Bad Request\r\n\r\nsomething")
+        .feed(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 50\r\n\r\nshort")
         .unwrap()
         .is_none());
-    assert!(hs.feed(b" broke").unwrap().is_none());
     match hs.finish() {
         Error::Handshake(HandshakeError::Rejected { status, body, .. }) => {
-            assert_eq!((status, body.as_slice()), (400, &b"something broke"[..]));
+            assert_eq!((status, body.as_slice()), (400, &b"short"[..]));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Without Content-Length: fail at once (the server may keep the connection open), with the
+    // bytes that came along with the head.
+    let mut hs = handshake(&[]);
+    match hs.feed(b"HTTP/1.1 200 OK\r\n\r\nnot a websocket server") {
+        Err(Error::Handshake(HandshakeError::Rejected { status, body, .. })) => {
+            assert_eq!(
+                (status, body.as_slice()),
+                (200, &b"not a websocket server"[..])
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut hs = handshake(&[]);
+    assert!(matches!(
+        hs.feed(b"HTTP/1.1 200 OK\r\n\r\n"),
+        Err(Error::Handshake(HandshakeError::Rejected {
+            status: 200,
+            ..
+        }))
+    ));
+    // No Content-Length but `Connection: close`: the body runs to the end of the stream.
+    let mut hs = handshake(&[]);
+    assert!(hs
+        .feed(b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\nbusy,")
+        .unwrap()
+        .is_none());
+    assert!(hs.feed(b" try later").unwrap().is_none());
+    match hs.finish() {
+        Error::Handshake(HandshakeError::Rejected { status, body, .. }) => {
+            assert_eq!((status, body.as_slice()), (503, &b"busy, try later"[..]));
         }
         other => panic!("{other:?}"),
     }
