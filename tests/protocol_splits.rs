@@ -230,3 +230,97 @@ fn errors_are_the_same_whether_fed_whole_or_byte_by_byte() {
         assert_eq!(a.pending(), b.pending());
     }
 }
+
+/// Reads `wire` through `read_buf`/`commit`, writing `step(i)` bytes on the i-th read (or fewer
+/// if the lent slice is shorter), and collects the events.
+fn read_through(rx: &mut Receiver, wire: &[u8], step: impl Fn(usize) -> usize) -> Vec<Event> {
+    let mut ev = Vec::new();
+    let mut rest = wire;
+    let mut i = 0;
+    while !rest.is_empty() {
+        let buf = rx.read_buf(1);
+        let n = step(i).max(1).min(buf.len()).min(rest.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        rx.commit(n);
+        rest = &rest[n..];
+        i += 1;
+        drain_rx(rx, &mut ev);
+    }
+    ev
+}
+
+#[test]
+fn large_frames_read_in_uneven_pieces_equal_whole() {
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i * 13 % 256) as u8).collect();
+    let text = "größer als 4 KiB ✓ ".repeat(2000);
+    let mut wire = client_frame(true, OpCode::Binary, &big);
+    wire.extend(client_frame(
+        false,
+        OpCode::Text,
+        &text.as_bytes()[..10_001],
+    ));
+    wire.extend(client_frame(true, OpCode::Ping, b"mid"));
+    wire.extend(client_frame(
+        true,
+        OpCode::Continuation,
+        &text.as_bytes()[10_001..],
+    ));
+    wire.extend(client_frame(true, OpCode::Binary, b"small"));
+    let expected = vec![
+        Event::Msg(Message::Binary(big)),
+        Event::Msg(Message::Ping(b"mid".to_vec())),
+        Event::Msg(Message::Text(text)),
+        Event::Msg(Message::binary(b"small".to_vec())),
+    ];
+    for pattern in [1usize, 3, 1000, 4096, 5000, 70_000, usize::MAX] {
+        let mut rx = Receiver::new(Role::Server, &Config::default());
+        let ev = read_through(&mut rx, &wire, |i| pattern.wrapping_add(i % 7));
+        assert_eq!(ev, expected, "pattern {pattern}");
+    }
+}
+
+#[test]
+fn invalid_utf8_in_a_large_frame_read_directly_fails_before_the_frame_ends() {
+    let mut payload = vec![b'a'; 100_000];
+    payload[50_000] = 0xC0;
+    let wire = client_frame(true, OpCode::Text, &payload);
+    let mut rx = Receiver::new(Role::Server, &Config::default());
+    let mut fed = 0;
+    let mut failed_at = None;
+    while fed < wire.len() {
+        let buf = rx.read_buf(1);
+        let n = buf.len().min(1000).min(wire.len() - fed);
+        buf[..n].copy_from_slice(&wire[fed..fed + n]);
+        rx.commit(n);
+        fed += n;
+        match rx.next_message() {
+            Ok(None) => {}
+            Err(ws6455::Error::Protocol(ws6455::ProtocolError::InvalidUtf8)) => {
+                failed_at = Some(fed);
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let at = failed_at.expect("error reported");
+    // Header is 2 + 8 + 4 bytes; the bad byte is payload byte 50 000.
+    assert!(
+        at > 14 + 50_000 && at <= 14 + 50_000 + 1000,
+        "failed at {at}"
+    );
+}
+
+#[test]
+fn read_buf_without_commit_does_not_disturb_the_stream() {
+    let payload: Vec<u8> = (0..50_000u32).map(|i| i as u8).collect();
+    let wire = client_frame(true, OpCode::Binary, &payload);
+    let mut rx = Receiver::new(Role::Server, &Config::default());
+    rx.receive(&wire[..20_000]);
+    assert_eq!(rx.next_message().unwrap(), None);
+    // Lend a buffer, scribble in it, never commit.
+    rx.read_buf(1).fill(0xEE);
+    assert_eq!(rx.next_message().unwrap(), None);
+    rx.read_buf(10).fill(0xDD);
+    rx.receive(&wire[20_000..]);
+    assert_eq!(rx.next_message().unwrap(), Some(Message::Binary(payload)));
+}
