@@ -1,1 +1,637 @@
-//! (in progress)
+//! A thread-per-connection WebSocket server, and [`accept`] for any stream.
+//!
+//! Each accepted connection runs on its own thread with a small stack
+//! ([`Config::thread_stack_size`], 128 KiB by default), reads the HTTP head with a deadline
+//! ([`Config::handshake_timeout`]), runs the RFC 6455 §4.2 checks and the application's hook, and
+//! then hands the [`WebSocket`] to the handler.
+//!
+//! ```no_run
+//! use ws6455::server::Server;
+//!
+//! // An echo server.
+//! Server::bind("127.0.0.1:9001")?.serve(|mut ws| {
+//!     while let Ok(msg) = ws.read() {
+//!         if msg.is_text() || msg.is_binary() {
+//!             if ws.write(msg).is_err() {
+//!                 break;
+//!             }
+//!         }
+//!     }
+//! })?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::handshake::{self, Decision, Incoming, Request, Response, ServerHandshake};
+use crate::http;
+use crate::socket::{self, ShutdownSignal, WebSocket};
+use crate::{Config, Error, Result, Role};
+
+/// Decides whether to accept an upgrade request (auth, origin, subprotocol).
+pub type UpgradeHook = dyn Fn(&Request) -> Decision + Send + Sync;
+/// Answers plain HTTP requests (no upgrade), e.g. to serve a page.
+pub type HttpHook = dyn Fn(&Request) -> Response + Send + Sync;
+
+/// How much the server logs to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    /// Nothing.
+    Quiet,
+    /// Refusals, errors and abnormal closes.
+    Normal,
+    /// Also every connect, upgrade and normal close.
+    Verbose,
+}
+
+/// A thread-per-connection WebSocket server.
+///
+/// ```no_run
+/// use ws6455::handshake::{Accept, Decision, Response};
+/// use ws6455::server::Server;
+///
+/// Server::bind("127.0.0.1:9001")?
+///     .on_upgrade(|req| match req.query_param("accessToken").as_deref() {
+///         Some("s3cret") => Decision::Accept(Accept::default()),
+///         _ => Decision::Reject(Response::new(403).body("forbidden")),
+///     })
+///     .serve(|mut ws| {
+///         let _ = ws.send_text("welcome");
+///     })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Server {
+    listener: TcpListener,
+    config: Config,
+    upgrade_hook: Arc<UpgradeHook>,
+    http_hook: Option<Arc<HttpHook>>,
+    log: LogLevel,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.listener.local_addr().ok())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// State shared by the accept loop, the connection threads and shutdown handles.
+struct Shared {
+    signal: Arc<ShutdownSignal>,
+    active: AtomicUsize,
+    next_id: AtomicU64,
+    /// Open connections, for shutdown: a clone of each stream.
+    conns: Mutex<Vec<(u64, TcpStream)>>,
+    idle: Condvar,
+    idle_lock: Mutex<()>,
+    local_addr: SocketAddr,
+    shutdown_timeout: Duration,
+}
+
+/// Stops a running [`Server`]: no new connections, close 1001 to every open one, then a bounded
+/// wait for them to finish. Cheap to clone; usable from any thread (a Ctrl-C handler, a test).
+///
+/// ```no_run
+/// let server = ws6455::server::Server::bind("127.0.0.1:0")?;
+/// let handle = server.shutdown_handle();
+/// std::thread::spawn(move || server.serve(|_ws| {}));
+/// handle.shutdown();
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct ShutdownHandle {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for ShutdownHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShutdownHandle").finish_non_exhaustive()
+    }
+}
+
+impl ShutdownHandle {
+    /// Stops accepting, sends close 1001 (going away) to every connection, and waits up to
+    /// [`Config::shutdown_timeout`] for the connections to end. Returns how many were still open
+    /// when the wait ended (0 when all closed in time).
+    ///
+    /// ```no_run
+    /// let server = ws6455::server::Server::bind("127.0.0.1:0")?;
+    /// let handle = server.shutdown_handle();
+    /// let t = std::thread::spawn(move || server.serve(|_ws| {}));
+    /// assert_eq!(handle.shutdown(), 0);
+    /// t.join().unwrap()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown(&self) -> usize {
+        let s = &self.shared;
+        if !s.signal.requested.swap(true, Ordering::AcqRel) {
+            // Wake the accept loop with a connection of our own.
+            let mut wake = s.local_addr;
+            if wake.ip().is_unspecified() {
+                wake.set_ip(match wake {
+                    SocketAddr::V4(_) => [127, 0, 0, 1].into(),
+                    SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+                });
+            }
+            let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
+            // Wake every connection blocked in a read: it sees the end of input, notices the
+            // shutdown, sends close 1001 and waits for the reply.
+            for (_, stream) in lock(&s.conns).iter() {
+                let _ = stream.shutdown(Shutdown::Read);
+            }
+        }
+        let deadline = Instant::now() + s.shutdown_timeout;
+        let mut guard = lock(&s.idle_lock);
+        while s.active.load(Ordering::Acquire) > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            guard = s
+                .idle
+                .wait_timeout(guard, left.min(Duration::from_millis(50)))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        s.active.load(Ordering::Acquire)
+    }
+
+    /// True once [`ShutdownHandle::shutdown`] has been called.
+    ///
+    /// ```no_run
+    /// let server = ws6455::server::Server::bind("127.0.0.1:0")?;
+    /// assert!(!server.shutdown_handle().is_shutting_down());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn is_shutting_down(&self) -> bool {
+        self.shared.signal.requested.load(Ordering::Acquire)
+    }
+
+    /// Number of connections currently open.
+    ///
+    /// ```no_run
+    /// let server = ws6455::server::Server::bind("127.0.0.1:0")?;
+    /// assert_eq!(server.shutdown_handle().active_connections(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn active_connections(&self) -> usize {
+        self.shared.active.load(Ordering::Acquire)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Accepts every well-formed upgrade with no subprotocol.
+fn default_upgrade(_: &Request) -> Decision {
+    Decision::Accept(handshake::Accept::default())
+}
+
+impl Server {
+    /// Binds a listening socket with the default [`Config`].
+    ///
+    /// ```
+    /// let server = ws6455::server::Server::bind("127.0.0.1:0")?;
+    /// assert!(server.local_addr()?.port() > 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<Server> {
+        Server::bind_with_config(addr, Config::default())
+    }
+
+    /// Binds a listening socket with `config`.
+    ///
+    /// ```
+    /// let config = ws6455::Config::default().max_connections(100);
+    /// let server = ws6455::server::Server::bind_with_config("127.0.0.1:0", config)?;
+    /// assert_eq!(server.config().max_connections, 100);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn bind_with_config(addr: impl ToSocketAddrs, config: Config) -> io::Result<Server> {
+        let listener = TcpListener::bind(addr)?;
+        let local_addr = listener.local_addr()?;
+        Ok(Server {
+            listener,
+            upgrade_hook: Arc::new(default_upgrade),
+            http_hook: None,
+            log: LogLevel::Normal,
+            shared: Arc::new(Shared {
+                signal: Arc::new(ShutdownSignal::default()),
+                active: AtomicUsize::new(0),
+                next_id: AtomicU64::new(1),
+                conns: Mutex::new(Vec::new()),
+                idle: Condvar::new(),
+                idle_lock: Mutex::new(()),
+                local_addr,
+                shutdown_timeout: config.shutdown_timeout,
+            }),
+            config,
+        })
+    }
+
+    /// The address the server listens on (the real port when bound to port 0).
+    ///
+    /// ```
+    /// let server = ws6455::server::Server::bind("127.0.0.1:0")?;
+    /// assert!(server.local_addr()?.ip().is_loopback());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The configuration in force.
+    ///
+    /// ```
+    /// let server = ws6455::server::Server::bind("127.0.0.1:0")?;
+    /// assert_eq!(server.config().thread_stack_size, 128 << 10);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Sets the hook that decides each upgrade after the RFC checks passed: accept (with a
+    /// subprotocol and extra headers) or refuse with a response such as `403`.
+    ///
+    /// ```
+    /// use ws6455::handshake::{Accept, Decision, Response};
+    /// let server = ws6455::server::Server::bind("127.0.0.1:0")?.on_upgrade(|req| {
+    ///     if req.header("x-ws-auth-key") == Some("s3cret") {
+    ///         Decision::Accept(Accept::default())
+    ///     } else {
+    ///         Decision::Reject(Response::new(403))
+    ///     }
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_upgrade(
+        mut self,
+        hook: impl Fn(&Request) -> Decision + Send + Sync + 'static,
+    ) -> Server {
+        self.upgrade_hook = Arc::new(hook);
+        self
+    }
+
+    /// Sets the hook that answers plain HTTP requests (no `Upgrade: websocket`), e.g. to serve a
+    /// page at `GET /`. Without it such requests get `426 Upgrade Required`.
+    ///
+    /// ```
+    /// use ws6455::handshake::Response;
+    /// let server = ws6455::server::Server::bind("127.0.0.1:0")?.on_http(|req| {
+    ///     if req.path() == "/" {
+    ///         Response::new(200).header("Content-Type", "text/plain").body("hello")
+    ///     } else {
+    ///         Response::new(404)
+    ///     }
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_http(
+        mut self,
+        hook: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) -> Server {
+        self.http_hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// Sets how much is logged to stderr (default [`LogLevel::Normal`]).
+    ///
+    /// ```
+    /// use ws6455::server::{LogLevel, Server};
+    /// let server = Server::bind("127.0.0.1:0")?.log_level(LogLevel::Quiet);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn log_level(mut self, level: LogLevel) -> Server {
+        self.log = level;
+        self
+    }
+
+    /// A handle that shuts this server down gracefully.
+    ///
+    /// ```
+    /// let server = ws6455::server::Server::bind("127.0.0.1:0")?;
+    /// let handle = server.shutdown_handle();
+    /// assert_eq!(handle.active_connections(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Accepts connections until shut down, running `handler` on its own thread for every
+    /// successful upgrade. Returns after a shutdown once the connections have ended (bounded by
+    /// [`Config::shutdown_timeout`]). A failed thread spawn or the connection limit refuses that
+    /// one connection with `503` and is logged; it never stops the server.
+    ///
+    /// ```no_run
+    /// ws6455::server::Server::bind("127.0.0.1:9001")?.serve(|mut ws| {
+    ///     let _ = ws.send_text("hello");
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn serve(
+        self,
+        handler: impl Fn(WebSocket<TcpStream>) + Send + Sync + 'static,
+    ) -> io::Result<()> {
+        let handler: Arc<dyn Fn(WebSocket<TcpStream>) + Send + Sync> = Arc::new(handler);
+        let shared = self.shared.clone();
+        let config = Arc::new(self.config.clone());
+        loop {
+            let (stream, peer) = match self.listener.accept() {
+                Ok(s) => s,
+                Err(e) => {
+                    if shared.signal.requested.load(Ordering::Acquire) {
+                        break;
+                    }
+                    match e.kind() {
+                        ErrorKind::Interrupted
+                        | ErrorKind::ConnectionAborted
+                        | ErrorKind::ConnectionReset
+                        | ErrorKind::WouldBlock => continue,
+                        _ => {
+                            // EMFILE and friends: log, back off briefly, keep serving.
+                            if self.log >= LogLevel::Normal {
+                                eprintln!("ws6455: accept failed: {e}");
+                            }
+                            std::thread::sleep(Duration::from_millis(50));
+                            continue;
+                        }
+                    }
+                }
+            };
+            if shared.signal.requested.load(Ordering::Acquire) {
+                refuse(stream, 503, "server shutting down");
+                break;
+            }
+            let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+            if shared.active.load(Ordering::Acquire) >= config.max_connections {
+                if self.log >= LogLevel::Normal {
+                    eprintln!("ws6455: [{id}] {peer} refused: connection limit reached");
+                }
+                refuse(stream, 503, "too many connections");
+                continue;
+            }
+            shared.active.fetch_add(1, Ordering::AcqRel);
+            let ctx = ConnContext {
+                id,
+                peer,
+                config: config.clone(),
+                upgrade_hook: self.upgrade_hook.clone(),
+                http_hook: self.http_hook.clone(),
+                handler: handler.clone(),
+                shared: shared.clone(),
+                log: self.log,
+            };
+            // The stream travels in a slot so that a failed spawn gives it back to be refused.
+            let slot = Arc::new(Mutex::new(Some(stream)));
+            let thread_slot = slot.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("ws-{id}"))
+                .stack_size(config.thread_stack_size)
+                .spawn(move || {
+                    if let Some(stream) = lock(&thread_slot).take() {
+                        ctx.run(stream);
+                    }
+                });
+            if let Err(e) = spawned {
+                shared.active.fetch_sub(1, Ordering::AcqRel);
+                if self.log >= LogLevel::Normal {
+                    eprintln!("ws6455: [{id}] {peer} refused: cannot start a thread: {e}");
+                }
+                if let Some(stream) = lock(&slot).take() {
+                    refuse(stream, 503, "server busy");
+                }
+            }
+        }
+        // Shutting down: wait (bounded) for connections to end.
+        self.shutdown_handle().shutdown();
+        Ok(())
+    }
+}
+
+/// Writes a short error response and closes without a reset.
+fn refuse(mut stream: TcpStream, status: u16, why: &str) {
+    let _ = stream.set_write_timeout(Some(Duration::from_millis(500)));
+    let resp = Response::new(status)
+        .header("Connection", "close")
+        .header("Retry-After", "1")
+        .body(format!("{why}\n"));
+    let _ = stream.write_all(&resp.to_bytes());
+    linger_close(stream);
+}
+
+/// Half-closes, then reads briefly what the peer still sends, so that closing with unread
+/// request bytes does not turn into a reset that could eat our response.
+fn linger_close(mut stream: TcpStream) {
+    let _ = stream.shutdown(Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
+    let mut scratch = [0u8; 1024];
+    for _ in 0..16 {
+        match stream.read(&mut scratch) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+}
+
+struct ConnContext {
+    id: u64,
+    peer: SocketAddr,
+    config: Arc<Config>,
+    upgrade_hook: Arc<UpgradeHook>,
+    http_hook: Option<Arc<HttpHook>>,
+    handler: Arc<dyn Fn(WebSocket<TcpStream>) + Send + Sync>,
+    shared: Arc<Shared>,
+    log: LogLevel,
+}
+
+impl ConnContext {
+    fn run(self, stream: TcpStream) {
+        let registered = stream.try_clone().ok().map(|clone| {
+            lock(&self.shared.conns).push((self.id, clone));
+        });
+        // A shutdown that began before we registered would not have woken us.
+        if self.shared.signal.requested.load(Ordering::Acquire) {
+            let _ = stream.shutdown(Shutdown::Read);
+        }
+        self.serve_one(stream);
+        if registered.is_some() {
+            lock(&self.shared.conns).retain(|(id, _)| *id != self.id);
+        }
+        self.shared.active.fetch_sub(1, Ordering::AcqRel);
+        let _g = lock(&self.shared.idle_lock);
+        self.shared.idle.notify_all();
+    }
+
+    fn serve_one(&self, stream: TcpStream) {
+        let (id, peer) = (self.id, self.peer);
+        if self.config.nodelay {
+            let _ = stream.set_nodelay(true);
+        }
+        let _ = stream.set_write_timeout(self.config.write_timeout);
+        let _ = stream.set_read_timeout(self.config.handshake_timeout);
+        let http_hook = self.http_hook.as_deref();
+        match accept_inner(
+            stream,
+            &self.config,
+            &*self.upgrade_hook,
+            http_hook,
+            Some(self.shared.signal.clone()),
+        ) {
+            Ok(Outcome::Upgraded(ws)) => {
+                let mut ws = *ws;
+                if self.log >= LogLevel::Verbose {
+                    eprintln!(
+                        "ws6455: [{id}] {peer} connected {}",
+                        ws.request().map(|r| r.target.as_str()).unwrap_or("")
+                    );
+                }
+                let _ = ws.get_ref().set_read_timeout(self.config.idle_timeout);
+                ws.install_server_finisher();
+                (self.handler)(ws);
+                if self.log >= LogLevel::Verbose {
+                    eprintln!("ws6455: [{id}] {peer} closed");
+                }
+            }
+            Ok(Outcome::Answered(status)) => {
+                if self.log >= LogLevel::Verbose || (self.log >= LogLevel::Normal && status >= 400)
+                {
+                    eprintln!("ws6455: [{id}] {peer} answered HTTP {status}");
+                }
+            }
+            Err(e) => {
+                if self.log >= LogLevel::Normal {
+                    eprintln!("ws6455: [{id}] {peer} handshake failed: {e}");
+                }
+            }
+        }
+    }
+}
+
+enum Outcome<S> {
+    Upgraded(Box<WebSocket<S>>),
+    /// A plain HTTP request or a refused upgrade was answered with this status.
+    Answered(u16),
+}
+
+/// Runs the server side of the opening handshake on any stream: reads the request head (bounded
+/// by [`Config::max_head_size`]), checks it (RFC 6455 §4.2.1), asks `hook`, and writes the
+/// response. On success the returned [`WebSocket`] already holds any bytes the client sent after
+/// its request. A refused or malformed request is answered (`400`, `403`, `405`, `426`, `431`, …)
+/// and returned as [`Error::Handshake`] or [`Error::Http`].
+///
+/// Set a read timeout on the stream first if the peer may be slow or hostile.
+///
+/// ```
+/// use std::io::{Cursor, Read, Write};
+/// use ws6455::handshake::{Accept, Decision};
+///
+/// // An in-memory stream: the request goes in, the response comes out.
+/// struct Duplex { input: Cursor<Vec<u8>>, output: Vec<u8> }
+/// impl Read for Duplex { fn read(&mut self, b: &mut [u8]) -> std::io::Result<usize> { self.input.read(b) } }
+/// impl Write for Duplex {
+///     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> { self.output.write(b) }
+///     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
+/// }
+/// let request = "GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+///     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+///     Sec-WebSocket-Version: 13\r\n\r\n";
+/// let stream = Duplex { input: Cursor::new(request.as_bytes().to_vec()), output: Vec::new() };
+/// let ws = ws6455::server::accept(stream, ws6455::Config::default(), |_req| {
+///     Decision::Accept(Accept::default())
+/// })?;
+/// let response = String::from_utf8(ws.get_ref().output.clone()).unwrap();
+/// assert!(response.starts_with("HTTP/1.1 101"));
+/// assert!(response.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
+/// # Ok::<(), ws6455::Error>(())
+/// ```
+pub fn accept<S: Read + Write>(
+    stream: S,
+    config: Config,
+    hook: impl Fn(&Request) -> Decision,
+) -> Result<WebSocket<S>> {
+    match accept_inner(stream, &config, &hook, None, None)? {
+        Outcome::Upgraded(ws) => Ok(*ws),
+        Outcome::Answered(status) => Err(Error::Handshake(handshake::HandshakeError::Rejected {
+            status,
+            reason: String::new(),
+            body: Vec::new(),
+        })),
+    }
+}
+
+fn accept_inner<S: Read + Write>(
+    mut stream: S,
+    config: &Config,
+    hook: &dyn Fn(&Request) -> Decision,
+    http_hook: Option<&HttpHook>,
+    signal: Option<Arc<ShutdownSignal>>,
+) -> Result<Outcome<S>> {
+    let mut hs = ServerHandshake::new(http::Limits::from(config));
+    let deadline = config.handshake_timeout.map(|t| Instant::now() + t);
+    let mut chunk = [0u8; 2048];
+    let Incoming { request, leftover } = loop {
+        let n = match stream.read(&mut chunk) {
+            Ok(0) => {
+                return Err(Error::Io(io::Error::new(
+                    ErrorKind::UnexpectedEof,
+                    "connection closed before the request head was complete",
+                )))
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
+        match hs.feed(&chunk[..n]) {
+            Ok(Some(incoming)) => break incoming,
+            Ok(None) => {}
+            Err(bad) => {
+                let _ = stream.write_all(&bad.response.to_bytes());
+                let _ = stream.flush();
+                return Err(bad.into());
+            }
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(Error::Timeout);
+        }
+    };
+
+    if !request.is_websocket_upgrade() {
+        if let Some(h) = http_hook {
+            let resp = h(&request).header("Connection", "close");
+            let status = resp.status;
+            stream.write_all(&resp.to_bytes())?;
+            stream.flush()?;
+            return Ok(Outcome::Answered(status));
+        }
+    }
+    let outcome = handshake::server_handshake(&request, hook);
+    stream.write_all(&outcome.response.to_bytes())?;
+    stream.flush()?;
+    if !outcome.accepted {
+        return Ok(Outcome::Answered(outcome.response.status));
+    }
+    let mut ws = WebSocket::from_partially_read(stream, &leftover, Role::Server, config.clone());
+    ws.set_handshake_info(outcome.subprotocol, Some(request), None);
+    if let Some(signal) = signal {
+        ws.set_shutdown_signal(signal);
+    }
+    Ok(Outcome::Upgraded(Box::new(ws)))
+}
+
+impl WebSocket<TcpStream> {
+    pub(crate) fn install_server_finisher(&mut self) {
+        self.set_finisher(socket::server_finish);
+    }
+}

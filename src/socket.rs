@@ -1,1 +1,945 @@
-//! (in progress)
+//! A blocking [`WebSocket`] over any `Read + Write` stream.
+//!
+//! The socket layer only moves bytes: it reads from the stream into the sans-IO core's buffer,
+//! asks the core for messages, and writes the bytes the core queued. Every rule of the protocol
+//! lives in [`crate::protocol`].
+//!
+//! Writes are batched: [`WebSocket::write`] queues a message, [`WebSocket::flush`] sends what is
+//! queued, and [`WebSocket::read`] flushes queued bytes itself before it blocks for input, so a
+//! loop of `read` then `write` (an echo server) answers a lone message at once but sends a burst of
+//! replies to a burst of pipelined messages in one system call. [`WebSocket::send`] is `write` +
+//! `flush`.
+//!
+//! # Using another stream (TLS, Unix sockets)
+//!
+//! Anything that implements `Read + Write` works; complete the opening handshake over it with
+//! [`crate::client::client_with_stream`] (or [`crate::server::accept`] on the server side):
+//!
+//! ```no_run
+//! # use std::io::{Read, Write};
+//! # struct TlsStream; // stands for the TLS stream type of the crate you use
+//! # impl Read for TlsStream { fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> { Ok(0) } }
+//! # impl Write for TlsStream {
+//! #     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> { Ok(b.len()) }
+//! #     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
+//! # }
+//! # fn tls_connect(_host: &str) -> TlsStream { TlsStream }
+//! let tls = tls_connect("example.com"); // a TCP connection wrapped by your TLS library
+//! let (mut ws, _response) = ws6455::client::client_with_stream("ws://example.com/chat", tls)?;
+//! ws.send_text("hello over TLS")?;
+//! # Ok::<(), ws6455::Error>(())
+//! ```
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::handshake;
+use crate::protocol::{Protocol, Receiver, Sender};
+use crate::{CloseCode, CloseFrame, Config, Error, Message, Result, Role};
+
+/// What happens to the transport once the connection is over; set by the server and the client,
+/// which know the concrete stream type.
+pub(crate) type Finisher<S> = fn(&mut S, &Config);
+
+/// Shared flag through which a server asks its connections to go away.
+#[derive(Debug, Default)]
+pub(crate) struct ShutdownSignal {
+    pub(crate) requested: AtomicBool,
+}
+
+/// A WebSocket connection over a stream `S`, after the opening handshake.
+///
+/// ```
+/// use std::io::Cursor;
+/// use ws6455::{socket::WebSocket, Config, Message, Role};
+///
+/// // A server reading a masked "Hello" frame (RFC 6455 §5.7) from an in-memory stream.
+/// let bytes = vec![0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+/// let mut ws = WebSocket::from_raw(Cursor::new(bytes), Role::Server, Config::default());
+/// assert_eq!(ws.read().unwrap(), Message::text("Hello"));
+/// ```
+pub struct WebSocket<S> {
+    stream: S,
+    proto: Protocol,
+    config: Config,
+    subprotocol: Option<String>,
+    request: Option<handshake::Request>,
+    response: Option<handshake::Response>,
+    finisher: Option<Finisher<S>>,
+    shutdown: Option<Arc<ShutdownSignal>>,
+    finished: bool,
+    /// Set once a server shutdown has sent our close 1001: reads then drain the peer's reply.
+    draining_since: Option<Instant>,
+}
+
+impl<S> std::fmt::Debug for WebSocket<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("role", &self.proto.role())
+            .field("state", &self.proto.state())
+            .field("subprotocol", &self.subprotocol)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Read + Write> WebSocket<S> {
+    /// Wraps a stream on which the opening handshake is already done.
+    ///
+    /// ```
+    /// use std::io::Cursor;
+    /// use ws6455::{socket::WebSocket, Config, Role};
+    /// let ws = WebSocket::from_raw(Cursor::new(Vec::new()), Role::Client, Config::default());
+    /// assert!(ws.subprotocol().is_none());
+    /// ```
+    pub fn from_raw(stream: S, role: Role, config: Config) -> WebSocket<S> {
+        WebSocket::from_partially_read(stream, &[], role, config)
+    }
+
+    /// Wraps a stream on which the opening handshake is done, with bytes already read past the
+    /// end of the handshake (the first frames of an eager peer): they are processed first.
+    ///
+    /// ```
+    /// use std::io::Cursor;
+    /// use ws6455::{socket::WebSocket, Config, Message, Role};
+    /// let early = [0x81, 0x02, b'h', b'i'];
+    /// let mut ws = WebSocket::from_partially_read(Cursor::new(Vec::new()), &early, Role::Client, Config::default());
+    /// assert_eq!(ws.read().unwrap(), Message::text("hi"));
+    /// ```
+    pub fn from_partially_read(
+        stream: S,
+        leftover: &[u8],
+        role: Role,
+        config: Config,
+    ) -> WebSocket<S> {
+        let mut proto = Protocol::new(role, config.clone());
+        if !leftover.is_empty() {
+            proto.receive(leftover);
+        }
+        WebSocket {
+            stream,
+            proto,
+            config,
+            subprotocol: None,
+            request: None,
+            response: None,
+            finisher: None,
+            shutdown: None,
+            finished: false,
+            draining_since: None,
+        }
+    }
+
+    pub(crate) fn set_handshake_info(
+        &mut self,
+        subprotocol: Option<String>,
+        request: Option<handshake::Request>,
+        response: Option<handshake::Response>,
+    ) {
+        self.subprotocol = subprotocol;
+        self.request = request;
+        self.response = response;
+    }
+
+    pub(crate) fn set_finisher(&mut self, finisher: Finisher<S>) {
+        self.finisher = Some(finisher);
+    }
+
+    pub(crate) fn set_shutdown_signal(&mut self, signal: Arc<ShutdownSignal>) {
+        self.shutdown = Some(signal);
+    }
+
+    /// Reads the next message. Pings are answered automatically (unless
+    /// [`Config::auto_pong`] is off) and still returned, as are pongs. A close frame is returned
+    /// once as [`Message::Close`], after the reply has been sent; every later call returns
+    /// [`Error::ConnectionClosed`].
+    ///
+    /// On [`Error::Timeout`] (a read timeout, or `WouldBlock` on a non-blocking stream) nothing
+    /// is lost: call `read` again to resume. On a protocol error the right close frame is sent
+    /// before the error is returned.
+    ///
+    /// ```
+    /// use std::io::Cursor;
+    /// use ws6455::{socket::WebSocket, Config, Error, Message, Role};
+    /// // A server sends an unmasked close frame with code 1000.
+    /// let bytes = vec![0x88, 0x02, 0x03, 0xe8];
+    /// let mut ws = WebSocket::from_raw(Cursor::new(bytes), Role::Client, Config::default());
+    /// assert!(matches!(ws.read().unwrap(), Message::Close(Some(_))));
+    /// assert!(matches!(ws.read(), Err(Error::ConnectionClosed)));
+    /// ```
+    pub fn read(&mut self) -> Result<Message> {
+        loop {
+            match self.proto.next_message() {
+                Ok(Some(msg)) => {
+                    if self.proto.buffered() == 0 {
+                        self.proto.shrink();
+                    }
+                    if self.proto.is_done() {
+                        self.finish();
+                    } else if !self.proto.pending().is_empty() && self.proto.buffered() == 0 {
+                        // A pong (or other reply) is queued and no more input is waiting:
+                        // send it now; on WouldBlock it stays queued for the next call.
+                        self.flush_pending_best_effort()?;
+                    }
+                    return Ok(msg);
+                }
+                Ok(None) => {}
+                Err(Error::ConnectionClosed) => {
+                    self.finish();
+                    return Err(Error::ConnectionClosed);
+                }
+                Err(e) => {
+                    // The core queued the close frame that fails the connection.
+                    self.finish();
+                    return Err(e);
+                }
+            }
+            // Need more bytes. First send anything queued, so the peer is never kept waiting
+            // for a reply while we wait for it.
+            if !self.proto.pending().is_empty() {
+                self.flush_pending_best_effort()?;
+            }
+            self.fill()?;
+        }
+    }
+
+    /// Reads once from the stream into the core's buffer.
+    fn fill(&mut self) -> Result<()> {
+        let want = self.config.read_buffer_size.max(1024);
+        let n = loop {
+            let buf = self.proto.read_buf(want);
+            match self.stream.read(buf) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            }
+        };
+        if n == 0 {
+            return self.on_eof();
+        }
+        self.proto.commit(n);
+        Ok(())
+    }
+
+    /// The stream ended (or a server shutdown woke us by shutting down its read half).
+    fn on_eof(&mut self) -> Result<()> {
+        let shutting_down = self
+            .shutdown
+            .as_ref()
+            .is_some_and(|s| s.requested.load(Ordering::Acquire));
+        if shutting_down && !self.proto.is_done() {
+            // Server shutdown: say "going away", then wait (bounded) for the peer's close reply,
+            // polling because the read half no longer blocks.
+            let since = *self.draining_since.get_or_insert_with(Instant::now);
+            if !self.proto.close_sent() {
+                let _ = self.proto.close(Some(CloseFrame::new(
+                    CloseCode::Away,
+                    "server shutting down",
+                )));
+                self.flush_pending_best_effort()?;
+            }
+            let limit = self.config.close_timeout.unwrap_or(Duration::from_secs(1));
+            if since.elapsed() < limit {
+                std::thread::sleep(Duration::from_millis(5));
+                return Ok(());
+            }
+            self.finish();
+            return Err(Error::ConnectionClosed);
+        }
+        self.finish();
+        if self.proto.is_done() {
+            Err(Error::ConnectionClosed)
+        } else {
+            Err(Error::Io(io::Error::new(
+                ErrorKind::UnexpectedEof,
+                "the peer closed the connection without a close frame",
+            )))
+        }
+    }
+
+    /// Writes queued bytes; a timeout or `WouldBlock` leaves the rest queued.
+    fn flush_pending_best_effort(&mut self) -> Result<()> {
+        match write_pending(&mut self.stream, &mut self.proto) {
+            Ok(()) => Ok(()),
+            Err(Error::Timeout) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Once the connection is over: send what is left and hand the stream to the finisher
+    /// (servers close TCP first; clients wait, bounded, for the server to do so).
+    fn finish(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        let _ = write_pending(&mut self.stream, &mut self.proto);
+        let _ = self.stream.flush();
+        if let Some(f) = self.finisher {
+            f(&mut self.stream, &self.config);
+        }
+    }
+
+    /// Queues a message without writing it; [`WebSocket::flush`] (or the next
+    /// [`WebSocket::read`] before it blocks) sends it. Fails with [`Error::WriteBufferFull`]
+    /// when the queue is at [`Config::max_write_buffer`] and cannot be flushed.
+    ///
+    /// ```
+    /// use ws6455::{socket::WebSocket, Config, Message, Role};
+    /// let mut ws = WebSocket::from_raw(std::io::Cursor::new(Vec::new()), Role::Server, Config::default());
+    /// ws.write(Message::text("a")).unwrap();
+    /// ws.write(Message::text("b")).unwrap();
+    /// ws.flush().unwrap();
+    /// assert_eq!(ws.get_ref().get_ref(), &[0x81, 1, b'a', 0x81, 1, b'b']);
+    /// ```
+    pub fn write(&mut self, msg: Message) -> Result<()> {
+        if self.proto.pending().len() >= self.config.max_write_buffer {
+            match write_pending(&mut self.stream, &mut self.proto) {
+                Ok(()) | Err(Error::Timeout) => {}
+                Err(e) => return Err(e),
+            }
+            if self.proto.pending().len() >= self.config.max_write_buffer {
+                return Err(Error::WriteBufferFull);
+            }
+        }
+        self.proto.send(&msg)
+    }
+
+    /// Sends a message: [`WebSocket::write`] then [`WebSocket::flush`].
+    ///
+    /// ```
+    /// use ws6455::{socket::WebSocket, Config, Message, Role};
+    /// let mut ws = WebSocket::from_raw(std::io::Cursor::new(Vec::new()), Role::Server, Config::default());
+    /// ws.send(Message::binary(vec![1, 2, 3])).unwrap();
+    /// assert_eq!(ws.get_ref().get_ref(), &[0x82, 3, 1, 2, 3]);
+    /// ```
+    pub fn send(&mut self, msg: Message) -> Result<()> {
+        self.write(msg)?;
+        self.flush()
+    }
+
+    /// Sends a text message.
+    ///
+    /// ```
+    /// use ws6455::{socket::WebSocket, Config, Role};
+    /// let mut ws = WebSocket::from_raw(std::io::Cursor::new(Vec::new()), Role::Server, Config::default());
+    /// ws.send_text("hi").unwrap();
+    /// assert_eq!(ws.get_ref().get_ref(), &[0x81, 2, b'h', b'i']);
+    /// ```
+    pub fn send_text(&mut self, text: &str) -> Result<()> {
+        self.check_write_room()?;
+        self.proto.send_text(text)?;
+        self.flush()
+    }
+
+    /// Sends a binary message.
+    ///
+    /// ```
+    /// use ws6455::{socket::WebSocket, Config, Role};
+    /// let mut ws = WebSocket::from_raw(std::io::Cursor::new(Vec::new()), Role::Server, Config::default());
+    /// ws.send_binary(&[7]).unwrap();
+    /// assert_eq!(ws.get_ref().get_ref(), &[0x82, 1, 7]);
+    /// ```
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<()> {
+        self.check_write_room()?;
+        self.proto.send_binary(data)?;
+        self.flush()
+    }
+
+    fn check_write_room(&mut self) -> Result<()> {
+        if self.proto.pending().len() >= self.config.max_write_buffer {
+            self.flush_pending_best_effort()?;
+            if self.proto.pending().len() >= self.config.max_write_buffer {
+                return Err(Error::WriteBufferFull);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends a ping (at most 125 bytes). The pong comes back through [`WebSocket::read`].
+    ///
+    /// ```
+    /// use ws6455::{socket::WebSocket, Config, Role};
+    /// let mut ws = WebSocket::from_raw(std::io::Cursor::new(Vec::new()), Role::Server, Config::default());
+    /// ws.ping(b"?").unwrap();
+    /// assert_eq!(ws.get_ref().get_ref(), &[0x89, 1, b'?']);
+    /// ```
+    pub fn ping(&mut self, payload: &[u8]) -> Result<()> {
+        self.proto.ping(payload)?;
+        self.flush()
+    }
+
+    /// Starts the close handshake: sends a close frame with `code` and `reason`. Keep calling
+    /// [`WebSocket::read`] until it returns the peer's [`Message::Close`] (or
+    /// [`Error::ConnectionClosed`]) to complete the handshake.
+    ///
+    /// ```
+    /// use ws6455::{socket::WebSocket, CloseCode, Config, Error, Message, Role};
+    /// let mut ws = WebSocket::from_raw(std::io::Cursor::new(Vec::new()), Role::Server, Config::default());
+    /// ws.close(CloseCode::Normal, "bye").unwrap();
+    /// assert_eq!(ws.get_ref().get_ref(), &[0x88, 5, 0x03, 0xe8, b'b', b'y', b'e']);
+    /// assert!(matches!(ws.send_text("late"), Err(Error::AlreadyClosed)));
+    /// ```
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
+        self.proto.close(Some(CloseFrame::new(code, reason)))?;
+        self.flush()
+    }
+
+    /// Writes everything queued and flushes the stream.
+    ///
+    /// ```
+    /// use ws6455::{socket::WebSocket, Config, Role};
+    /// let mut ws = WebSocket::from_raw(std::io::Cursor::new(Vec::new()), Role::Server, Config::default());
+    /// ws.flush().unwrap();
+    /// ```
+    pub fn flush(&mut self) -> Result<()> {
+        write_pending(&mut self.stream, &mut self.proto)?;
+        self.stream.flush()?;
+        Ok(())
+    }
+
+    /// The underlying stream.
+    ///
+    /// ```
+    /// use ws6455::{socket::WebSocket, Config, Role};
+    /// let ws = WebSocket::from_raw(std::io::Cursor::new(vec![1u8]), Role::Server, Config::default());
+    /// assert_eq!(ws.get_ref().get_ref(), &[1]);
+    /// ```
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// The underlying stream, mutably (reading or writing it directly corrupts the connection).
+    ///
+    /// ```
+    /// use ws6455::{socket::WebSocket, Config, Role};
+    /// let mut ws = WebSocket::from_raw(std::io::Cursor::new(Vec::<u8>::new()), Role::Server, Config::default());
+    /// ws.get_mut().set_position(0);
+    /// ```
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// Gives back the underlying stream.
+    ///
+    /// ```
+    /// use ws6455::{socket::WebSocket, Config, Role};
+    /// let ws = WebSocket::from_raw(std::io::Cursor::new(vec![2u8]), Role::Server, Config::default());
+    /// assert_eq!(ws.into_inner().into_inner(), vec![2]);
+    /// ```
+    pub fn into_inner(self) -> S {
+        self.stream
+    }
+
+    /// The subprotocol agreed in the handshake, if any.
+    ///
+    /// ```
+    /// use ws6455::{socket::WebSocket, Config, Role};
+    /// let ws = WebSocket::from_raw(std::io::Cursor::new(Vec::new()), Role::Server, Config::default());
+    /// assert_eq!(ws.subprotocol(), None);
+    /// ```
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.subprotocol.as_deref()
+    }
+
+    /// On the server side: the upgrade request the client sent.
+    ///
+    /// ```
+    /// use ws6455::{socket::WebSocket, Config, Role};
+    /// let ws = WebSocket::from_raw(std::io::Cursor::new(Vec::new()), Role::Server, Config::default());
+    /// assert!(ws.request().is_none()); // not made by a server
+    /// ```
+    pub fn request(&self) -> Option<&handshake::Request> {
+        self.request.as_ref()
+    }
+
+    /// On the client side: the server's `101` response.
+    ///
+    /// ```
+    /// use ws6455::{socket::WebSocket, Config, Role};
+    /// let ws = WebSocket::from_raw(std::io::Cursor::new(Vec::new()), Role::Client, Config::default());
+    /// assert!(ws.response().is_none()); // not made by a client
+    /// ```
+    pub fn response(&self) -> Option<&handshake::Response> {
+        self.response.as_ref()
+    }
+
+    /// The role of this end.
+    ///
+    /// ```
+    /// use ws6455::{socket::WebSocket, Config, Role};
+    /// let ws = WebSocket::from_raw(std::io::Cursor::new(Vec::new()), Role::Client, Config::default());
+    /// assert_eq!(ws.role(), Role::Client);
+    /// ```
+    pub fn role(&self) -> Role {
+        self.proto.role()
+    }
+
+    /// The configuration in force.
+    ///
+    /// ```
+    /// use ws6455::{socket::WebSocket, Config, Role};
+    /// let ws = WebSocket::from_raw(std::io::Cursor::new(Vec::new()), Role::Client, Config::default().max_frame_size(9));
+    /// assert_eq!(ws.config().max_frame_size, 9);
+    /// ```
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Bytes queued for the peer and not yet written.
+    ///
+    /// ```
+    /// use ws6455::{socket::WebSocket, Config, Message, Role};
+    /// let mut ws = WebSocket::from_raw(std::io::Cursor::new(Vec::new()), Role::Server, Config::default());
+    /// ws.write(Message::text("abc")).unwrap();
+    /// assert_eq!(ws.pending_bytes(), 5);
+    /// ```
+    pub fn pending_bytes(&self) -> usize {
+        self.proto.pending().len()
+    }
+
+    /// True once the close handshake is complete or the connection failed.
+    ///
+    /// ```
+    /// use ws6455::{socket::WebSocket, Config, Role};
+    /// let ws = WebSocket::from_raw(std::io::Cursor::new(Vec::new()), Role::Server, Config::default());
+    /// assert!(!ws.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.proto.is_done()
+    }
+}
+
+/// Writes the core's queued bytes to `stream`, as few `write` calls as the stream allows.
+fn write_pending<S: Write>(stream: &mut S, proto: &mut Protocol) -> Result<()> {
+    while !proto.pending().is_empty() {
+        match stream.write(proto.pending()) {
+            Ok(0) => {
+                return Err(Error::Io(io::Error::new(
+                    ErrorKind::WriteZero,
+                    "the stream accepted no bytes",
+                )))
+            }
+            Ok(n) => proto.consume(n),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+fn write_sender<S: Write>(stream: &mut S, sender: &mut Sender) -> Result<()> {
+    while !sender.pending().is_empty() {
+        match stream.write(sender.pending()) {
+            Ok(0) => {
+                return Err(Error::Io(io::Error::new(
+                    ErrorKind::WriteZero,
+                    "the stream accepted no bytes",
+                )))
+            }
+            Ok(n) => sender.consume(n),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Split: one thread reads while others write.
+// ---------------------------------------------------------------------------------------------
+
+struct WriteHalf {
+    stream: TcpStream,
+    sender: Sender,
+    max_write_buffer: usize,
+    role: Role,
+}
+
+impl WriteHalf {
+    fn flush(&mut self) -> Result<()> {
+        write_sender(&mut self.stream, &mut self.sender)?;
+        Ok(())
+    }
+
+    fn flush_best_effort(&mut self) -> Result<()> {
+        match self.flush() {
+            Ok(()) | Err(Error::Timeout) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn check_room(&mut self) -> Result<()> {
+        if self.sender.pending().len() >= self.max_write_buffer {
+            self.flush_best_effort()?;
+            if self.sender.pending().len() >= self.max_write_buffer {
+                return Err(Error::WriteBufferFull);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn lock(m: &Mutex<WriteHalf>) -> MutexGuard<'_, WriteHalf> {
+    // A panic on another thread while writing leaves the half usable: its state is only a queue
+    // of whole frames.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The reading half of a split [`WebSocket<TcpStream>`]. Pings it reads are answered through
+/// the shared writing half.
+///
+/// ```no_run
+/// use std::thread;
+/// use ws6455::Message;
+///
+/// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
+/// let (mut reader, writer) = ws.split()?;
+/// let typing = thread::spawn(move || {
+///     for line in ["hello", "i need help"] {
+///         writer.send_text(line)?;
+///     }
+///     writer.close(ws6455::CloseCode::Normal, "bye")
+/// });
+/// while let Ok(msg) = reader.read() {
+///     if let Message::Text(t) = msg {
+///         println!("SERVER >> {t}");
+///     }
+/// }
+/// typing.join().unwrap()?;
+/// # Ok::<(), ws6455::Error>(())
+/// ```
+pub struct WsReader {
+    stream: TcpStream,
+    receiver: Receiver,
+    writer: Arc<Mutex<WriteHalf>>,
+    read_buffer_size: usize,
+    finished: bool,
+    close_timeout: Option<Duration>,
+}
+
+/// The writing half of a split [`WebSocket<TcpStream>`]; cheap to clone and share between
+/// threads. Each call writes whole frames under a lock, so frames from different threads never
+/// interleave.
+///
+/// ```no_run
+/// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
+/// let (_reader, writer) = ws.split()?;
+/// let w2 = writer.clone();
+/// std::thread::spawn(move || w2.send_text("from another thread"));
+/// writer.send_text("from this thread")?;
+/// # Ok::<(), ws6455::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct WsWriter {
+    inner: Arc<Mutex<WriteHalf>>,
+}
+
+impl std::fmt::Debug for WsReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WsReader").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for WsWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WsWriter").finish_non_exhaustive()
+    }
+}
+
+impl WebSocket<TcpStream> {
+    /// Splits the connection into a reader, for one thread, and a writer, which any number of
+    /// threads may clone and use at the same time. Bytes already received and replies already
+    /// queued carry over.
+    ///
+    /// ```no_run
+    /// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
+    /// let (mut reader, writer) = ws.split()?;
+    /// writer.send_text("hi")?;
+    /// let reply = reader.read()?;
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn split(self) -> Result<(WsReader, WsWriter)> {
+        let write_stream = self.stream.try_clone()?;
+        let role = self.proto.role();
+        let (receiver, sender) = self.proto.into_parts();
+        let half = WriteHalf {
+            stream: write_stream,
+            sender,
+            max_write_buffer: self.config.max_write_buffer,
+            role,
+        };
+        let writer = Arc::new(Mutex::new(half));
+        let reader = WsReader {
+            stream: self.stream,
+            receiver,
+            writer: writer.clone(),
+            read_buffer_size: self.config.read_buffer_size.max(1024),
+            finished: false,
+            close_timeout: self.config.close_timeout,
+        };
+        Ok((reader, WsWriter { inner: writer }))
+    }
+}
+
+impl WsReader {
+    /// Reads the next message, as [`WebSocket::read`] does.
+    ///
+    /// ```no_run
+    /// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
+    /// let (mut reader, _writer) = ws.split()?;
+    /// println!("{:?}", reader.read()?);
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn read(&mut self) -> Result<Message> {
+        loop {
+            let result = self.receiver.next_message();
+            let reply_queued = {
+                let mut w = lock(&self.writer);
+                w.sender.respond(&result);
+                !w.sender.pending().is_empty()
+            };
+            match result {
+                Ok(Some(msg)) => {
+                    if self.receiver.buffered() == 0 {
+                        self.receiver.shrink();
+                    }
+                    if reply_queued {
+                        lock(&self.writer).flush_best_effort()?;
+                    }
+                    if matches!(msg, Message::Close(_)) {
+                        self.finish();
+                    }
+                    return Ok(msg);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.finish();
+                    return Err(e);
+                }
+            }
+            if reply_queued {
+                lock(&self.writer).flush_best_effort()?;
+            }
+            let n = loop {
+                let buf = self.receiver.read_buf(self.read_buffer_size);
+                match self.stream.read(buf) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            };
+            if n == 0 {
+                self.finish();
+                let done = lock(&self.writer).sender.close_sent();
+                return Err(if done {
+                    Error::ConnectionClosed
+                } else {
+                    Error::Io(io::Error::new(
+                        ErrorKind::UnexpectedEof,
+                        "the peer closed the connection without a close frame",
+                    ))
+                });
+            }
+            self.receiver.commit(n);
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        let role = {
+            let mut w = lock(&self.writer);
+            let _ = w.flush();
+            w.role
+        };
+        match role {
+            Role::Server => server_finish(&mut self.stream, &Config::default()),
+            Role::Client => wait_for_server_close(&mut self.stream, self.close_timeout),
+        }
+    }
+
+    /// The underlying stream (for socket options such as timeouts).
+    ///
+    /// ```no_run
+    /// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
+    /// let (reader, _writer) = ws.split()?;
+    /// reader.get_ref().set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn get_ref(&self) -> &TcpStream {
+        &self.stream
+    }
+}
+
+impl WsWriter {
+    /// Sends a message and flushes it.
+    ///
+    /// ```no_run
+    /// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
+    /// let (_reader, writer) = ws.split()?;
+    /// writer.send(ws6455::Message::text("hi"))?;
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn send(&self, msg: Message) -> Result<()> {
+        let mut w = lock(&self.inner);
+        w.check_room()?;
+        w.sender.send(&msg)?;
+        w.flush()
+    }
+
+    /// Queues a message without flushing; see [`WsWriter::flush`].
+    ///
+    /// ```no_run
+    /// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
+    /// let (_reader, writer) = ws.split()?;
+    /// writer.write(ws6455::Message::text("a"))?;
+    /// writer.write(ws6455::Message::text("b"))?;
+    /// writer.flush()?;
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn write(&self, msg: Message) -> Result<()> {
+        let mut w = lock(&self.inner);
+        w.check_room()?;
+        w.sender.send(&msg)
+    }
+
+    /// Writes everything queued.
+    ///
+    /// ```no_run
+    /// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
+    /// let (_reader, writer) = ws.split()?;
+    /// writer.flush()?;
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn flush(&self) -> Result<()> {
+        lock(&self.inner).flush()
+    }
+
+    /// Sends a text message.
+    ///
+    /// ```no_run
+    /// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
+    /// let (_reader, writer) = ws.split()?;
+    /// writer.send_text("hi")?;
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn send_text(&self, text: &str) -> Result<()> {
+        let mut w = lock(&self.inner);
+        w.check_room()?;
+        w.sender.send_text(text)?;
+        w.flush()
+    }
+
+    /// Sends a binary message.
+    ///
+    /// ```no_run
+    /// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
+    /// let (_reader, writer) = ws.split()?;
+    /// writer.send_binary(&[1, 2, 3])?;
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn send_binary(&self, data: &[u8]) -> Result<()> {
+        let mut w = lock(&self.inner);
+        w.check_room()?;
+        w.sender.send_binary(data)?;
+        w.flush()
+    }
+
+    /// Sends a ping.
+    ///
+    /// ```no_run
+    /// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
+    /// let (_reader, writer) = ws.split()?;
+    /// writer.ping(b"are you there?")?;
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn ping(&self, payload: &[u8]) -> Result<()> {
+        let mut w = lock(&self.inner);
+        w.sender.ping(payload)?;
+        w.flush()
+    }
+
+    /// Starts the close handshake; the reader returns the peer's close when it arrives.
+    ///
+    /// ```no_run
+    /// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
+    /// let (_reader, writer) = ws.split()?;
+    /// writer.close(ws6455::CloseCode::Normal, "bye")?;
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn close(&self, code: CloseCode, reason: &str) -> Result<()> {
+        let mut w = lock(&self.inner);
+        w.sender.close(Some(CloseFrame::new(code, reason)))?;
+        w.flush()
+    }
+
+    /// True once a close frame has been sent (by us, or as the reply to the peer's).
+    ///
+    /// ```no_run
+    /// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
+    /// let (_reader, writer) = ws.split()?;
+    /// assert!(!writer.close_sent());
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn close_sent(&self) -> bool {
+        lock(&self.inner).sender.close_sent()
+    }
+
+    /// Bytes queued and not yet written.
+    ///
+    /// ```no_run
+    /// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
+    /// let (_reader, writer) = ws.split()?;
+    /// assert_eq!(writer.pending_bytes(), 0);
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn pending_bytes(&self) -> usize {
+        lock(&self.inner).sender.pending().len()
+    }
+}
+
+/// Client side of the end of a connection: RFC 6455 §7.1.1 wants the server to close TCP first,
+/// so wait (bounded) for its FIN before dropping ours.
+pub(crate) fn wait_for_server_close(stream: &mut TcpStream, timeout: Option<Duration>) {
+    let limit = timeout.unwrap_or(Duration::from_secs(1));
+    let deadline = Instant::now() + limit;
+    let mut scratch = [0u8; 512];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
+        match stream.read(&mut scratch) {
+            Ok(0) => break,
+            Ok(_) => continue,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+    let _ = stream.shutdown(Shutdown::Both);
+}
+
+/// Server side of the end of a connection: close TCP first (RFC 6455 §7.1.1).
+pub(crate) fn server_finish(stream: &mut TcpStream, _config: &Config) {
+    let _ = stream.shutdown(Shutdown::Write);
+    // Read what the client may still send (its close reply), so closing with unread data does
+    // not turn our FIN into a reset.
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+    let mut scratch = [0u8; 512];
+    for _ in 0..64 {
+        match stream.read(&mut scratch) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Client side finisher for [`WebSocket<TcpStream>`].
+pub(crate) fn client_finish(stream: &mut TcpStream, config: &Config) {
+    wait_for_server_close(stream, config.close_timeout);
+}
