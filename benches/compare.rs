@@ -1,7 +1,9 @@
 //! ws6455 against tungstenite, side by side in the same run, on what `benches/codec.rs` does not
 //! cover: masking against tungstenite and the copy ceiling, encoding small and large frames,
-//! decoding small frames of mixed sizes, the HTTP upgrade (parse and full handshake), and UTF-8
-//! validation against `std::str::from_utf8`.
+//! decoding small frames of mixed sizes, the server handshake (accept key, and the whole upgrade
+//! over an in-memory stream), and UTF-8 validation against `std::str::from_utf8`.
+//! (`benches/handshake.rs` has the request-parse heads/s; `benches/codec.rs` decoding of 16-byte
+//! and 1 MiB frames and masking against a copy.)
 //!
 //! Run: `cargo bench --bench compare -- --warm-up-time 1 --measurement-time 3`
 //! (add a filter such as `mask_` to run one group). Criterion prints both rows of every group, so
@@ -22,7 +24,6 @@ use tungstenite::protocol::frame::Frame as TFrame;
 use tungstenite::Bytes;
 use ws6455::frame::{Frame, FrameHeader, OpCode};
 use ws6455::handshake::{Accept, Decision};
-use ws6455::http::{parse_request, Limits, Status};
 use ws6455::mask::apply_mask;
 use ws6455::protocol::{Receiver, Sender};
 use ws6455::utf8::Utf8Validator;
@@ -297,17 +298,6 @@ Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
 Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n";
 
 fn handshake(c: &mut Criterion) {
-    let limits = Limits::default();
-    let mut group = c.benchmark_group("http_parse_upgrade_request");
-    group.throughput(Throughput::Elements(1));
-    group.bench_function("ws6455", |b| {
-        b.iter(|| match parse_request(black_box(REQUEST.as_bytes()), &limits).unwrap() {
-            Status::Complete((req, len)) => black_box((req.headers.len(), len)),
-            Status::Partial => unreachable!(),
-        })
-    });
-    group.finish();
-
     let mut group = c.benchmark_group("accept_key");
     group.throughput(Throughput::Elements(1));
     group.bench_function("ws6455", |b| {

@@ -24,7 +24,7 @@ RESULTS=$OUT/results.txt
 : >"$RESULTS"
 STARTED=$SECONDS
 
-say() { printf '== %s\n' "$*"; }
+say() { printf '== [%3ss] %s\n' "$((SECONDS - STARTED))" "$*"; }
 record() { # record LINE: a PASS/FAIL/SKIP/NOTE line, printed and kept for the summary
   printf '%s\n' "$1" | tee -a "$RESULTS"
 }
@@ -166,7 +166,7 @@ export DENO_DIR=$IO/.deno DENO_NO_UPDATE_CHECK=1 DENO_NO_PROMPT=1 NO_COLOR=1
 "$DENO" --version >"$LOGS/deno-version.log" 2>&1 || fatal_setup "deno does not run: $(cat "$LOGS/deno-version.log")"
 /usr/bin/chromium --version >"$LOGS/chromium-version.log" 2>/dev/null ||
   fatal_setup "chromium does not run"
-say "peers: python websockets $("$PY" -c 'import websockets; print(websockets.__version__)'), node $(node --version), ws $(node -p "require('$IO/node_modules/ws/package.json').version"), $(head -n 1 "$LOGS/deno-version.log"), $(tail -n 1 "$LOGS/chromium-version.log"), playwright-core $(node -p "require('$IO/node_modules/playwright-core/package.json').version") ($((SECONDS - STARTED))s)"
+say "peers: python websockets $("$PY" -c 'import websockets; print(websockets.__version__)'), node $(node --version), ws $(node -p "require('$IO/node_modules/ws/package.json').version"), $(head -n 1 "$LOGS/deno-version.log"), $(tail -n 1 "$LOGS/chromium-version.log"), playwright-core $(node -p "require('$IO/node_modules/playwright-core/package.json').version")"
 
 DENO_RUN=("$DENO" run --quiet --no-prompt --allow-net)
 
