@@ -86,7 +86,11 @@ fn unaliased<'a>(storage: &'a mut [u8], other: &[u8], len: usize) -> &'a mut [u8
 }
 
 fn masking(c: &mut Criterion) {
-    for (name, len) in [("1KiB", 1usize << 10), ("64KiB", 64 << 10), ("16MiB", 16 << 20)] {
+    for (name, len) in [
+        ("1KiB", 1usize << 10),
+        ("64KiB", 64 << 10),
+        ("16MiB", 16 << 20),
+    ] {
         let src = data(len);
         let mut storage = vec![0u8; len + 8192];
         let dst = unaliased(&mut storage, &src, len);
@@ -150,7 +154,11 @@ fn encode_small(c: &mut Criterion) {
         .collect();
     for (role_name, role, trole) in [
         ("server", Role::Server, tungstenite::protocol::Role::Server),
-        ("client_masked", Role::Client, tungstenite::protocol::Role::Client),
+        (
+            "client_masked",
+            Role::Client,
+            tungstenite::protocol::Role::Client,
+        ),
     ] {
         let mut group = c.benchmark_group(format!("encode_small_2-125B_{role_name}"));
         group.throughput(Throughput::Elements(COUNT as u64));
@@ -192,7 +200,11 @@ fn encode_large(c: &mut Criterion) {
     let payload = Bytes::from(data(SIZE));
     for (role_name, role, trole) in [
         ("server", Role::Server, tungstenite::protocol::Role::Server),
-        ("client_masked", Role::Client, tungstenite::protocol::Role::Client),
+        (
+            "client_masked",
+            Role::Client,
+            tungstenite::protocol::Role::Client,
+        ),
     ] {
         let mut group = c.benchmark_group(format!("encode_1MiB_{role_name}"));
         group.throughput(Throughput::Bytes(SIZE as u64));
@@ -273,11 +285,7 @@ fn decode_small(c: &mut Criterion) {
         )
     });
     group.bench_function("tungstenite", |b| {
-        b.iter_batched(
-            || Cursor::new(wire.clone()),
-            theirs,
-            BatchSize::LargeInput,
-        )
+        b.iter_batched(|| Cursor::new(wire.clone()), theirs, BatchSize::LargeInput)
     });
     group.finish();
 }
@@ -304,9 +312,7 @@ fn handshake(c: &mut Criterion) {
         b.iter(|| ws6455::handshake::accept_key(black_box(b"dGhlIHNhbXBsZSBub25jZQ==")))
     });
     group.bench_function("tungstenite", |b| {
-        b.iter(|| {
-            tungstenite::handshake::derive_accept_key(black_box(b"dGhlIHNhbXBsZSBub25jZQ=="))
-        })
+        b.iter(|| tungstenite::handshake::derive_accept_key(black_box(b"dGhlIHNhbXBsZSBub25jZQ==")))
     });
     group.finish();
 

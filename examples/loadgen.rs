@@ -77,7 +77,10 @@ fn parse_opts() -> Opts {
     let mut args = std::env::args().skip(1);
     let mut window_given = false;
     while let Some(a) = args.next() {
-        let mut val = || args.next().unwrap_or_else(|| usage(&format!("{a} needs a value")));
+        let mut val = || {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{a} needs a value")))
+        };
         match a.as_str() {
             "--url" => o.url = val(),
             "--raw" => o.raw = true,
@@ -361,7 +364,10 @@ fn pingpong(o: &Opts) {
             ("msgs", all.len().to_string()),
             ("secs", format!("{elapsed:.3}")),
             ("msgs_per_s", format!("{:.0}", msgs / elapsed)),
-            ("mb_per_s", format!("{:.2}", msgs * o.size as f64 / elapsed / 1e6)),
+            (
+                "mb_per_s",
+                format!("{:.2}", msgs * o.size as f64 / elapsed / 1e6),
+            ),
             ("p50_us", format!("{:.1}", percentile(&all, 0.50))),
             ("p99_us", format!("{:.1}", percentile(&all, 0.99))),
             ("p999_us", format!("{:.1}", percentile(&all, 0.999))),
@@ -594,7 +600,10 @@ fn stream(o: &Opts) {
             ("msgs", format!("{msgs:.0}")),
             ("secs", format!("{elapsed:.3}")),
             ("msgs_per_s", format!("{:.0}", msgs / elapsed)),
-            ("mb_per_s", format!("{:.2}", msgs * o.size as f64 / elapsed / 1e6)),
+            (
+                "mb_per_s",
+                format!("{:.2}", msgs * o.size as f64 / elapsed / 1e6),
+            ),
             ("errors", errors.to_string()),
         ],
     );

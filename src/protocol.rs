@@ -960,6 +960,13 @@ impl Sender {
         }
     }
 
+    /// Queues the unsent rest of a data frame whose beginning the socket layer wrote straight
+    /// to the stream (see `WebSocket::write`): appended as is, without checks, since the frame
+    /// has already started on the wire.
+    pub(crate) fn queue_frame_rest(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
     /// True once a close frame has been queued (by [`Sender::close`] or [`Sender::respond`]).
     ///
     /// ```
