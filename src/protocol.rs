@@ -1000,7 +1000,15 @@ impl Sender {
     /// assert_eq!(&tx.pending()[3..7], &[0x88, 0x17, 0x03, 0xEF]); // close 1007 + reason
     /// assert!(tx.close_sent());
     /// ```
+    #[inline]
     pub fn respond(&mut self, incoming: &Result<Option<Message>>) {
+        if let Ok(None | Some(Message::Text(_) | Message::Binary(_) | Message::Pong(_))) = incoming {
+            return;
+        }
+        self.respond_to_control(incoming);
+    }
+
+    fn respond_to_control(&mut self, incoming: &Result<Option<Message>>) {
         match incoming {
             Ok(Some(Message::Ping(payload))) if self.auto_pong && !self.close_sent => {
                 self.queue_auto_pong(payload);
@@ -1311,6 +1319,7 @@ impl Protocol {
     /// assert_eq!(p.next_message().unwrap(), Some(Message::Ping(b"hi".to_vec())));
     /// assert_eq!(p.pending().len(), 2 + 4 + 2); // masked pong "hi"
     /// ```
+    #[inline]
     pub fn next_message(&mut self) -> Result<Option<Message>> {
         let got = self.receiver.next_message();
         self.sender.respond(&got);
