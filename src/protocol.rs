@@ -1002,7 +1002,8 @@ impl Sender {
     /// ```
     #[inline]
     pub fn respond(&mut self, incoming: &Result<Option<Message>>) {
-        if let Ok(None | Some(Message::Text(_) | Message::Binary(_) | Message::Pong(_))) = incoming {
+        if let Ok(None | Some(Message::Text(_) | Message::Binary(_) | Message::Pong(_))) = incoming
+        {
             return;
         }
         self.respond_to_control(incoming);
