@@ -46,6 +46,7 @@ want() { [ -z "${INTEROP_ONLY:-}" ] || [[ ",$INTEROP_ONLY," == *",$1,"* ]]; }
 PIDS=()
 cleanup() {
   local pid
+  if [ -n "${RUNNING:-}" ]; then kill -TERM "$RUNNING" 2>/dev/null; wait "$RUNNING" 2>/dev/null; fi
   for pid in "${PIDS[@]}"; do
     # each server runs in its own process group (setsid): stop the group, then reap it
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
@@ -88,12 +89,26 @@ stop_server() {
   kill -KILL -- "-$SERVER_PID" 2>/dev/null || true
 }
 
+# bounded SECONDS CMD...: runs CMD under timeout(1) (which signals CMD's whole process group, so
+# a browser started by a driver goes too); kept in RUNNING so that cleanup can stop it early.
+RUNNING=
+bounded() {
+  local limit=$1 rc
+  shift
+  timeout -k 10 "$limit" "$@" &
+  RUNNING=$!
+  wait "$RUNNING"
+  rc=$?
+  RUNNING=
+  return "$rc"
+}
+
 # run_peer PEER LOGNAME EXPECTED TIMEOUT CMD...: runs a peer script that prints PASS/FAIL lines
 # and then DONE; records its lines, and a FAIL if it crashed, hung or reported too few cases.
 run_peer() {
   local peer=$1 name=$2 expected=$3 limit=$4 rc count
   shift 4
-  timeout -k 10 "$limit" "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" </dev/null
+  bounded "$limit" "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" </dev/null
   rc=$?
   grep -E '^(PASS|FAIL|NOTE) ' "$LOGS/$name.out" | while IFS= read -r l; do record "$l"; done
   count=$(grep -cE '^(PASS|FAIL) ' "$LOGS/$name.out")
@@ -107,7 +122,7 @@ run_peer() {
 # run_our_client PEER: ws6455's interop_client example against the peer server at $URL.
 run_our_client() {
   local peer=$1 rc count
-  timeout -k 10 300 "$INTEROP_CLIENT" "$URL" >"$LOGS/ws6455-client-vs-$peer.out" \
+  bounded 300 "$INTEROP_CLIENT" "$URL" >"$LOGS/ws6455-client-vs-$peer.out" \
     2>"$LOGS/ws6455-client-vs-$peer.err" </dev/null
   rc=$?
   sed -nE "s/^(PASS|FAIL|NOTE) /\\1 $peer /p" "$LOGS/ws6455-client-vs-$peer.out" |
