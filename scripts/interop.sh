@@ -144,8 +144,8 @@ install_chromium() {
   fi
   say "installing chromium (apt)"
   export DEBIAN_FRONTEND=noninteractive
-  as_root apt-get -o DPkg::Lock::Timeout=120 update -qq >"$LOGS/apt.log" 2>&1 &&
-    as_root apt-get -o DPkg::Lock::Timeout=120 install -y -qq --no-install-recommends \
+  as_root timeout 300 apt-get -o DPkg::Lock::Timeout=120 update -qq >"$LOGS/apt.log" 2>&1 &&
+    as_root timeout 900 apt-get -o DPkg::Lock::Timeout=120 install -y -qq --no-install-recommends \
       chromium fonts-liberation >>"$LOGS/apt.log" 2>&1
 }
 
@@ -155,8 +155,8 @@ install_python() {
     return 0
   fi
   say "installing Python websockets (pip, venv in interop/.venv)"
-  { [ -x "$venv/bin/python" ] || python3 -m venv "$venv"; } >"$LOGS/pip.log" 2>&1 &&
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req" \
+  { [ -x "$venv/bin/python" ] || timeout 120 python3 -m venv "$venv"; } >"$LOGS/pip.log" 2>&1 &&
+    timeout 300 "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req" \
       >>"$LOGS/pip.log" 2>&1 &&
     cp "$req" "$venv/.installed-requirements"
 }
@@ -166,7 +166,7 @@ install_node() {
     return 0
   fi
   say "installing ws, playwright-core, deno (npm ci in interop/)"
-  (cd "$IO" && npm ci --no-audit --no-fund --loglevel=error) >"$LOGS/npm.log" 2>&1 &&
+  (cd "$IO" && timeout 300 npm ci --no-audit --no-fund --loglevel=error) >"$LOGS/npm.log" 2>&1 &&
     cp "$IO/package-lock.json" "$IO/node_modules/.installed-lock"
 }
 
@@ -205,7 +205,7 @@ else
   BIN=$TARGET_DIR/release
   if [ "$HAVE_SERVER$HAVE_CLIENT" != 00 ]; then
     say "building our binaries (cargo build --release --bins --examples)"
-    cargo build --release --bins --examples >"$LOGS/cargo-build.log" 2>&1 ||
+    timeout 1800 cargo build --release --bins --examples >"$LOGS/cargo-build.log" 2>&1 ||
       fatal_setup "cargo build --release --bins --examples failed: $(grep -m 5 -A 5 '^error' "$LOGS/cargo-build.log")"
   fi
 fi
