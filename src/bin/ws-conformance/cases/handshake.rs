@@ -152,7 +152,7 @@ fn upgrade_case(id: &str, description: &str, make: fn(&Url, &str) -> (Vec<u8>, u
                     j.fail(p);
                 }
             }
-            Err(e) => j.fail(e),
+            Err(e) => j.fail_with(e),
         }
         j
     })
@@ -330,7 +330,7 @@ pub fn cases() -> Vec<Case> {
                             j.fail(p);
                         }
                     }
-                    Err(e) => j.fail(e),
+                    Err(e) => j.fail_with(e),
                 }
                 j
             },
@@ -383,7 +383,7 @@ pub fn cases() -> Vec<Case> {
                         j.observed = head.start_line.clone();
                         j.non_strict(format!("refused the eager client: `{}`", head.start_line));
                     }
-                    Err(e) if e.contains("in time") => j.fail(e),
+                    Err(e) if e.contains("in time") => j.fail_with(e),
                     Err(e) => {
                         j.observed = e.clone();
                         j.non_strict(format!("refused the eager client: {e}"));
@@ -475,7 +475,7 @@ fn negotiation(env: &ServerEnv, name: &str, value: &str) -> Judgement {
                 }
             }
         }
-        Err(e) => j.fail(e),
+        Err(e) => j.fail_with(e),
     }
     j
 }
