@@ -905,8 +905,13 @@ impl Sender {
         if self.close_sent {
             return Ok(());
         }
+        self.queue_close(frame.as_ref())
+    }
+
+    /// Encodes and queues our one close frame; on an invalid code nothing is queued.
+    fn queue_close(&mut self, frame: Option<&CloseFrame>) -> Result<()> {
         let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
-        let n = encode_close(frame.as_ref(), &mut payload)?;
+        let n = encode_close(frame, &mut payload)?;
         self.write_frame(true, OpCode::Close, &payload[..n]);
         self.close_sent = true;
         Ok(())
@@ -1018,31 +1023,16 @@ impl Sender {
                 self.close_received = true;
                 if !self.close_sent {
                     self.peer_initiated_close = true;
-                    let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
-                    let n = match frame {
-                        Some(f) => {
-                            payload[..2].copy_from_slice(&u16::from(f.code).to_be_bytes());
-                            2
-                        }
-                        None => 0,
-                    };
-                    self.write_frame(true, OpCode::Close, &payload[..n]);
-                    self.close_sent = true;
+                    // Echo the code (the receiver only lets through codes allowed on the wire).
+                    let echo = frame.as_ref().map(|f| CloseFrame::new(f.code, ""));
+                    let _ = self.queue_close(echo.as_ref());
                 }
             }
             Err(Error::Protocol(e)) => {
                 self.failed = true;
                 if !self.close_sent {
-                    let reason = e.to_string();
-                    let frame = CloseFrame::new(
-                        e.close_code(),
-                        truncate_at_char_boundary(&reason, MAX_CLOSE_REASON),
-                    );
-                    let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
-                    if let Ok(n) = encode_close(Some(&frame), &mut payload) {
-                        self.write_frame(true, OpCode::Close, &payload[..n]);
-                    }
-                    self.close_sent = true;
+                    // The reason is cut to fit by `encode_close`.
+                    let _ = self.queue_close(Some(&CloseFrame::new(e.close_code(), e.to_string())));
                 }
             }
             _ => {}
