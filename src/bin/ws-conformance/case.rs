@@ -26,7 +26,7 @@ pub enum Body {
     /// A server handshake check: the function gets a fresh environment and judges by itself.
     ServerHandshake(Box<dyn Fn(&crate::cases::handshake::ServerEnv) -> Judgement + Send + Sync>),
     /// A client handshake check: what the tester answers to the client's opening request.
-    ClientHandshake(crate::cases::handshake::ClientCheck),
+    ClientHandshake(crate::cases::client_handshake::ClientCheck),
 }
 
 /// One test case.
@@ -89,6 +89,13 @@ pub enum Step {
         bytes: Vec<u8>,
         /// Piece size, 0 for one write.
         chunk: usize,
+    },
+    /// Write the same bytes `times` times (large messages without holding every copy).
+    Repeat {
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// How many times.
+        times: usize,
     },
     /// Wait up to `Ctx::pause`; a peer that fails fast closes during this window.
     Checkpoint,
@@ -240,6 +247,11 @@ impl Script {
     /// Writes raw bytes in pieces of `chunk` bytes (0: one write).
     pub fn write(&mut self, bytes: Vec<u8>, chunk: usize) {
         self.steps.push(Step::Write { bytes, chunk });
+    }
+
+    /// Writes `bytes` `times` times.
+    pub fn repeat(&mut self, bytes: Vec<u8>, times: usize) {
+        self.steps.push(Step::Repeat { bytes, times });
     }
 
     /// A fail-fast window (see [`Step::Checkpoint`]).

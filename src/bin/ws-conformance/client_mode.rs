@@ -17,7 +17,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::case::{Body, Case, Ctx, Script};
-use crate::cases::handshake::{accept_response, run_client_check};
+use crate::cases::client_handshake::{accept_response, run_client_check};
 use crate::cli::Options;
 use crate::http::{self, query_pairs, Head};
 use crate::judge::Judgement;

@@ -73,6 +73,12 @@ impl Judgement {
         self.add(Verdict::Failed, why);
     }
 
+    /// Records a failure that is also all there is to observe (no connection, no response).
+    pub fn fail_with(&mut self, what: String) {
+        self.observed = what.clone();
+        self.fail(what);
+    }
+
     /// Records a non-strict behaviour.
     pub fn non_strict(&mut self, why: impl Into<String>) {
         self.add(Verdict::NonStrict, why);

@@ -84,14 +84,14 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "\n  section  {:>6} {:>6} {:>13} {:>10} {:>6}",
+            "\n  section          {:>6} {:>6} {:>11} {:>7} {:>6}",
             "OK", "INFO", "NON-STRICT", "FAILED", "total"
         );
         for (section, counts) in &sections {
             let n = |v| counts.get(&v).copied().unwrap_or(0);
             let _ = writeln!(
                 out,
-                "  {:>2} {:<5} {:>6} {:>6} {:>13} {:>10} {:>6}",
+                "  {:>2} {:<13} {:>6} {:>6} {:>11} {:>7} {:>6}",
                 section,
                 section_name(*section),
                 n(Verdict::Ok),
@@ -105,25 +105,39 @@ impl Report {
         let n = |v| totals.get(&v).copied().unwrap_or(0);
         let _ = writeln!(
             out,
-            "  total    {:>6} {:>6} {:>13} {:>10} {:>6}",
+            "  total            {:>6} {:>6} {:>11} {:>7} {:>6}",
             n(Verdict::Ok),
             n(Verdict::Informational),
             n(Verdict::NonStrict),
             n(Verdict::Failed),
             self.outcomes.len()
         );
-        let others: Vec<&Outcome> = self
+        let info: Vec<&Outcome> = self
             .outcomes
             .iter()
-            .filter(|o| o.judgement.verdict != Verdict::Ok)
+            .filter(|o| o.judgement.verdict == Verdict::Informational)
             .collect();
-        if !others.is_empty() {
-            let _ = writeln!(out, "\nNot OK:");
-            for o in others {
+        if !info.is_empty() {
+            let _ = writeln!(out, "\nINFORMATIONAL:");
+            for o in info {
+                let _ = writeln!(out, "  {:<10} {}", o.id, o.description);
+                for r in &o.judgement.reasons {
+                    let _ = writeln!(out, "      {r}");
+                }
+            }
+        }
+        let bad: Vec<&Outcome> = self
+            .outcomes
+            .iter()
+            .filter(|o| o.judgement.verdict >= Verdict::NonStrict)
+            .collect();
+        if !bad.is_empty() {
+            let _ = writeln!(out, "\nNON-STRICT and FAILED:");
+            for o in bad {
                 let j = &o.judgement;
                 let _ = writeln!(
                     out,
-                    "  {:<10} {:<13} {}",
+                    "  {:<10} {:<10} {}",
                     o.id,
                     j.verdict.name(),
                     o.description
@@ -191,15 +205,15 @@ impl Report {
 /// Short names of the sections.
 pub fn section_name(section: u64) -> &'static str {
     match section {
-        1 => "frame",
-        2 => "ping",
-        3 => "rsv",
-        4 => "opcod",
-        5 => "frag",
-        6 => "utf8",
+        1 => "framing",
+        2 => "ping/pong",
+        3 => "rsv bits",
+        4 => "opcodes",
+        5 => "fragments",
+        6 => "utf-8",
         7 => "close",
-        8 => "limit",
-        9 => "hands",
+        8 => "limits",
+        9 => "handshake",
         _ => "",
     }
 }

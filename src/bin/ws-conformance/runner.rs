@@ -30,6 +30,12 @@ pub fn run_script(session: &mut Session, script: Script, timeout: Duration) -> J
                 written += bytes.len();
                 session.write(&bytes, chunk);
             }
+            Step::Repeat { bytes, times } => {
+                for _ in 0..times {
+                    written += bytes.len();
+                    session.write(&bytes, 0);
+                }
+            }
             Step::Checkpoint => {
                 session.pump_until(Instant::now() + pause, Observed::ended);
                 checkpoint_end = Some(Instant::now());
@@ -48,9 +54,7 @@ pub fn run_script(session: &mut Session, script: Script, timeout: Duration) -> J
             });
             if !session.seen.ended() {
                 session.send_close(Some(1000));
-                session.pump_until(Instant::now() + timeout, |o| {
-                    o.close.is_some() || o.tcp_closed.is_some()
-                });
+                session.pump_until(Instant::now() + timeout, Observed::ended);
             }
         }
         Ending::CloseReply(_) | Ending::Fail(_) => {

@@ -48,8 +48,7 @@ fn run_case(case: &Case, url: &Url, opts: &Options, ctx: Ctx) -> Judgement {
                 Ok(mut session) => run_script(&mut session, script, opts.timeout),
                 Err(e) => {
                     let mut j = Judgement::new(expected);
-                    j.observed = e.clone();
-                    j.fail(e);
+                    j.fail_with(e);
                     j
                 }
             }

@@ -42,9 +42,19 @@ thread_local! {
     static CONN_ID: Cell<u64> = const { Cell::new(0) };
 }
 
+/// The library runs each connection on a thread named `ws-ID` and logs with that ID; using it
+/// makes our lines and the library's (`ws6455: [ID] ...`) about the same connection agree.
+fn library_conn_id() -> Option<u64> {
+    std::thread::current()
+        .name()?
+        .strip_prefix("ws-")?
+        .parse()
+        .ok()
+}
+
 impl Shared {
     fn new_id(&self) -> u64 {
-        self.next_id.fetch_add(1, Ordering::Relaxed)
+        library_conn_id().unwrap_or_else(|| self.next_id.fetch_add(1, Ordering::Relaxed))
     }
 
     /// The id the upgrade hook gave this connection (a fresh one if there was none).

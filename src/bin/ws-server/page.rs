@@ -14,14 +14,12 @@ pub fn respond(req: &Request) -> Response {
 /// Routing on method and path, separate for testing.
 pub fn route(method: &str, path: &str) -> Response {
     match (method, path) {
-        ("GET", "/") | ("GET", "/index.html") => Response::new(200)
+        ("GET", "/") => Response::new(200)
             .header("Content-Type", "text/html; charset=utf-8")
             .header("Cache-Control", "no-store")
             .header("X-Content-Type-Options", "nosniff")
             .body(PAGE),
-        (_, "/") | (_, "/index.html") => {
-            Response::text(405, "Method Not Allowed\n").header("Allow", "GET")
-        }
+        (_, "/") => Response::text(405, "Method Not Allowed\n").header("Allow", "GET"),
         _ => Response::text(404, "Not Found\n"),
     }
 }
@@ -60,6 +58,7 @@ mod tests {
         assert_eq!(r.body, PAGE.as_bytes());
         assert_eq!(route("GET", "/nope").status, 404);
         assert_eq!(route("GET", "/favicon.ico").status, 404);
+        assert_eq!(route("GET", "/index.html").status, 404);
         assert_eq!(route("POST", "/").status, 405);
     }
 }

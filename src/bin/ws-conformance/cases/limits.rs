@@ -45,11 +45,12 @@ pub fn cases() -> Vec<Case> {
             |s| {
                 let limit = s.ctx().max_message_size as usize;
                 let piece = binary_payload(MIB);
-                let n = limit / MIB + 1;
-                for i in 0..=n {
-                    let op = if i == 0 { BINARY } else { CONTINUATION };
-                    s.send(RawFrame::new(op, piece.clone()).fin(i == n));
-                }
+                // First + middle + last fragments add up to more than the limit by at most 1 MiB.
+                let middle = (limit / MIB).saturating_sub(1);
+                s.send(RawFrame::binary(piece.clone()).fin(false));
+                let bytes = s.encode(&RawFrame::continuation(piece.clone()).fin(false));
+                s.repeat(bytes, middle);
+                s.send(RawFrame::continuation(piece));
                 s.fail(1009);
             },
         ),

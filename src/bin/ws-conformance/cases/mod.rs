@@ -12,6 +12,7 @@
 //! | 8 limits | §10.4, message order, throughput |
 //! | 9 opening handshake | §4.1, §4.2 |
 
+pub mod client_handshake;
 pub mod close;
 pub mod fragmentation;
 pub mod framing;
@@ -35,6 +36,7 @@ pub fn all() -> Vec<Case> {
     cases.extend(close::cases());
     cases.extend(limits::cases());
     cases.extend(handshake::cases());
+    cases.extend(client_handshake::cases());
     cases
 }
 
