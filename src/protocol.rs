@@ -68,11 +68,14 @@ pub const MAX_CLOSE_REASON: usize = MAX_CONTROL_PAYLOAD - 2;
 /// The largest piece of a message buffer reserved on the word of a frame header alone.
 const RESERVE_AHEAD: u64 = 1 << 20;
 
+/// [`Receiver::shrink`] leaves input buffers up to this size alone.
+const SHRINK_ABOVE: usize = 64 << 10;
+
 /// [`Receiver::read_buf`] lends the message buffer itself when at least this much payload of
 /// the current frame is still to come and nothing else is buffered...
 const DIRECT_MIN: usize = 4096;
 /// ...and lends at most this much at a time (unless asked for more).
-const DIRECT_MAX: usize = 256 << 10;
+const DIRECT_MAX: usize = 64 << 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DataKind {
@@ -197,7 +200,7 @@ impl Receiver {
     /// Spare room of at least `min` bytes (at least 1) to read into directly; report how much
     /// was written with [`Receiver::commit`] before any other call. Usually the end of the
     /// input buffer (compacted or grown as needed); while the payload of a large frame is
-    /// streaming in, a piece of the message buffer itself (up to 256 KiB, never past the end
+    /// streaming in, a piece of the message buffer itself (up to 64 KiB, never past the end
     /// of the frame), so big payloads are read in big pieces and never copied.
     ///
     /// ```
@@ -405,19 +408,22 @@ impl Receiver {
         Error::Protocol(e)
     }
 
-    /// Gives back memory when idle: the input buffer returns to `config.read_buffer_size` if
-    /// what it holds fits, and an empty message buffer is freed.
+    /// Gives back memory when idle: an input buffer that grew big (past 64 KiB and four times
+    /// `config.read_buffer_size`) returns to `config.read_buffer_size` if what it holds fits,
+    /// and an empty message buffer is freed. Cheap enough to call after every message: a buffer
+    /// that only grew a little is kept, so reads do not alternate between growing and shrinking.
     ///
     /// ```
     /// use ws6455::{protocol::Receiver, Config, Role};
     /// let mut rx = Receiver::new(Role::Client, &Config::default().read_buffer_size(16));
-    /// rx.read_buf(1 << 16);
+    /// rx.read_buf(1 << 20);
     /// rx.shrink();
     /// assert_eq!(rx.read_buf(1).len(), 16);
     /// ```
     pub fn shrink(&mut self) {
         let held = self.filled - self.pos;
-        if self.buf.len() > self.initial_size && held <= self.initial_size {
+        let big = self.initial_size.saturating_mul(4).max(SHRINK_ABOVE);
+        if self.buf.len() > big && held <= self.initial_size {
             let mut fresh = vec![0; self.initial_size];
             fresh[..held].copy_from_slice(&self.buf[self.pos..self.filled]);
             self.buf = fresh;
@@ -994,7 +1000,16 @@ impl Sender {
     /// assert_eq!(&tx.pending()[3..7], &[0x88, 0x17, 0x03, 0xEF]); // close 1007 + reason
     /// assert!(tx.close_sent());
     /// ```
+    #[inline]
     pub fn respond(&mut self, incoming: &Result<Option<Message>>) {
+        if let Ok(None | Some(Message::Text(_) | Message::Binary(_) | Message::Pong(_))) = incoming
+        {
+            return;
+        }
+        self.respond_to_control(incoming);
+    }
+
+    fn respond_to_control(&mut self, incoming: &Result<Option<Message>>) {
         match incoming {
             Ok(Some(Message::Ping(payload))) if self.auto_pong && !self.close_sent => {
                 self.queue_auto_pong(payload);
@@ -1305,6 +1320,7 @@ impl Protocol {
     /// assert_eq!(p.next_message().unwrap(), Some(Message::Ping(b"hi".to_vec())));
     /// assert_eq!(p.pending().len(), 2 + 4 + 2); // masked pong "hi"
     /// ```
+    #[inline]
     pub fn next_message(&mut self) -> Result<Option<Message>> {
         let got = self.receiver.next_message();
         self.sender.respond(&got);
