@@ -49,7 +49,7 @@
 //! assert!(server.is_done()); // flush, then the server drops TCP first (§7.1.1)
 //! pump(&mut server, &mut client);
 //! assert_eq!(server.state(), State::Closed);
-//! let echo = Message::Close(Some(CloseFrame::new(CloseCode::Normal, "")));
+//! let echo = Message::Close(Some(CloseFrame::new(CloseCode::Normal, "done")));
 //! assert_eq!(client.next_message().unwrap(), Some(echo));
 //! assert_eq!(client.state(), State::Closed);
 //! assert!(matches!(client.next_message(), Err(Error::ConnectionClosed)));
@@ -1018,14 +1018,9 @@ impl Sender {
                 self.close_received = true;
                 if !self.close_sent {
                     self.peer_initiated_close = true;
+                    // Echo the peer's code and reason (already validated, so they fit).
                     let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
-                    let n = match frame {
-                        Some(f) => {
-                            payload[..2].copy_from_slice(&u16::from(f.code).to_be_bytes());
-                            2
-                        }
-                        None => 0,
-                    };
+                    let n = encode_close(frame.as_ref(), &mut payload).unwrap_or(0);
                     self.write_frame(true, OpCode::Close, &payload[..n]);
                     self.close_sent = true;
                 }
