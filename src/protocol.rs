@@ -49,7 +49,7 @@
 //! assert!(server.is_done()); // flush, then the server drops TCP first (§7.1.1)
 //! pump(&mut server, &mut client);
 //! assert_eq!(server.state(), State::Closed);
-//! let echo = Message::Close(Some(CloseFrame::new(CloseCode::Normal, "")));
+//! let echo = Message::Close(Some(CloseFrame::new(CloseCode::Normal, "done")));
 //! assert_eq!(client.next_message().unwrap(), Some(echo));
 //! assert_eq!(client.state(), State::Closed);
 //! assert!(matches!(client.next_message(), Err(Error::ConnectionClosed)));
@@ -991,8 +991,8 @@ impl Sender {
     /// - a ping is answered with a pong carrying the same payload (if `config.auto_pong`); an
     ///   automatic pong still waiting, unsent, is replaced by the newer one (answering only the
     ///   latest ping is allowed, §5.5.3), and none is queued past `config.max_write_buffer`;
-    /// - a close is echoed (its code, or an empty close if it had none) unless we already sent
-    ///   one;
+    /// - a close is echoed (its code and reason, or an empty close if it had none) unless we
+    ///   already sent one;
     /// - a protocol error queues a close with the error's close code.
     ///
     /// ```
@@ -1023,9 +1023,10 @@ impl Sender {
                 self.close_received = true;
                 if !self.close_sent {
                     self.peer_initiated_close = true;
-                    // Echo the code (the receiver only lets through codes allowed on the wire).
-                    let echo = frame.as_ref().map(|f| CloseFrame::new(f.code, ""));
-                    let _ = self.queue_close(echo.as_ref());
+                    // Echo the peer's code and reason (already validated, so they fit).
+                    if self.queue_close(frame.as_ref()).is_err() {
+                        let _ = self.queue_close(None);
+                    }
                 }
             }
             Err(Error::Protocol(e)) => {
