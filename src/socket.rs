@@ -172,6 +172,14 @@ impl<S: Read + Write> WebSocket<S> {
     pub fn read(&mut self) -> Result<Message> {
         loop {
             match self.proto.next_message() {
+                Ok(Some(msg)) if self.draining_since.is_some() && !msg.is_close() => {
+                    // Server shutdown: we said "going away", so the application can no longer
+                    // answer (a reply would fail with AlreadyClosed, and a handler that stops
+                    // on that error would drop the socket with the peer's data unread, which
+                    // resets the connection). Drop what the peer sent meanwhile and keep
+                    // waiting for its close reply.
+                    continue;
+                }
                 Ok(Some(msg)) => {
                     if self.proto.buffered() == 0 {
                         self.proto.shrink();
@@ -618,6 +626,8 @@ pub struct WsReader {
     read_buffer_size: usize,
     finished: bool,
     close_timeout: Option<Duration>,
+    shutdown: Option<Arc<ShutdownSignal>>,
+    draining_since: Option<Instant>,
 }
 
 /// The writing half of a split [`WebSocket<TcpStream>`]; cheap to clone and share between
@@ -679,6 +689,8 @@ impl WebSocket<TcpStream> {
             read_buffer_size: self.config.read_buffer_size.max(1024),
             finished: false,
             close_timeout: self.config.close_timeout,
+            shutdown: self.shutdown,
+            draining_since: None,
         };
         Ok((reader, WsWriter { inner: writer }))
     }
@@ -702,6 +714,8 @@ impl WsReader {
                 !w.sender.pending().is_empty()
             };
             match result {
+                // Shutting down: drop data until the peer's close reply (see WebSocket::read).
+                Ok(Some(msg)) if self.draining_since.is_some() && !msg.is_close() => continue,
                 Ok(Some(msg)) => {
                     if self.receiver.buffered() == 0 {
                         self.receiver.shrink();
@@ -732,6 +746,9 @@ impl WsReader {
                 }
             };
             if n == 0 {
+                if self.drain_for_shutdown()? {
+                    continue;
+                }
                 self.finish();
                 let done = lock(&self.writer).sender.close_sent();
                 return Err(if done {
@@ -745,6 +762,36 @@ impl WsReader {
             }
             self.receiver.commit(n);
         }
+    }
+
+    /// End of input while the server shuts down (its read half was shut to wake us): send close
+    /// 1001 unless a close was already sent, then poll (bounded by the close timeout) for the
+    /// peer's close reply. True while still waiting.
+    fn drain_for_shutdown(&mut self) -> Result<bool> {
+        let shutting_down = self
+            .shutdown
+            .as_ref()
+            .is_some_and(|s| s.requested.load(Ordering::Acquire));
+        if !shutting_down {
+            return Ok(false);
+        }
+        let since = *self.draining_since.get_or_insert_with(Instant::now);
+        {
+            let mut w = lock(&self.writer);
+            if !w.sender.close_sent() {
+                let _ = w.sender.close(Some(CloseFrame::new(
+                    CloseCode::Away,
+                    "server shutting down",
+                )));
+            }
+            w.flush_best_effort()?;
+        }
+        let limit = self.close_timeout.unwrap_or(Duration::from_secs(1));
+        if since.elapsed() < limit {
+            std::thread::sleep(Duration::from_millis(5));
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     fn finish(&mut self) {
