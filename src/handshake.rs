@@ -395,7 +395,8 @@ impl Request {
         })
     }
 
-    /// The subprotocols the client offers (`Sec-WebSocket-Protocol`), in order.
+    /// The subprotocols the client offers (`Sec-WebSocket-Protocol`), in order; elements that
+    /// are not tokens (RFC 6455 §4.1) are left out.
     ///
     /// ```
     /// let r = ws6455::handshake::Request::parse(b"GET / HTTP/1.1\r\nSec-WebSocket-Protocol: chat, superchat\r\n\r\n").unwrap();
@@ -404,6 +405,7 @@ impl Request {
     pub fn protocols(&self) -> Vec<&str> {
         self.header_all("sec-websocket-protocol")
             .flat_map(|v| http::tokens(v.as_bytes()))
+            .filter(|p| http::is_token(p))
             .collect()
     }
 
@@ -890,6 +892,13 @@ pub fn error_response(err: &HttpError) -> Response {
 }
 
 /// A complete request head received by [`ServerHandshake::feed`].
+///
+/// ```
+/// let mut hs = ws6455::handshake::ServerHandshake::new(Default::default());
+/// let incoming = hs.feed(b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n\x88\x80").unwrap().unwrap();
+/// assert_eq!(incoming.request.path(), "/a");
+/// assert_eq!(incoming.leftover, b"\x88\x80");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incoming {
     /// The request.
@@ -899,6 +908,15 @@ pub struct Incoming {
 }
 
 /// A request head that failed to parse, with the response to send before closing.
+///
+/// ```
+/// let mut hs = ws6455::handshake::ServerHandshake::new(Default::default());
+/// let bad = hs.feed(b"GET / HTTP/1.1\r\nHost : h\r\n\r\n").unwrap_err();
+/// assert_eq!(bad.response.status, 400);
+/// assert_eq!(bad.error.offset, 20);
+/// let err: ws6455::Error = bad.into();
+/// assert!(matches!(err, ws6455::Error::Http(_)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadRequest {
     /// What was wrong.
@@ -1278,6 +1296,17 @@ pub fn verify_response(
 }
 
 /// A successful client handshake.
+///
+/// ```
+/// use ws6455::handshake::{parse_url, ClientHandshake};
+/// let url = parse_url("ws://h/").unwrap();
+/// let key = "dGhlIHNhbXBsZSBub25jZQ==".to_string();
+/// let mut hs = ClientHandshake::with_key(&url, key, &["chat".into()], &[], Default::default()).unwrap();
+/// let done = hs.feed(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+/// Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\n\r\n").unwrap().unwrap();
+/// assert_eq!(done.subprotocol.as_deref(), Some("chat"));
+/// assert!(done.leftover.is_empty());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientOutcome {
     /// The server's 101 response.
@@ -1330,7 +1359,25 @@ impl ClientHandshake {
         headers: &[(String, String)],
         limits: Limits,
     ) -> Result<ClientHandshake> {
-        let key = generate_key();
+        ClientHandshake::with_key(url, generate_key(), protocols, headers, limits)
+    }
+
+    /// Like [`ClientHandshake::new`] with a given key (for tests and reproducible fuzzing;
+    /// real clients need a fresh random key, which [`ClientHandshake::new`] makes).
+    ///
+    /// ```
+    /// use ws6455::handshake::{parse_url, ClientHandshake};
+    /// let url = parse_url("ws://h/").unwrap();
+    /// let hs = ClientHandshake::with_key(&url, "dGhlIHNhbXBsZSBub25jZQ==".into(), &[], &[], Default::default()).unwrap();
+    /// assert_eq!(hs.key(), "dGhlIHNhbXBsZSBub25jZQ==");
+    /// ```
+    pub fn with_key(
+        url: &WsUrl,
+        key: String,
+        protocols: &[String],
+        headers: &[(String, String)],
+        limits: Limits,
+    ) -> Result<ClientHandshake> {
         let request = client_request(url, &key, protocols, headers)?;
         Ok(ClientHandshake {
             key,
@@ -1365,9 +1412,13 @@ impl ClientHandshake {
     }
 
     /// Adds received bytes. `Ok(None)`: need more. `Ok(Some(_))`: upgraded. `Err`: a malformed
-    /// head ([`Error::Http`]) or a failed check ([`Error::Handshake`]); for a refusal (non-101)
-    /// the body announced by `Content-Length` is awaited first (up to
-    /// [`MAX_REJECTION_BODY`]) so that [`HandshakeError::Rejected`] carries it.
+    /// head ([`Error::Http`]) or a failed check ([`Error::Handshake`]). For a refusal (non-101)
+    /// the body is awaited first (up to [`MAX_REJECTION_BODY`]) so that
+    /// [`HandshakeError::Rejected`] carries it: the `Content-Length` bytes, or without
+    /// `Content-Length` but with `Connection: close` (or HTTP/1.0), everything until the
+    /// connection closes. On end of stream (or a timeout) before that, [`ClientHandshake::finish`]
+    /// gives the error with what came. With neither, the error comes at once with the bytes
+    /// that arrived together with the head, since the server may keep the connection open.
     ///
     /// ```
     /// use ws6455::{Error, handshake::{parse_url, ClientHandshake, HandshakeError}};
@@ -1382,21 +1433,29 @@ impl ClientHandshake {
     /// }
     /// ```
     pub fn feed(&mut self, data: &[u8]) -> Result<Option<ClientOutcome>> {
-        self.buf.extend_from_slice(data);
         if let Some((head, want)) = self.refusal {
+            // Keep no more than the body we want: memory stays bounded.
+            let room = (head + want).saturating_sub(self.buf.len());
+            self.buf.extend_from_slice(&data[..data.len().min(room)]);
             if self.buf.len() - head >= want {
                 return Err(self.rejection());
             }
             return Ok(None);
         }
+        self.buf.extend_from_slice(data);
         let (resp, used) = match http::parse_response(&self.buf, &self.limits)? {
             Status::Partial => return Ok(None),
             Status::Complete(x) => x,
         };
         if resp.status != 101 {
-            // Without Content-Length, keep what already arrived with the head.
+            // Without Content-Length the body runs to the end of the connection: wait for it
+            // (`finish`) only when the server said it will close; otherwise it may keep the
+            // connection open, so fail now with what came along with the head.
+            let closes = resp.version == 0 || resp.has_token("connection", "close");
             let want = match resp.content_length() {
+                _ if resp.status < 200 || resp.status == 204 || resp.status == 304 => 0,
                 Some(n) => n.min(MAX_REJECTION_BODY as u64) as usize,
+                None if closes => MAX_REJECTION_BODY,
                 None => (self.buf.len() - used).min(MAX_REJECTION_BODY),
             };
             self.refusal = Some((used, want));

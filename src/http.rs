@@ -625,19 +625,22 @@ pub fn parse_request<'b>(
     buf: &'b [u8],
     limits: &Limits,
 ) -> Result<Status<(Request<'b>, usize)>, HttpError> {
-    let Some(start) = skip_leading_empty_lines(buf) else {
-        return Ok(Status::Partial);
-    };
+    // Only the first `max_head_size` bytes are ever looked at, so the answer for a longer
+    // buffer is the answer for any prefix that is at least that long.
     let window = &buf[..buf.len().min(limits.max_head_size)];
+    let Some(start) = skip_leading_empty_lines(window) else {
+        return incomplete(buf, limits);
+    };
     let Some(end) = find_head_end(window, start) else {
         // Not complete: reject garbage early, then wait (or give up at the limit).
-        check_method_prefix(buf, start)?;
+        check_method_prefix(window, start)?;
         return incomplete(buf, limits);
     };
     let head = &buf[..end];
+    let text = std::str::from_utf8(head).ok();
     let lf = find_lf(head, start).unwrap_or(end - 1);
-    let (method, target, version) = parse_request_line(head, start, line_end(head, lf))?;
-    let headers = parse_headers(head, lf + 1, limits)?;
+    let (method, target, version) = parse_request_line(head, text, start, line_end(head, lf))?;
+    let headers = parse_headers(head, text, lf + 1, limits)?;
     Ok(Status::Complete((
         Request {
             method,
@@ -662,19 +665,19 @@ pub fn parse_response<'b>(
     buf: &'b [u8],
     limits: &Limits,
 ) -> Result<Status<(Response<'b>, usize)>, HttpError> {
-    let Some(start) = skip_leading_empty_lines(buf) else {
-        return Ok(Status::Partial);
-    };
     let window = &buf[..buf.len().min(limits.max_head_size)];
+    let Some(start) = skip_leading_empty_lines(window) else {
+        return incomplete(buf, limits);
+    };
     let Some(end) = find_head_end(window, start) else {
-        check_version_prefix(&buf[start..])
+        check_version_prefix(&window[start..])
             .map_err(|i| HttpError::new(HttpErrorKind::InvalidVersion, start + i))?;
         return incomplete(buf, limits);
     };
     let head = &buf[..end];
     let lf = find_lf(head, start).unwrap_or(end - 1);
     let (version, status, reason) = parse_status_line(head, start, line_end(head, lf))?;
-    let headers = parse_headers(head, lf + 1, limits)?;
+    let headers = parse_headers(head, std::str::from_utf8(head).ok(), lf + 1, limits)?;
     Ok(Status::Complete((
         Response {
             version,
@@ -711,10 +714,7 @@ fn line_end(head: &[u8], lf: usize) -> usize {
 /// Method token then a space. Used both on a complete line and on an incomplete prefix, so
 /// that early errors are exactly the errors the complete head would give.
 fn scan_method(buf: &[u8], start: usize, end: usize) -> Result<Option<usize>, HttpError> {
-    let mut i = start;
-    while i < end && is_class(buf[i], TCHAR) {
-        i += 1;
-    }
+    let i = start + run_of(&buf[start..end], TCHAR);
     if i == end {
         return Ok(None);
     }
@@ -728,18 +728,16 @@ fn check_method_prefix(buf: &[u8], start: usize) -> Result<(), HttpError> {
     scan_method(buf, start, buf.len()).map(|_| ())
 }
 
-fn parse_request_line(
-    head: &[u8],
+fn parse_request_line<'b>(
+    head: &'b [u8],
+    text: Option<&'b str>,
     start: usize,
     end: usize,
-) -> Result<(&str, &str, u8), HttpError> {
+) -> Result<(&'b str, &'b str, u8), HttpError> {
     let Some(sp1) = scan_method(head, start, end)? else {
         return Err(HttpError::new(HttpErrorKind::InvalidMethod, end));
     };
-    let mut i = sp1 + 1;
-    while i < end && is_class(head[i], VCHAR) {
-        i += 1;
-    }
+    let i = sp1 + 1 + run_of(&head[sp1 + 1..end], VCHAR);
     if i == sp1 + 1 || i == end || head[i] != b' ' {
         return Err(HttpError::new(HttpErrorKind::InvalidTarget, i));
     }
@@ -749,8 +747,8 @@ fn parse_request_line(
         return Err(HttpError::new(HttpErrorKind::InvalidVersion, version.1));
     }
     Ok((
-        ascii(&head[start..sp1]),
-        ascii(&head[sp1 + 1..sp2]),
+        ascii(head, text, start, sp1),
+        ascii(head, text, sp1 + 1, sp2),
         version.0,
     ))
 }
@@ -807,22 +805,65 @@ fn parse_status_line(head: &[u8], start: usize, end: usize) -> Result<(u8, u16, 
     Ok((version, status, reason))
 }
 
-/// Text made of bytes already checked to be ASCII.
-fn ascii(bytes: &[u8]) -> &str {
-    // Callers only pass token or visible-ASCII bytes, so this cannot fail.
-    std::str::from_utf8(bytes).unwrap_or_default()
+/// Text of `head[a..b]`, bytes already checked to be ASCII. `text` is the whole head as `&str`
+/// when it is UTF-8 (the usual case): slicing it costs nothing, where re-validating every piece
+/// would cost a call each.
+#[inline]
+fn ascii<'b>(head: &'b [u8], text: Option<&'b str>, a: usize, b: usize) -> &'b str {
+    match text.and_then(|t| t.get(a..b)) {
+        Some(s) => s,
+        // Callers only pass token or visible-ASCII bytes, so this cannot fail.
+        None => std::str::from_utf8(&head[a..b]).unwrap_or_default(),
+    }
+}
+
+/// Length of the leading run of bytes of `class`.
+#[inline]
+fn run_of(bytes: &[u8], class: u8) -> usize {
+    bytes
+        .iter()
+        .position(|&b| !is_class(b, class))
+        .unwrap_or(bytes.len())
+}
+
+/// Length of the leading run of header-value bytes, eight at a time: the words' control
+/// characters (below 0x20, or DEL) are flagged, and the lowest flag is exactly the first one
+/// (the borrow tricks only give false flags above a true one). Tab is the one allowed control
+/// character: skip it and go on.
+#[inline]
+fn value_run(bytes: &[u8]) -> usize {
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let below_space = x.wrapping_sub(0x2020_2020_2020_2020) & !x & HI;
+        let y = x ^ 0x7f7f_7f7f_7f7f_7f7f;
+        let del = y.wrapping_sub(LO) & !y & HI;
+        let flags = below_space | del;
+        if flags == 0 {
+            i += 8;
+            continue;
+        }
+        let at = i + (flags.trailing_zeros() / 8) as usize;
+        if bytes[at] != b'\t' {
+            return at;
+        }
+        i = at + 1;
+    }
+    i + run_of(&bytes[i..], VALUE)
 }
 
 /// Parses header lines from `pos` up to and including the blank line that ends `head`.
 fn parse_headers<'b>(
     head: &'b [u8],
+    text: Option<&'b str>,
     mut pos: usize,
     limits: &Limits,
 ) -> Result<Vec<Header<'b>>, HttpError> {
     let mut headers = Vec::with_capacity(16);
-    let end = head.len();
     loop {
-        // `head` ends with the blank line, so every scan below stops before `end`.
+        // `head` ends with the blank line, so every line below ends inside it.
         match head.get(pos..) {
             Some([b'\n', ..]) | Some([b'\r', b'\n', ..]) | None | Some([]) => return Ok(headers),
             Some([b' ' | b'\t', ..]) => return Err(HttpError::new(HttpErrorKind::ObsFold, pos)),
@@ -838,32 +879,26 @@ fn parse_headers<'b>(
         }
         // Name.
         let name_start = pos;
-        while pos < end && is_class(head[pos], TCHAR) {
-            pos += 1;
-        }
-        if pos == end {
-            return Err(HttpError::new(HttpErrorKind::MissingColon, pos));
-        }
-        match head[pos] {
-            b':' if pos > name_start => {}
-            b' ' | b'\t' if pos > name_start => {
+        pos += run_of(&head[pos..], TCHAR);
+        let named = pos > name_start;
+        match head.get(pos) {
+            Some(b':') if named => {}
+            Some(b' ' | b'\t') if named => {
                 return Err(HttpError::new(HttpErrorKind::WhitespaceBeforeColon, pos))
             }
-            b'\r' | b'\n' if pos > name_start => {
+            Some(b'\r' | b'\n') | None if named => {
                 return Err(HttpError::new(HttpErrorKind::MissingColon, pos))
             }
             _ => return Err(HttpError::new(HttpErrorKind::InvalidHeaderName, pos)),
         }
-        let name = ascii(&head[name_start..pos]);
+        let name = ascii(head, text, name_start, pos);
         pos += 1;
         // Value.
-        while pos < end && matches!(head[pos], b' ' | b'\t') {
+        while let Some(b' ' | b'\t') = head.get(pos) {
             pos += 1;
         }
         let value_start = pos;
-        while pos < end && is_class(head[pos], VALUE) {
-            pos += 1;
-        }
+        pos += value_run(&head[pos..]);
         let mut value_end = pos;
         match head.get(pos..) {
             Some([b'\n', ..]) => pos += 1,
@@ -909,6 +944,50 @@ mod tests {
         let tricky = [0x0b, 0x09, 0x8a, 0x0a, 0x0b, 0x00, 0x01, 0x0a, 0x0a];
         assert_eq!(find_lf(&tricky, 0), Some(3));
         assert_eq!(find_lf(&tricky, 4), Some(7));
+    }
+
+    #[test]
+    fn value_run_agrees_with_naive() {
+        let naive = |b: &[u8]| {
+            b.iter()
+                .position(|&c| !is_class(c, VALUE))
+                .unwrap_or(b.len())
+        };
+        let mut data: Vec<u8> = (0..=255u8).collect();
+        data.extend((0..=255u8).rev());
+        for start in 0..data.len() {
+            for len in [0, 1, 7, 8, 9, 17, 64] {
+                let s = &data[start..(start + len).min(data.len())];
+                assert_eq!(value_run(s), naive(s));
+            }
+        }
+        for bad in [0x00, 0x09, 0x0a, 0x0d, 0x1f, 0x7f] {
+            for pos in 0..20 {
+                let mut v = vec![b'a'; 20];
+                v[pos] = bad;
+                assert_eq!(value_run(&v), naive(&v), "{bad:#x} at {pos}");
+            }
+        }
+        let mut hi = vec![0x80u8; 20];
+        hi[13] = 0x7f;
+        assert_eq!(value_run(&hi), 13);
+        // Tabs are skipped, whatever their position in a word.
+        let mut tabs = vec![b'a'; 40];
+        for t in [0, 3, 7, 8, 15, 16, 17] {
+            tabs[t] = b'\t';
+        }
+        assert_eq!(value_run(&tabs), 40);
+        tabs[30] = b'\r';
+        assert_eq!(value_run(&tabs), 30);
+        // Every byte value at every position of a word, after a tab.
+        for pos in 0..16 {
+            for b in 0..=255u8 {
+                let mut v = vec![b'x'; 24];
+                v[2] = b'\t';
+                v[pos + 3] = b;
+                assert_eq!(value_run(&v), naive(&v), "{b:#x} at {pos}");
+            }
+        }
     }
 
     #[test]

@@ -49,7 +49,7 @@
 //! assert!(server.is_done()); // flush, then the server drops TCP first (§7.1.1)
 //! pump(&mut server, &mut client);
 //! assert_eq!(server.state(), State::Closed);
-//! let echo = Message::Close(Some(CloseFrame::new(CloseCode::Normal, "")));
+//! let echo = Message::Close(Some(CloseFrame::new(CloseCode::Normal, "done")));
 //! assert_eq!(client.next_message().unwrap(), Some(echo));
 //! assert_eq!(client.state(), State::Closed);
 //! assert!(matches!(client.next_message(), Err(Error::ConnectionClosed)));
@@ -67,6 +67,15 @@ pub const MAX_CLOSE_REASON: usize = MAX_CONTROL_PAYLOAD - 2;
 
 /// The largest piece of a message buffer reserved on the word of a frame header alone.
 const RESERVE_AHEAD: u64 = 1 << 20;
+
+/// [`Receiver::shrink`] leaves input buffers up to this size alone.
+const SHRINK_ABOVE: usize = 64 << 10;
+
+/// [`Receiver::read_buf`] lends the message buffer itself when at least this much payload of
+/// the current frame is still to come and nothing else is buffered...
+const DIRECT_MIN: usize = 4096;
+/// ...and lends at most this much at a time (unless asked for more).
+const DIRECT_MAX: usize = 64 << 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DataKind {
@@ -117,8 +126,14 @@ pub struct Receiver {
     frame: Option<InFrame>,
     /// The kind of the message in progress, if any.
     kind: Option<DataKind>,
-    /// Payload of the message in progress, unmasked.
+    /// Payload of the message in progress, unmasked: `message[..message_len]`. Bytes past
+    /// `message_len` are scratch space that [`Receiver::read_buf`] lent for a direct read.
     message: Vec<u8>,
+    message_len: usize,
+    /// The last `read_buf` lent `message[message_len..]` rather than the input buffer.
+    direct: bool,
+    /// An error found by `commit` in a direct read, reported by the next `next_message`.
+    deferred: Option<ProtocolError>,
     fragments: usize,
     utf8: Utf8Validator,
     state: RecvState,
@@ -145,6 +160,9 @@ impl Receiver {
             frame: None,
             kind: None,
             message: Vec::new(),
+            message_len: 0,
+            direct: false,
+            deferred: None,
             fragments: 0,
             utf8: Utf8Validator::new(),
             state: RecvState::Open,
@@ -179,9 +197,11 @@ impl Receiver {
         self.commit(data.len());
     }
 
-    /// Spare room of at least `min` bytes (at least 1) at the end of the input buffer, to read
-    /// into directly; report how much was written with [`Receiver::commit`]. The buffer is
-    /// compacted or grown as needed.
+    /// Spare room of at least `min` bytes (at least 1) to read into directly; report how much
+    /// was written with [`Receiver::commit`] before any other call. Usually the end of the
+    /// input buffer (compacted or grown as needed); while the payload of a large frame is
+    /// streaming in, a piece of the message buffer itself (up to 64 KiB, never past the end
+    /// of the frame), so big payloads are read in big pieces and never copied.
     ///
     /// ```
     /// use ws6455::{protocol::Receiver, Config, Message, Role};
@@ -194,11 +214,29 @@ impl Receiver {
     /// assert_eq!(rx.next_message().unwrap(), Some(Message::binary(vec![7, 8])));
     /// ```
     pub fn read_buf(&mut self, min: usize) -> &mut [u8] {
+        self.direct = false;
         if self.pos == self.filled {
             self.pos = 0;
             self.filled = 0;
         }
         let min = min.max(1);
+        if let Some(frame) = self.frame {
+            // The payload of a large frame is streaming in and nothing else is buffered: lend
+            // the message buffer itself, so the bytes land where they belong, in big reads.
+            if self.filled == 0
+                && self.state == RecvState::Open
+                && self.deferred.is_none()
+                && frame.remaining >= DIRECT_MIN.max(min) as u64
+            {
+                let want = frame.remaining.min(DIRECT_MAX.max(min) as u64) as usize;
+                let end = self.message_len + want;
+                if self.message.len() < end {
+                    self.message.resize(end, 0);
+                }
+                self.direct = true;
+                return &mut self.message[self.message_len..end];
+            }
+        }
         if self.buf.len() - self.filled < min {
             if self.pos > 0 {
                 self.buf.copy_within(self.pos..self.filled, 0);
@@ -224,11 +262,36 @@ impl Receiver {
     /// assert_eq!(rx.buffered(), 1);
     /// ```
     pub fn commit(&mut self, n: usize) {
+        if std::mem::take(&mut self.direct) {
+            self.commit_direct(n);
+            return;
+        }
         self.filled = self.filled.saturating_add(n).min(self.buf.len());
         if self.state != RecvState::Open {
             self.pos = 0;
             self.filled = 0;
         }
+    }
+
+    /// `n` payload bytes were read straight into the message buffer: unmask and check them.
+    fn commit_direct(&mut self, n: usize) {
+        let Some(mut frame) = self.frame else {
+            return;
+        };
+        let n = n
+            .min(self.message.len() - self.message_len)
+            .min(frame.remaining as usize);
+        let chunk = &mut self.message[self.message_len..self.message_len + n];
+        if let Some(key) = frame.key {
+            apply_mask(chunk, key, frame.offset);
+        }
+        if self.kind == Some(DataKind::Text) && self.utf8.feed(chunk).is_err() {
+            self.deferred = Some(ProtocolError::InvalidUtf8);
+        }
+        self.message_len += n;
+        frame.remaining -= n as u64;
+        frame.offset = frame.offset.wrapping_add(n);
+        self.frame = Some(frame);
     }
 
     /// Bytes received but not yet consumed by [`Receiver::next_message`] (a partial header or
@@ -303,7 +366,19 @@ impl Receiver {
     /// assert_eq!(err.close_code(), Some(CloseCode::Invalid));
     /// assert!(matches!(rx.next_message(), Err(Error::ConnectionClosed)));
     /// ```
+    #[inline]
     pub fn next_message(&mut self) -> Result<Option<Message>> {
+        if self.state == RecvState::Open {
+            if let Some(msg) = self.single_small_frame() {
+                return Ok(Some(msg));
+            }
+        }
+        self.next_message_slow()
+    }
+
+    #[inline(never)]
+    fn next_message_slow(&mut self) -> Result<Option<Message>> {
+        self.direct = false;
         if self.state != RecvState::Open {
             return Err(Error::ConnectionClosed);
         }
@@ -322,34 +397,41 @@ impl Receiver {
                 }
                 Ok(None)
             }
-            Err(e) => {
-                self.state = RecvState::Failed;
-                self.release();
-                Err(Error::Protocol(e))
-            }
+            Err(e) => Err(self.fail(e)),
         }
     }
 
-    /// Gives back memory when idle: the input buffer returns to `config.read_buffer_size` if
-    /// what it holds fits, and an empty message buffer is freed.
+    #[cold]
+    fn fail(&mut self, e: ProtocolError) -> Error {
+        self.state = RecvState::Failed;
+        self.release();
+        Error::Protocol(e)
+    }
+
+    /// Gives back memory when idle: an input buffer that grew big (past 64 KiB and four times
+    /// `config.read_buffer_size`) returns to `config.read_buffer_size` if what it holds fits,
+    /// and an empty message buffer is freed. Cheap enough to call after every message: a buffer
+    /// that only grew a little is kept, so reads do not alternate between growing and shrinking.
     ///
     /// ```
     /// use ws6455::{protocol::Receiver, Config, Role};
     /// let mut rx = Receiver::new(Role::Client, &Config::default().read_buffer_size(16));
-    /// rx.read_buf(1 << 16);
+    /// rx.read_buf(1 << 20);
     /// rx.shrink();
     /// assert_eq!(rx.read_buf(1).len(), 16);
     /// ```
     pub fn shrink(&mut self) {
         let held = self.filled - self.pos;
-        if self.buf.len() > self.initial_size && held <= self.initial_size {
+        let big = self.initial_size.saturating_mul(4).max(SHRINK_ABOVE);
+        if self.buf.len() > big && held <= self.initial_size {
             let mut fresh = vec![0; self.initial_size];
             fresh[..held].copy_from_slice(&self.buf[self.pos..self.filled]);
             self.buf = fresh;
             self.pos = 0;
             self.filled = held;
         }
-        if self.message.is_empty() {
+        self.direct = false;
+        if self.message_len == 0 {
             self.message = Vec::new();
         }
     }
@@ -359,12 +441,77 @@ impl Receiver {
         self.pos = 0;
         self.filled = 0;
         self.message = Vec::new();
+        self.message_len = 0;
+        self.direct = false;
+        self.deferred = None;
         self.frame = None;
         self.kind = None;
     }
 
+    /// The hot path: a whole, small, single-frame text or binary message is waiting and no
+    /// message is in progress. Anything unusual (including every error) is left to
+    /// [`Receiver::step`], which gives the same answers for these frames, only slower.
+    #[inline]
+    fn single_small_frame(&mut self) -> Option<Message> {
+        if self.frame.is_some() || self.kind.is_some() {
+            return None;
+        }
+        let avail = &mut self.buf[self.pos..self.filled];
+        let [b0, b1, ..] = *avail else {
+            return None;
+        };
+        // FIN set, RSV clear, opcode text (1) or binary (2).
+        let opcode = b0 ^ 0x80;
+        if !(1..=2).contains(&opcode) {
+            return None;
+        }
+        let len = usize::from(b1 & 0x7F);
+        let masked = b1 & 0x80 != 0;
+        if len > MAX_CONTROL_PAYLOAD
+            || masked != (self.role == Role::Server)
+            || len as u64 > self.max_frame_size
+            || len as u64 > self.max_message_size
+            || self.max_fragments == 0
+        {
+            return None;
+        }
+        let header_len = if masked { 6 } else { 2 };
+        let end = header_len + len;
+        if avail.len() < end {
+            return None;
+        }
+        let (header, rest) = avail.split_at_mut(header_len);
+        let payload = &mut rest[..len];
+        let key = match *header {
+            [_, _, k0, k1, k2, k3] => Some([k0, k1, k2, k3]),
+            _ => None,
+        };
+        if let Some(key) = key {
+            unmask_small(payload, key);
+        }
+        let msg = if opcode == 1 {
+            match std::str::from_utf8(payload) {
+                Ok(s) => Message::Text(s.to_owned()),
+                Err(_) => {
+                    // Put the bytes back as they came; the slow path reports the error.
+                    if let Some(key) = key {
+                        unmask_small(payload, key);
+                    }
+                    return None;
+                }
+            }
+        } else {
+            Message::Binary(payload.to_vec())
+        };
+        self.pos += end;
+        Some(msg)
+    }
+
     /// Decodes until a message is complete, more input is needed, or an error.
     fn step(&mut self) -> Result<Option<Message>, ProtocolError> {
+        if let Some(e) = self.deferred.take() {
+            return Err(e);
+        }
         loop {
             if let Some(mut frame) = self.frame {
                 let avail = self.filled - self.pos;
@@ -379,7 +526,9 @@ impl Receiver {
                             .feed(chunk)
                             .map_err(|_| ProtocolError::InvalidUtf8)?;
                     }
+                    self.message.truncate(self.message_len);
                     self.message.extend_from_slice(chunk);
+                    self.message_len += n;
                     self.pos += n;
                     frame.remaining -= n as u64;
                     frame.offset = frame.offset.wrapping_add(n);
@@ -446,7 +595,7 @@ impl Receiver {
                     limit: self.max_fragments,
                 });
             }
-            if self.message.len() as u64 + len > self.max_message_size {
+            if self.message_len as u64 + len > self.max_message_size {
                 return Err(ProtocolError::MessageTooLarge {
                     limit: self.max_message_size as usize,
                 });
@@ -487,6 +636,8 @@ impl Receiver {
     fn finish_message(&mut self) -> Result<Message, ProtocolError> {
         let kind = self.kind.take();
         self.fragments = 0;
+        self.message.truncate(self.message_len);
+        self.message_len = 0;
         let data = std::mem::take(&mut self.message);
         match kind {
             Some(DataKind::Text) => {
@@ -498,6 +649,22 @@ impl Receiver {
             Some(DataKind::Binary) => Ok(Message::Binary(data)),
             None => Err(ProtocolError::UnexpectedContinuation),
         }
+    }
+}
+
+/// XORs a short payload with `key`, eight bytes at a time.
+#[inline(always)]
+fn unmask_small(buf: &mut [u8], key: [u8; 4]) {
+    let wide = u64::from_ne_bytes([
+        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
+    ]);
+    let mut words = buf.chunks_exact_mut(8);
+    for w in &mut words {
+        let v = u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) ^ wide;
+        w.copy_from_slice(&v.to_ne_bytes());
+    }
+    for (b, k) in words.into_remainder().iter_mut().zip(key.iter().cycle()) {
+        *b ^= k;
     }
 }
 
@@ -738,8 +905,13 @@ impl Sender {
         if self.close_sent {
             return Ok(());
         }
+        self.queue_close(frame.as_ref())
+    }
+
+    /// Encodes and queues our one close frame; on an invalid code nothing is queued.
+    fn queue_close(&mut self, frame: Option<&CloseFrame>) -> Result<()> {
         let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
-        let n = encode_close(frame.as_ref(), &mut payload)?;
+        let n = encode_close(frame, &mut payload)?;
         self.write_frame(true, OpCode::Close, &payload[..n]);
         self.close_sent = true;
         Ok(())
@@ -819,8 +991,8 @@ impl Sender {
     /// - a ping is answered with a pong carrying the same payload (if `config.auto_pong`); an
     ///   automatic pong still waiting, unsent, is replaced by the newer one (answering only the
     ///   latest ping is allowed, §5.5.3), and none is queued past `config.max_write_buffer`;
-    /// - a close is echoed (its code, or an empty close if it had none) unless we already sent
-    ///   one;
+    /// - a close is echoed (its code and reason, or an empty close if it had none) unless we
+    ///   already sent one;
     /// - a protocol error queues a close with the error's close code.
     ///
     /// ```
@@ -833,7 +1005,16 @@ impl Sender {
     /// assert_eq!(&tx.pending()[3..7], &[0x88, 0x17, 0x03, 0xEF]); // close 1007 + reason
     /// assert!(tx.close_sent());
     /// ```
+    #[inline]
     pub fn respond(&mut self, incoming: &Result<Option<Message>>) {
+        if let Ok(None | Some(Message::Text(_) | Message::Binary(_) | Message::Pong(_))) = incoming
+        {
+            return;
+        }
+        self.respond_to_control(incoming);
+    }
+
+    fn respond_to_control(&mut self, incoming: &Result<Option<Message>>) {
         match incoming {
             Ok(Some(Message::Ping(payload))) if self.auto_pong && !self.close_sent => {
                 self.queue_auto_pong(payload);
@@ -842,31 +1023,17 @@ impl Sender {
                 self.close_received = true;
                 if !self.close_sent {
                     self.peer_initiated_close = true;
-                    let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
-                    let n = match frame {
-                        Some(f) => {
-                            payload[..2].copy_from_slice(&u16::from(f.code).to_be_bytes());
-                            2
-                        }
-                        None => 0,
-                    };
-                    self.write_frame(true, OpCode::Close, &payload[..n]);
-                    self.close_sent = true;
+                    // Echo the peer's code and reason (already validated, so they fit).
+                    if self.queue_close(frame.as_ref()).is_err() {
+                        let _ = self.queue_close(None);
+                    }
                 }
             }
             Err(Error::Protocol(e)) => {
                 self.failed = true;
                 if !self.close_sent {
-                    let reason = e.to_string();
-                    let frame = CloseFrame::new(
-                        e.close_code(),
-                        truncate_at_char_boundary(&reason, MAX_CLOSE_REASON),
-                    );
-                    let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
-                    if let Ok(n) = encode_close(Some(&frame), &mut payload) {
-                        self.write_frame(true, OpCode::Close, &payload[..n]);
-                    }
-                    self.close_sent = true;
+                    // The reason is cut to fit by `encode_close`.
+                    let _ = self.queue_close(Some(&CloseFrame::new(e.close_code(), e.to_string())));
                 }
             }
             _ => {}
@@ -1144,6 +1311,7 @@ impl Protocol {
     /// assert_eq!(p.next_message().unwrap(), Some(Message::Ping(b"hi".to_vec())));
     /// assert_eq!(p.pending().len(), 2 + 4 + 2); // masked pong "hi"
     /// ```
+    #[inline]
     pub fn next_message(&mut self) -> Result<Option<Message>> {
         let got = self.receiver.next_message();
         self.sender.respond(&got);
@@ -1314,5 +1482,221 @@ impl Protocol {
         self.receiver.is_failed()
             || self.sender.failed
             || (self.sender.close_sent && self.receiver.close_received())
+    }
+}
+
+/// The logic of the `protocol` fuzz target (`fuzz/fuzz_targets/protocol.rs`), kept here so that
+/// a plain `#[test]` can replay the checked-in corpus on stable Rust. Not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::{Protocol, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
+    use crate::frame::{Frame, OpCode};
+    use crate::{Config, Error, Message, ProtocolError, Role};
+
+    /// One fuzz case. The first byte picks limits and the split pattern; the rest is fed to a
+    /// server-role and a client-role core, whole, byte by byte and in pseudo-random pieces.
+    /// Panics if a core panics, exceeds its memory bounds, or if splitting changes what comes
+    /// out (messages, errors and the bytes queued for the peer). The same input is also read
+    /// as a list of messages sent from a client to a server and back, which must arrive intact.
+    pub fn run(data: &[u8]) {
+        let Some((&ctl, input)) = data.split_first() else {
+            return;
+        };
+        let config = config_for(ctl);
+        for role in [Role::Server, Role::Client] {
+            let whole = drive(
+                role,
+                &config,
+                input,
+                &mut std::iter::once(usize::MAX),
+                Feed::Receive,
+            );
+            let bytewise = drive(
+                role,
+                &config,
+                input,
+                &mut std::iter::repeat(1),
+                Feed::ReadBuf,
+            );
+            assert_eq!(whole, bytewise, "{role:?}: byte-by-byte differs from whole");
+            let mut rng =
+                XorShift(0x9E37_79B9_7F4A_7C15 ^ u64::from(ctl) ^ (input.len() as u64) << 8);
+            let mut sizes = std::iter::from_fn(|| Some(rng.size()));
+            let pieces = drive(role, &config, input, &mut sizes, Feed::Mixed);
+            assert_eq!(whole, pieces, "{role:?}: pieces differ from whole");
+        }
+        round_trip(ctl, input);
+    }
+
+    fn config_for(ctl: u8) -> Config {
+        Config::default()
+            .max_frame_size(if ctl & 1 == 0 { 300 } else { 1 << 16 })
+            .max_message_size(if ctl & 2 == 0 { 1000 } else { 1 << 17 })
+            .max_fragments(if ctl & 4 == 0 { 8 } else { 10_000 })
+            .auto_pong(ctl & 8 == 0)
+            .max_write_buffer(if ctl & 16 == 0 { 300 } else { 1 << 16 })
+            .read_buffer_size(if ctl & 32 == 0 { 16 } else { 4096 })
+            .fragment_size(if ctl & 64 == 0 { 7 } else { usize::MAX })
+    }
+
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        /// Mostly small pieces, sometimes large ones.
+        fn size(&mut self) -> usize {
+            let r = self.next();
+            if r & 7 == 0 {
+                (r >> 8) as usize % 5000 + 1
+            } else {
+                (r >> 8) as usize % 17 + 1
+            }
+        }
+    }
+
+    #[derive(Clone, Copy, PartialEq)]
+    enum Feed {
+        Receive,
+        ReadBuf,
+        Mixed,
+    }
+
+    /// What came out of a core: its events and the frames it queued for the peer (unmasked, so
+    /// that the random masking keys of a client do not make two runs differ).
+    #[derive(Debug, PartialEq)]
+    struct Outcome {
+        events: Vec<Result<Message, ProtocolError>>,
+        output: Vec<Frame>,
+    }
+
+    fn drive(
+        role: Role,
+        config: &Config,
+        input: &[u8],
+        sizes: &mut dyn Iterator<Item = usize>,
+        feed: Feed,
+    ) -> Outcome {
+        let mut p = Protocol::new(role, config.clone());
+        let mut events = Vec::new();
+        let mut rest = input;
+        let mut turn = 0usize;
+        while !rest.is_empty() {
+            let n = sizes.next().unwrap_or(usize::MAX).clamp(1, rest.len());
+            let (part, tail) = rest.split_at(n);
+            rest = tail;
+            turn += 1;
+            if feed == Feed::ReadBuf || (feed == Feed::Mixed && turn % 2 == 0) {
+                let buf = p.read_buf(n);
+                assert!(buf.len() >= n);
+                buf[..n].copy_from_slice(part);
+                p.commit(n);
+            } else {
+                p.receive(part);
+            }
+            loop {
+                match p.next_message() {
+                    Ok(Some(m)) => events.push(Ok(m)),
+                    Ok(None) => break,
+                    Err(Error::Protocol(e)) => {
+                        events.push(Err(e));
+                        break;
+                    }
+                    Err(Error::ConnectionClosed) => break,
+                    Err(e) => panic!("unexpected error: {e}"),
+                }
+                check_bounds(&p, config, false);
+            }
+            check_bounds(&p, config, true);
+            if feed == Feed::Mixed && turn % 3 == 0 {
+                p.shrink();
+            }
+        }
+        if let Some(Err(e)) = events.last() {
+            assert!(p.is_done(), "failed but not done: {e}");
+        }
+        Outcome {
+            events,
+            output: parse_output(p.pending()),
+        }
+    }
+
+    fn check_bounds(p: &Protocol, config: &Config, drained: bool) {
+        let rx = &p.receiver;
+        if drained && !rx.is_failed() && !rx.close_received() {
+            // Between calls only a partial header or a partial control frame waits.
+            assert!(
+                rx.buffered() <= MAX_HEADER_LEN + MAX_CONTROL_PAYLOAD,
+                "{} bytes buffered",
+                rx.buffered()
+            );
+        }
+        assert!(rx.message_len <= config.max_message_size);
+        assert!(rx.message.len() <= config.max_message_size);
+        assert!(
+            rx.message.capacity() <= 2 * (config.max_message_size + config.max_frame_size) + 64,
+            "message buffer capacity {}",
+            rx.message.capacity()
+        );
+        let bound = config.max_write_buffer + 2 * (MAX_HEADER_LEN + MAX_CONTROL_PAYLOAD);
+        assert!(
+            p.pending().len() <= bound,
+            "{} bytes pending",
+            p.pending().len()
+        );
+    }
+
+    fn parse_output(mut wire: &[u8]) -> Vec<Frame> {
+        let mut frames = Vec::new();
+        while !wire.is_empty() {
+            let (mut f, n) = Frame::parse(wire)
+                .expect("our own output parses")
+                .expect("our own output holds whole frames");
+            f.header.mask = None;
+            frames.push(f);
+            wire = &wire[n..];
+        }
+        frames
+    }
+
+    /// Reads `input` as messages (kind byte, length byte, payload), sends them from a client to
+    /// a server and back, and checks they arrive unchanged.
+    fn round_trip(ctl: u8, mut input: &[u8]) {
+        let config = Config::default().fragment_size(if ctl & 64 == 0 { 7 } else { 1000 });
+        let mut sent = Vec::new();
+        while let [kind, len, rest @ ..] = input {
+            let n = usize::from(*len).min(rest.len());
+            let payload = &rest[..n];
+            input = &rest[n..];
+            let msg = match kind % 4 {
+                0 => Message::Text(String::from_utf8_lossy(payload).into_owned()),
+                1 => Message::Binary(payload.to_vec()),
+                2 => Message::Ping(payload[..n.min(125)].to_vec()),
+                _ => Message::Pong(payload[..n.min(125)].to_vec()),
+            };
+            sent.push(msg);
+        }
+        for (from, to) in [(Role::Client, Role::Server), (Role::Server, Role::Client)] {
+            let mut tx = Protocol::new(from, config.clone());
+            let mut rx = Protocol::new(to, Config::default().auto_pong(false));
+            for m in &sent {
+                tx.send(m).expect("send");
+            }
+            let wire = tx.pending().to_vec();
+            for op in parse_output(&wire).iter().map(|f| f.header.opcode) {
+                assert_ne!(op, OpCode::Close);
+            }
+            rx.receive(&wire);
+            let mut got = Vec::new();
+            while let Some(m) = rx.next_message().expect("our own frames are valid") {
+                got.push(m);
+            }
+            assert_eq!(got, sent, "{from:?} to {to:?}");
+        }
     }
 }

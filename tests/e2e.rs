@@ -457,3 +457,36 @@ fn bad_urls_and_refused_connections_are_clear_errors() {
         other => panic!("expected connection refused, got {:?}", other.map(|_| ())),
     }
 }
+
+#[test]
+fn graceful_shutdown_reaches_connections_split_into_reader_and_writer() {
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .log_level(LogLevel::Quiet);
+    let addr = server.local_addr().unwrap();
+    let handle = server.shutdown_handle();
+    thread::spawn(move || {
+        server.serve(|ws| {
+            let (mut reader, writer) = ws.split().unwrap();
+            while let Ok(m) = reader.read() {
+                if m.is_text() && writer.send(m).is_err() {
+                    break;
+                }
+            }
+        })
+    });
+    let (mut ws, _) = connect(&url(addr)).unwrap();
+    ws.send_text("x").unwrap();
+    assert_eq!(ws.read().unwrap(), Message::text("x"));
+    let h2 = handle.clone();
+    let waiter = thread::spawn(move || h2.shutdown());
+    match ws.read().unwrap() {
+        Message::Close(Some(CloseFrame { code, .. })) => assert_eq!(code, CloseCode::Away),
+        other => panic!("expected close 1001, got {other:?}"),
+    }
+    assert_eq!(
+        waiter.join().unwrap(),
+        0,
+        "the split connection did not end"
+    );
+}

@@ -70,3 +70,24 @@ fn codec_targets_survive_edge_inputs() {
         codec::mask(d);
     }
 }
+
+/// Every target declared in fuzz/Cargo.toml has a checked-in seed corpus (replayed by this
+/// file or by its owner's `tests/*fuzz_corpus.rs`).
+#[test]
+fn every_fuzz_target_has_a_seed_corpus() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("fuzz/Cargo.toml");
+    let targets: Vec<&str> = manifest
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("name = \""))
+        .filter_map(|l| l.strip_suffix('"'))
+        .filter(|n| *n != "ws6455-fuzz")
+        .collect();
+    assert!(targets.len() >= 6, "{targets:?}");
+    for t in targets {
+        let n = std::fs::read_dir(root.join("corpus").join(t))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        assert!(n >= 5, "fuzz target {t} has {n} seed inputs");
+    }
+}

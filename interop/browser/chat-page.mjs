@@ -44,7 +44,7 @@ try {
     await page.locator('#log').filter({ hasText: GREETING }).waitFor();
     const status = (await page.locator('#status').innerText()).trim();
     if (!status) return '#status is empty';
-    if (/closed|error|disconnected|failed/i.test(status)) return `#status says ${JSON.stringify(status)}`;
+    if (!/^(connected|open)\b/i.test(status)) return `#status says ${JSON.stringify(status)}, not connected`;
     return null;
   });
   if (greeted) {

@@ -21,7 +21,10 @@ try {
     } catch (e) {
       err = `page error: ${e.message.split('\n')[0]}`;
     }
-    if (name === 'subprotocol-none' && err === 'error event') {
+    if (err && err.startsWith('NOTE: ')) {
+      console.log(`NOTE ${peer} ${name}: ${err.slice(6)}`);
+      err = null;
+    } else if (name === 'subprotocol-none' && err === 'error event') {
       // Chromium fails a connection whose 101 names no protocol when it offered one, with
       // exactly this message. That is the expected outcome: the server selected none.
       const noneSelected = "Sent non-empty 'Sec-WebSocket-Protocol' header but no response was received";

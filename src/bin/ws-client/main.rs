@@ -1,0 +1,257 @@
+//! `ws-client`: the Deno article's interactive client, on ws6455.
+//!
+//! See `ws-client --help` (text in cli.rs) for flags, output formats and exit codes. The main
+//! thread reads messages from the server; a second thread reads stdin and sends. Both print
+//! through [`console::Console`], which keeps lines whole and redraws the prompt.
+
+mod cli;
+mod console;
+
+use std::io::{BufRead, IsTerminal};
+use std::process::exit;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ws6455::client::ClientBuilder;
+use ws6455::handshake::HandshakeError;
+use ws6455::socket::WsWriter;
+use ws6455::{CloseCode, CloseFrame, Config, Error, Message};
+
+use cli::{Command, Options};
+use console::{Console, Mode};
+
+/// With piped input, how long to wait for a greeting before sending the first line.
+const GREETING_WAIT: Duration = Duration::from_secs(1);
+
+type Out = Console<std::io::Stdout>;
+
+/// Prints one error line on stderr and exits with `code`.
+fn fail(msg: &str, code: i32) -> ! {
+    let one_line: String = msg
+        .chars()
+        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+        .collect();
+    eprintln!("ws-client: {}", one_line.trim_end());
+    exit(code);
+}
+
+/// A one-line explanation of a failed connection attempt.
+fn describe_connect_error(url: &str, timeout: Duration, e: &Error) -> String {
+    match e {
+        Error::Url(why) => format!("bad URL: {why}"),
+        Error::Io(io) => io.to_string(),
+        Error::Timeout => format!("no answer from {url} within {} s", timeout.as_secs_f64()),
+        Error::Handshake(HandshakeError::Rejected {
+            status,
+            reason,
+            body,
+        }) => {
+            let body = String::from_utf8_lossy(&body[..body.len().min(200)]);
+            let body = body.trim();
+            if body.is_empty() {
+                format!("server refused the upgrade: {status} {reason}")
+            } else {
+                format!("server refused the upgrade: {status} {reason}: {body}")
+            }
+        }
+        Error::Handshake(h) => format!("handshake with {url} failed: {h}"),
+        other => format!("cannot connect to {url}: {other}"),
+    }
+}
+
+fn main() {
+    let opts = match cli::parse(std::env::args().skip(1)) {
+        Ok(Command::Run(o)) => o,
+        Ok(Command::Help) => {
+            print!("{}", cli::HELP);
+            exit(0);
+        }
+        Ok(Command::Version) => {
+            println!("ws-client {}", env!("CARGO_PKG_VERSION"));
+            exit(0);
+        }
+        Err(e) => {
+            eprintln!("ws-client: {e}\nTry 'ws-client --help' for more information.");
+            exit(2);
+        }
+    };
+    let stdin_tty = std::io::stdin().is_terminal();
+    let mode = if opts.quiet {
+        Mode::Quiet
+    } else if stdin_tty {
+        Mode::Interactive
+    } else {
+        Mode::Piped
+    };
+    let console: Arc<Out> = Arc::new(Console::new(
+        std::io::stdout(),
+        mode,
+        std::io::stdout().is_terminal(),
+    ));
+
+    console.status("Connecting to server ...");
+    let config = Config::default()
+        .connect_timeout(Some(opts.timeout))
+        .handshake_timeout(Some(opts.timeout))
+        .close_timeout(Some(opts.timeout));
+    let mut builder = ClientBuilder::new(opts.url.as_str()).config(config);
+    for (k, v) in &opts.headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    for p in &opts.subprotocols {
+        builder = builder.subprotocol(p.as_str());
+    }
+    let (ws, _response) = match builder.connect() {
+        Ok(pair) => pair,
+        Err(e) => fail(&describe_connect_error(&opts.url, opts.timeout, &e), 1),
+    };
+    console.status("Connected to server ...");
+    if !opts.subprotocols.is_empty() && !opts.quiet {
+        eprintln!(
+            "ws-client: subprotocol: {}",
+            ws.subprotocol().unwrap_or("(none selected)")
+        );
+    }
+    let (mut reader, writer) = match ws.split() {
+        Ok(halves) => halves,
+        Err(e) => fail(&format!("cannot use the connection: {e}"), 1),
+    };
+
+    let we_closed = Arc::new(AtomicBool::new(false));
+    {
+        let console = console.clone();
+        let we_closed = we_closed.clone();
+        let spawned = std::thread::Builder::new()
+            .name("stdin".into())
+            .spawn(move || typing(writer, &console, &opts, stdin_tty, &we_closed));
+        if let Err(e) = spawned {
+            fail(&format!("cannot start the input thread: {e}"), 1);
+        }
+    }
+
+    let code = loop {
+        match reader.read() {
+            Ok(Message::Text(t)) => console.text(&t),
+            Ok(Message::Binary(b)) => console.binary(&b),
+            Ok(Message::Close(frame)) => break close_status(frame, &we_closed),
+            Ok(_) => {} // ping (answered automatically) or pong
+            Err(Error::ConnectionClosed) => break 0,
+            Err(e) => {
+                console.disconnected();
+                let why = match &e {
+                    Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+                        "connection lost: the server closed it without a close frame".to_string()
+                    }
+                    Error::Protocol(p) => {
+                        format!(
+                            "protocol error from the server ({p}); closed with {}",
+                            p.close_code()
+                        )
+                    }
+                    other => format!("connection lost: {other}"),
+                };
+                fail(&why, 1);
+            }
+        }
+    };
+    console.disconnected();
+    exit(code);
+}
+
+/// Exit status after a close frame from the server: 0 for our own close or a server close
+/// with 1000/1001/no code, 1 (with a stderr line) otherwise.
+fn close_status(frame: Option<CloseFrame>, we_closed: &AtomicBool) -> i32 {
+    if we_closed.load(Ordering::SeqCst) {
+        return 0;
+    }
+    match frame {
+        None => 0,
+        Some(f) if matches!(f.code, CloseCode::Normal | CloseCode::Away) => 0,
+        Some(f) => {
+            eprintln!("ws-client: server closed the connection with {f}");
+            1
+        }
+    }
+}
+
+/// The typing thread: reads stdin lines and sends them; `exit` or end of input closes.
+fn typing(
+    writer: WsWriter,
+    console: &Out,
+    opts: &Options,
+    stdin_tty: bool,
+    we_closed: &AtomicBool,
+) {
+    let lock_step = !stdin_tty;
+    if console.mode() == Mode::Piped {
+        console.wait_for_message(0, GREETING_WAIT);
+    }
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let mut buf = Vec::new();
+    loop {
+        console.show_prompt();
+        buf.clear();
+        match input.read_until(b'\n', &mut buf) {
+            Ok(0) => {
+                console.input_ended();
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                console.input_ended();
+                eprintln!("ws-client: cannot read stdin: {e}");
+                break;
+            }
+        }
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+        }
+        let line = String::from_utf8_lossy(&buf).into_owned();
+        console.input(&line);
+        if line == "exit" {
+            break;
+        }
+        let payload: &[u8] = if buf.is_empty() && console.mode() != Mode::Quiet {
+            b"No reply" // the article's client sends this for an empty answer
+        } else {
+            &buf
+        };
+        let seen = console.received();
+        let sent = if opts.binary {
+            writer.send_binary(payload)
+        } else {
+            writer.send_text(&String::from_utf8_lossy(payload))
+        };
+        match sent {
+            Ok(()) => {}
+            // The server closed meanwhile: the reader reports it.
+            Err(Error::AlreadyClosed) | Err(Error::ConnectionClosed) => return,
+            Err(e) => {
+                eprintln!("ws-client: cannot send: {e}");
+                return;
+            }
+        }
+        if lock_step {
+            console.wait_for_message(seen, opts.timeout);
+        }
+    }
+    we_closed.store(true, Ordering::SeqCst);
+    if writer.close(CloseCode::Normal, "").is_err() {
+        return; // already closing or closed: the reader finishes
+    }
+    if !console.wait_closed(opts.timeout) {
+        console.disconnected();
+        fail(
+            &format!(
+                "the server did not answer our close within {} s",
+                opts.timeout.as_secs_f64()
+            ),
+            1,
+        );
+    }
+}

@@ -1,0 +1,104 @@
+//! Section 8, limits and load (§10.4): messages over the peer's limit (`--max-message-size`)
+//! must fail with 1009 without the peer buffering them; many messages keep their order; large
+//! messages round-trip, with throughput reported.
+
+use super::{binary_payload, size_name, text_payload};
+use crate::case::Case;
+use crate::raw::{RawFrame, BINARY, CONTINUATION};
+
+const MIB: usize = 1 << 20;
+
+/// Section 8's cases.
+pub fn cases() -> Vec<Case> {
+    let mut cases = vec![
+        Case::script(
+            "8.1.1",
+            "frame header announcing 2^62 bytes, followed by only 1 KiB",
+            |s| {
+                s.send(RawFrame::binary(binary_payload(1024)).declared_len(1 << 62));
+                s.fail(1009);
+            },
+        ),
+        Case::script(
+            "8.1.2",
+            "text frame header announcing the limit + 1 bytes, followed by only 64 KiB",
+            |s| {
+                let limit = s.ctx().max_message_size;
+                s.send(RawFrame::text(text_payload(65536)).declared_len(limit + 1));
+                s.fail(1009);
+            },
+        ),
+        Case::script(
+            "8.1.3",
+            "1 MiB fragment, then a continuation header taking the message past the limit, \
+             followed by only 1 KiB",
+            |s| {
+                let limit = s.ctx().max_message_size;
+                s.send(RawFrame::binary(binary_payload(MIB)).fin(false));
+                s.send(RawFrame::continuation(binary_payload(1024)).declared_len(limit));
+                s.fail(1009);
+            },
+        ),
+        Case::script(
+            "8.1.4",
+            "message of the limit + 1 MiB, fully sent in 1 MiB fragments",
+            |s| {
+                let limit = s.ctx().max_message_size as usize;
+                let piece = binary_payload(MIB);
+                // First + middle + last fragments add up to more than the limit by at most 1 MiB.
+                let middle = (limit / MIB).saturating_sub(1);
+                s.send(RawFrame::binary(piece.clone()).fin(false));
+                let bytes = s.encode(&RawFrame::continuation(piece.clone()).fin(false));
+                s.repeat(bytes, middle);
+                s.send(RawFrame::continuation(piece));
+                s.fail(1009);
+            },
+        ),
+        Case::script("8.2.1", "1000 small text messages in a single write", |s| {
+            let mut bytes = Vec::new();
+            for i in 0..1000 {
+                let msg = format!("message {i}");
+                bytes.extend(s.encode(&RawFrame::text(msg.clone())));
+                s.expect_text(msg);
+            }
+            s.write(bytes, 0);
+        }),
+        Case::script(
+            "8.2.2",
+            "1000 binary messages of 1 to 1000 bytes, one write each, without waiting",
+            |s| {
+                for i in 1..=1000 {
+                    s.echo(RawFrame::binary(binary_payload(i)));
+                }
+            },
+        ),
+    ];
+    for (i, size) in [MIB, 4 * MIB, 16 * MIB].into_iter().enumerate() {
+        cases.push(Case::script(
+            format!("8.3.{}", i + 1),
+            format!(
+                "binary message of {} in frames of 4 KiB, 64 KiB, 1 MiB, 100 bytes (cycled); \
+                 throughput",
+                size_name(size as u64)
+            ),
+            move |s| {
+                let payload = binary_payload(size);
+                let sizes = [4096, 65536, MIB, 100];
+                let mut rest = &payload[..];
+                let mut j = 0;
+                let mut bytes = Vec::with_capacity(size + 4096);
+                while !rest.is_empty() {
+                    let (piece, tail) = rest.split_at(sizes[j % sizes.len()].min(rest.len()));
+                    let op = if j == 0 { BINARY } else { CONTINUATION };
+                    bytes.extend(s.encode(&RawFrame::new(op, piece).fin(tail.is_empty())));
+                    rest = tail;
+                    j += 1;
+                }
+                s.write(bytes, 0);
+                s.expect_binary(payload);
+                s.expect.informational = true;
+            },
+        ));
+    }
+    cases
+}

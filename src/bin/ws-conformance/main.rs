@@ -1,0 +1,82 @@
+//! `ws-conformance`: an RFC 6455 conformance tester for WebSocket servers and clients, on `std`
+//! alone.
+//!
+//! It speaks the protocol through its own raw frame writer and reader ([`raw`]) and its own
+//! HTTP handshake code ([`http`]), so that it can send what a correct implementation never
+//! would. Cases ([`cases`]) are data: an id tied to an RFC rule, a description, a script and an
+//! expectation ([`case`]). A [`session`] records what the peer does, the [`runner`] plays a
+//! script, the [`judge`] gives the verdict, [`report`] prints and writes JSON.
+//!
+//! - `ws-conformance server ws://HOST:PORT/PATH` tests an echo server ([`server_mode`]);
+//! - `ws-conformance client --listen ADDR` tests a client driven by an adapter
+//!   ([`client_mode`]).
+//!
+//! Run `ws-conformance --help` for the options and the client-mode contract.
+
+mod case;
+mod cases;
+mod cli;
+mod client_mode;
+mod http;
+mod judge;
+mod raw;
+mod report;
+mod runner;
+mod server_mode;
+mod session;
+
+use std::process::ExitCode;
+
+use cli::{Command, Parsed};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let opts = match cli::parse(&args) {
+        Ok(Parsed::Help) => {
+            print!("{}", cli::HELP);
+            return ExitCode::SUCCESS;
+        }
+        Ok(Parsed::Run(opts)) => opts,
+        Err(e) => {
+            eprintln!("ws-conformance: {e}\nTry `ws-conformance --help`.");
+            return ExitCode::from(2);
+        }
+    };
+    let testing_client = matches!(opts.command, Command::Client { .. });
+    let selected = cases::select(cases::all(), testing_client, &opts.cases);
+    if selected.is_empty() {
+        eprintln!("ws-conformance: --cases selects no case for this mode");
+        return ExitCode::from(2);
+    }
+    if opts.list {
+        for c in &selected {
+            println!("{:<10} {}", c.id, c.description);
+        }
+        return ExitCode::SUCCESS;
+    }
+    let result = match &opts.command {
+        Command::Server { url } => server_mode::run(url, selected, &opts),
+        Command::Client { listen } => client_mode::run(listen, selected, &opts),
+    };
+    let report = match result {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("ws-conformance: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(path) = &opts.json {
+        if let Err(e) = std::fs::write(path, report.to_json()) {
+            eprintln!("ws-conformance: cannot write {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    if !opts.quiet {
+        print!("{}", report.summary());
+    }
+    if report.any_failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,396 @@
+//! The three applications, each run on the connection's own thread after the upgrade.
+
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use ws6455::socket::{WebSocket, WsWriter};
+use ws6455::{CloseCode, Error, Message};
+
+use crate::room::{Dropped, Mailbox};
+use crate::{chat, log, Shared};
+
+/// Longest message text shown in a log line, in characters.
+const PREVIEW_CHARS: usize = 200;
+
+/// Write timeout for a room client that fell behind: how long its 1008 close may take.
+const LAGGING_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A message as shown in a log line: control characters escaped (so a message cannot forge
+/// log lines) and at most [`PREVIEW_CHARS`] characters, then `...`.
+fn preview(text: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == PREVIEW_CHARS {
+            out.push_str("...");
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn describe_binary(b: &[u8]) -> String {
+    format!("[binary, {} bytes]", b.len())
+}
+
+fn established(ws: &WebSocket<TcpStream>, id: u64) {
+    log::conn(id, "Connection established with client ...");
+    if log::verbose() {
+        let peer = ws
+            .get_ref()
+            .peer_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|_| "?".into());
+        let target = ws.request().map(|r| preview(&r.target)).unwrap_or_default();
+        log::debug(&format!(
+            "[{id}] peer {peer}, target {target}, subprotocol {}",
+            ws.subprotocol().unwrap_or("(none)")
+        ));
+    }
+}
+
+/// How a read loop ended, for the transcript.
+enum End {
+    /// The client started the close handshake.
+    ByClient,
+    /// We did (shutdown, idle timeout, protocol error, lagging).
+    ByServer,
+    /// The connection broke without a close handshake.
+    Lost,
+}
+
+fn log_end(id: u64, end: End) {
+    let line = match end {
+        End::ByClient => "Connection closed by client ...",
+        End::ByServer => "Connection closed by server ...",
+        End::Lost => "Connection lost ...",
+    };
+    log::conn(id, line);
+}
+
+/// What a failed read means; logs the details on stderr.
+fn classify_error(id: u64, e: &Error, we_closed: bool) -> End {
+    match e {
+        Error::ConnectionClosed => End::ByServer,
+        Error::Protocol(p) => {
+            log::warn(&format!("[{id}] closing with {}: {p}", p.close_code()));
+            End::ByServer
+        }
+        _ if we_closed => {
+            log::debug(&format!("[{id}] after our close: {e}"));
+            End::ByServer
+        }
+        _ => {
+            log::warn(&format!("[{id}] {e}"));
+            End::Lost
+        }
+    }
+}
+
+fn close_end(id: u64, shared: &Shared, we_closed: bool, frame: Option<&ws6455::CloseFrame>) -> End {
+    if we_closed || shared.shutdown.is_shutting_down() {
+        End::ByServer
+    } else {
+        if let Some(f) = frame {
+            log::debug(&format!("[{id}] client closed with {f}"));
+        }
+        End::ByClient
+    }
+}
+
+/// Runs the read loop of a whole (unsplit) connection; `on_data` answers text and binary
+/// messages. Handles close, idle timeout and errors, and logs how the connection ended.
+fn serve_messages<F>(mut ws: WebSocket<TcpStream>, id: u64, shared: &Shared, mut on_data: F)
+where
+    F: FnMut(&mut WebSocket<TcpStream>, Message) -> ws6455::Result<()>,
+{
+    let mut we_closed = false;
+    let end = loop {
+        match ws.read() {
+            Ok(m @ (Message::Text(_) | Message::Binary(_))) => {
+                if let Err(e) = on_data(&mut ws, m) {
+                    break classify_error(id, &e, we_closed);
+                }
+            }
+            Ok(Message::Close(frame)) => break close_end(id, shared, we_closed, frame.as_ref()),
+            Ok(_) => {} // ping (answered by the library) or pong
+            Err(Error::Timeout) if !we_closed => {
+                log::warn(&format!("[{id}] idle timeout: closing with 1001"));
+                we_closed = true;
+                if ws.close(CloseCode::Away, "idle timeout").is_err() {
+                    break End::ByServer;
+                }
+            }
+            Err(e) => break classify_error(id, &e, we_closed),
+        }
+    };
+    log_end(id, end);
+}
+
+/// The article's bot: greeting, then one reply per text message.
+pub fn chat(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
+    established(&ws, id);
+    let mut ws = ws;
+    if let Some(greeting) = shared.table.greeting() {
+        if let Err(e) = ws.send_text(greeting) {
+            log::warn(&format!("[{id}] {e}"));
+            log_end(id, End::Lost);
+            return;
+        }
+        log::conn(id, &format!("SERVER >> {}", preview(greeting)));
+    }
+    serve_messages(ws, id, shared, |ws, msg| {
+        let reply = match &msg {
+            Message::Text(t) => {
+                log::conn(id, &format!("CLIENT >> {}", preview(t)));
+                shared.table.reply(t)
+            }
+            other => {
+                log::conn(
+                    id,
+                    &format!("CLIENT >> {}", describe_binary(other.as_bytes())),
+                );
+                chat::BINARY_REPLY
+            }
+        };
+        ws.send_text(reply)?;
+        log::conn(id, &format!("SERVER >> {}", preview(reply)));
+        Ok(())
+    });
+}
+
+/// Echo: every message goes back as it came. Replies are queued and the next read flushes
+/// them before it blocks, so bursts are answered in few system calls.
+pub fn echo(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
+    established(&ws, id);
+    let verbose = log::verbose();
+    serve_messages(ws, id, shared, |ws, msg| {
+        if verbose {
+            let shown = match &msg {
+                Message::Text(t) => preview(t),
+                other => describe_binary(other.as_bytes()),
+            };
+            log::conn(id, &format!("CLIENT >> {shown}"));
+            log::conn(id, &format!("SERVER >> {shown}"));
+        }
+        ws.write(msg)
+    });
+}
+
+fn report_dropped(dropped: &[Dropped]) {
+    for d in dropped {
+        log::warn(&format!(
+            "[{}] {} fell too far behind (message queue full): closing with 1008",
+            d.id, d.name
+        ));
+        log::conn(d.id, &format!("* {} left", d.name));
+    }
+}
+
+fn lock_writers(
+    shared: &Shared,
+) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<u64, WsWriter>> {
+    shared
+        .room_writers
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+}
+
+/// Sends close 1001 to every room client (their readers are split off, so the server's
+/// shutdown cannot do it for them). Each close runs on its own thread so a client that stopped
+/// reading cannot hold up the others; waits up to 2 s in total.
+pub fn close_room_writers(shared: &Shared) {
+    let writers: Vec<WsWriter> = lock_writers(shared).values().cloned().collect();
+    if writers.is_empty() {
+        return;
+    }
+    let (tx, rx) = mpsc::channel();
+    let n = writers.len();
+    for w in writers {
+        let done = tx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("room-close".into())
+            .spawn(move || {
+                let _ = w.close(CloseCode::Away, "server shutting down");
+                let _ = done.send(());
+            });
+        if spawned.is_err() {
+            let _ = tx.send(());
+        }
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    for _ in 0..n {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if rx.recv_timeout(left).is_err() {
+            break;
+        }
+    }
+}
+
+/// Drains one member's queue into its socket. Stops when the member left (queue closed and
+/// empty), the connection failed, or the member was dropped as too slow (then closes 1008).
+fn room_writer(
+    writer: WsWriter,
+    mailbox: Mailbox,
+    stream: Option<TcpStream>,
+    server_closing: &AtomicBool,
+    id: u64,
+    name: &str,
+) {
+    let mut too_slow = false;
+    for line in mailbox.lines.iter() {
+        if mailbox.is_lagging() {
+            break;
+        }
+        match writer.send_text(&line) {
+            Ok(()) => {}
+            Err(Error::Timeout) | Err(Error::WriteBufferFull) => {
+                // The client stopped reading for a whole write timeout.
+                too_slow = true;
+                break;
+            }
+            Err(_) => return, // closed or broken: the reader notices too
+        }
+    }
+    if too_slow && !mailbox.is_lagging() {
+        log::warn(&format!(
+            "[{id}] {name} stopped reading (write timed out): closing with 1008"
+        ));
+    }
+    if mailbox.is_lagging() || too_slow {
+        server_closing.store(true, Ordering::SeqCst);
+        if let Some(s) = &stream {
+            let _ = s.set_write_timeout(Some(LAGGING_WRITE_TIMEOUT));
+        }
+        let _ = writer.close(CloseCode::Policy, "too slow: message queue full");
+        // The client is not reading, so it will not answer our close either: end the read
+        // side now so the connection's reader returns.
+        if let Some(s) = &stream {
+            let _ = s.shutdown(Shutdown::Read);
+        }
+    }
+}
+
+/// The chat room: broadcast every text message as `NAME: text`.
+pub fn room(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
+    established(&ws, id);
+    let requested = ws.request().and_then(|r| r.query_param("name"));
+    let stream = ws.get_ref().try_clone().ok();
+    let writer_stream = stream.as_ref().and_then(|s| s.try_clone().ok());
+    let (mut reader, writer) = match ws.split() {
+        Ok(halves) => halves,
+        Err(e) => {
+            log::warn(&format!("[{id}] cannot split the connection: {e}"));
+            log_end(id, End::Lost);
+            return;
+        }
+    };
+    let (name, mailbox, dropped) = shared.room.join(id, requested.as_deref());
+    log::conn(id, &format!("* {name} joined"));
+    report_dropped(&dropped);
+    lock_writers(shared).insert(id, writer.clone());
+
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    // Set when the server starts the close (lagging client, idle timeout), so that the
+    // client's close reply is not logged as the client closing.
+    let server_closing = Arc::new(AtomicBool::new(false));
+    let thread_closing = server_closing.clone();
+    let thread_writer = writer.clone();
+    let thread_name = name.clone();
+    let writer_thread = std::thread::Builder::new()
+        .name(format!("room-writer-{id}"))
+        .stack_size(128 << 10)
+        .spawn(move || {
+            room_writer(
+                thread_writer,
+                mailbox,
+                writer_stream,
+                &thread_closing,
+                id,
+                &thread_name,
+            );
+            let _ = done_tx.send(());
+        });
+    let writer_thread = match writer_thread {
+        Ok(t) => Some(t),
+        Err(e) => {
+            log::warn(&format!("[{id}] cannot start a writer thread: {e}"));
+            let _ = writer.close(CloseCode::Again, "server busy");
+            None
+        }
+    };
+
+    let mut we_closed = false;
+    let end = loop {
+        match reader.read() {
+            Ok(Message::Text(t)) => {
+                log::conn(id, &format!("CLIENT >> {}", preview(&t)));
+                report_dropped(&shared.room.say(id, &t));
+            }
+            Ok(Message::Binary(b)) => {
+                log::conn(id, &format!("CLIENT >> {}", describe_binary(&b)));
+                report_dropped(
+                    &shared
+                        .room
+                        .tell(id, "* only text messages are shared in this room"),
+                );
+            }
+            Ok(Message::Close(frame)) => {
+                let ours = we_closed || server_closing.load(Ordering::SeqCst);
+                break close_end(id, shared, ours, frame.as_ref());
+            }
+            Ok(_) => {}
+            Err(Error::Timeout) if !we_closed => {
+                log::warn(&format!("[{id}] idle timeout: closing with 1001"));
+                we_closed = true;
+                if writer.close(CloseCode::Away, "idle timeout").is_err() {
+                    break End::ByServer;
+                }
+            }
+            Err(e) => {
+                let ours =
+                    we_closed || server_closing.load(Ordering::SeqCst) || writer.close_sent();
+                break classify_error(id, &e, ours);
+            }
+        }
+    };
+    log_end(id, end);
+    lock_writers(shared).remove(&id);
+    let (left, dropped) = shared.room.leave(id);
+    if let Some(n) = left {
+        log::conn(id, &format!("* {n} left"));
+    }
+    report_dropped(&dropped);
+    // The queue is closed now; the writer finishes what is queued (or fails fast on a closed
+    // connection). Don't wait for a stuck one: cut the socket instead.
+    if done_rx.recv_timeout(Duration::from_secs(2)).is_err() {
+        if let Some(s) = &stream {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+    if let Some(t) = writer_thread {
+        let _ = t.join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn previews_are_bounded() {
+        assert_eq!(preview("short"), "short");
+        let long = "é".repeat(500);
+        let p = preview(&long);
+        assert_eq!(p.chars().count(), PREVIEW_CHARS + 3);
+        assert!(p.ends_with("..."));
+        assert_eq!(describe_binary(&[1, 2, 3]), "[binary, 3 bytes]");
+        assert_eq!(preview("a\nb\tc\u{7f}"), "a\\nb\\tc\\u{7f}");
+    }
+}

@@ -1,0 +1,258 @@
+//! `ws-server`: the Deno article's chat bot, an echo server and a chat room, on ws6455.
+//!
+//! See `ws-server --help` (text in cli.rs) for flags, output formats and exit codes.
+//! Layout: cli.rs (flags), chat.rs (reply table), room.rs (room bookkeeping), apps.rs (one
+//! function per app, run on each connection's thread), policy.rs (auth, origins,
+//! subprotocols), page.rs (the HTML page), log.rs (stdout/stderr), signal.rs (Ctrl-C).
+
+mod apps;
+mod chat;
+mod cli;
+mod log;
+mod page;
+mod policy;
+mod room;
+mod signal;
+
+use std::cell::Cell;
+use std::process::exit;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ws6455::handshake::{Accept, Decision, Request, Response};
+use ws6455::server::{LogLevel, Server, ShutdownHandle};
+use ws6455::Config;
+
+use cli::{App, Command, Options, Verbosity};
+
+/// State shared by every connection.
+pub struct Shared {
+    pub opts: Options,
+    pub table: chat::ReplyTable,
+    pub room: room::Room,
+    pub room_writers: std::sync::Mutex<std::collections::BTreeMap<u64, ws6455::socket::WsWriter>>,
+    pub shutdown: ShutdownHandle,
+    next_id: AtomicU64,
+}
+
+thread_local! {
+    /// Connection id assigned by the upgrade hook, picked up by the handler, which the server
+    /// runs on the same connection thread right after a successful upgrade.
+    static CONN_ID: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The library runs each connection on a thread named `ws-ID` and logs with that ID; using it
+/// makes our lines and the library's (`ws6455: [ID] ...`) about the same connection agree.
+fn library_conn_id() -> Option<u64> {
+    std::thread::current()
+        .name()?
+        .strip_prefix("ws-")?
+        .parse()
+        .ok()
+}
+
+impl Shared {
+    fn new_id(&self) -> u64 {
+        library_conn_id().unwrap_or_else(|| self.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The id the upgrade hook gave this connection (a fresh one if there was none).
+    pub fn take_conn_id(&self) -> u64 {
+        let id = CONN_ID.with(|c| c.replace(0));
+        if id == 0 {
+            self.new_id()
+        } else {
+            id
+        }
+    }
+}
+
+fn main() {
+    let cmd = match cli::parse(std::env::args().skip(1), std::env::var("WS_AUTH_KEY").ok()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ws-server: {e}\nTry 'ws-server --help' for more information.");
+            exit(2);
+        }
+    };
+    let opts = match cmd {
+        Command::Help => {
+            print!("{}", cli::HELP);
+            exit(0);
+        }
+        Command::Version => {
+            println!("ws-server {}", env!("CARGO_PKG_VERSION"));
+            exit(0);
+        }
+        Command::Run(o) => o,
+    };
+    log::init(opts.verbosity);
+
+    let table = match &opts.replies {
+        None => chat::ReplyTable::article(),
+        Some(path) => {
+            let text = match std::fs::read_to_string(path) {
+                Ok(t) => t,
+                Err(e) => {
+                    log::error(&format!("cannot read reply table {}: {e}", path.display()));
+                    exit(2);
+                }
+            };
+            match chat::ReplyTable::parse(&text) {
+                Ok(t) => t,
+                Err(e) => {
+                    log::error(&format!("bad reply table {}: {e}", path.display()));
+                    exit(2);
+                }
+            }
+        }
+    };
+
+    let mut config = Config::default();
+    if let Some(n) = opts.max_message_size {
+        let frame = config.max_frame_size.min(n);
+        config = config.max_frame_size(frame).max_message_size(n);
+    }
+    if let Some(n) = opts.max_connections {
+        config = config.max_connections(n);
+    }
+    config = config.idle_timeout(opts.idle_timeout);
+
+    let server = match Server::bind_with_config(opts.listen.as_str(), config) {
+        Ok(s) => s,
+        Err(e) => {
+            log::error(&format!("cannot listen on {}: {e}", opts.listen));
+            exit(1);
+        }
+    };
+    let addr = match server.local_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            log::error(&format!("cannot read the bound address: {e}"));
+            exit(1);
+        }
+    };
+
+    let shared = Arc::new(Shared {
+        room: room::Room::new(opts.room_queue),
+        room_writers: Default::default(),
+        table,
+        shutdown: server.shutdown_handle(),
+        next_id: AtomicU64::new(1),
+        opts,
+    });
+
+    let lib_level = match shared.opts.verbosity {
+        Verbosity::Quiet => LogLevel::Quiet,
+        Verbosity::Normal => LogLevel::Normal,
+        Verbosity::Verbose => LogLevel::Verbose,
+    };
+    let hook_state = shared.clone();
+    let server = server
+        .log_level(lib_level)
+        .on_upgrade(move |req| upgrade_decision(&hook_state, req))
+        .on_http(page::respond);
+
+    if !signal::install() {
+        log::debug("cannot catch SIGINT/SIGTERM here: Ctrl-C stops the server at once");
+    }
+    spawn_signal_watcher(shared.clone());
+
+    log::always(&format!("Listening on ws://{addr}"));
+    log::debug(&format!(
+        "app {}, auth {}, {} allowed origin(s)",
+        shared.opts.app.name(),
+        if shared.opts.auth_key.is_some() {
+            "required"
+        } else {
+            "off"
+        },
+        shared.opts.origins.len()
+    ));
+    log::transcript("Waiting for clients ...");
+
+    let app_state = shared.clone();
+    let result = server.serve(move |ws| {
+        let id = app_state.take_conn_id();
+        match app_state.opts.app {
+            App::Chat => apps::chat(ws, id, &app_state),
+            App::Echo => apps::echo(ws, id, &app_state),
+            App::Room => apps::room(ws, id, &app_state),
+        }
+    });
+    match result {
+        Ok(()) => {
+            log::warn("server stopped");
+            exit(0);
+        }
+        Err(e) => {
+            log::error(&format!("server failed: {e}"));
+            exit(1);
+        }
+    }
+}
+
+/// The upgrade hook: logs the article's `Incoming connection` line, then checks the origin
+/// and the auth key, and picks a subprotocol.
+fn upgrade_decision(shared: &Shared, req: &Request) -> Decision {
+    let id = shared.new_id();
+    CONN_ID.with(|c| c.set(id));
+    log::conn(id, "Incoming connection from client ...");
+    if !policy::origin_allowed(&shared.opts.origins, req.header("origin")) {
+        log::warn(&format!(
+            "[{id}] refused with 403: origin {:?} is not allowed",
+            req.header("origin").unwrap_or("")
+        ));
+        return Decision::Reject(Response::text(403, "Forbidden: origin not allowed\n"));
+    }
+    if let Some(key) = &shared.opts.auth_key {
+        let token = req.query_param("accessToken");
+        if !policy::authorized(key, req.header("x-ws-auth-key"), token.as_deref()) {
+            log::warn(&format!(
+                "[{id}] refused with 403: missing or wrong auth key"
+            ));
+            return Decision::Reject(Response::text(
+                403,
+                "Forbidden: send the key in an X-WS-AUTH-KEY header or ?accessToken=\n",
+            ));
+        }
+    }
+    let mut accept = Accept::new();
+    if let Some(p) = policy::select_subprotocol(req.protocols()) {
+        accept = accept.subprotocol(p);
+    }
+    Decision::Accept(accept)
+}
+
+/// Polls the signal counter: the first SIGINT/SIGTERM starts a graceful shutdown (close 1001
+/// to everyone, then `serve` returns and main exits 0); a second one exits at once.
+fn spawn_signal_watcher(shared: Arc<Shared>) {
+    let spawned = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut started = false;
+            loop {
+                std::thread::sleep(Duration::from_millis(50));
+                let n = signal::received();
+                if n >= 2 {
+                    log::error("second signal: exiting now");
+                    exit(130);
+                }
+                if n == 1 && !started {
+                    started = true;
+                    log::warn("shutting down: closing every connection with 1001");
+                    let s = shared.clone();
+                    let _ = std::thread::Builder::new()
+                        .name("shutdown".into())
+                        .spawn(move || {
+                            apps::close_room_writers(&s);
+                            s.shutdown.shutdown();
+                        });
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        log::error(&format!("cannot start the signal watcher: {e}"));
+    }
+}

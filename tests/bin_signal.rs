@@ -1,0 +1,125 @@
+//! Ctrl-C / SIGTERM: graceful shutdown with close 1001 to every client, then exit 0.
+//! Exercises the hand-declared `signal(2)` binding in src/bin/ws-server/signal.rs.
+#![cfg(unix)]
+
+mod bin_common;
+
+use std::process::{Command, Stdio};
+
+use bin_common::*;
+use ws6455::{client, CloseCode, Message};
+
+fn expect_going_away(ws: &mut ws6455::socket::WebSocket<std::net::TcpStream>) {
+    loop {
+        match ws.read() {
+            Ok(Message::Close(Some(f))) => {
+                assert_eq!(f.code, CloseCode::Away, "{f:?}");
+                return;
+            }
+            Ok(Message::Close(None)) => panic!("close without a code"),
+            Ok(_) => {}
+            Err(e) => panic!("no close frame: {e}"),
+        }
+    }
+}
+
+#[test]
+fn sigint_closes_chat_clients_with_1001_and_exits_0() {
+    let mut server = Server::start(&[]);
+    let (mut ws, _) = client::connect(&server.url()).unwrap();
+    ws.get_ref().set_read_timeout(Some(WAIT)).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::text(HI));
+
+    // A ws-client process too, its stdin left open (a user who is still typing).
+    let mut child = Command::new(client_bin())
+        .arg(server.url())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut client_out = Lines::new(child.stdout.take().unwrap());
+    let _stdin = child.stdin.take();
+    let mut client_proc = Guard(Some(child));
+    client_out.wait_line(&format!("SERVER >> {HI}"));
+    server
+        .stdout
+        .wait_line("[2] Connection established with client ...");
+
+    server.signal("INT");
+    expect_going_away(&mut ws);
+    let status = server.guard.wait(WAIT);
+    assert_eq!(status.code(), Some(0), "graceful shutdown exits 0");
+    let out = server.stdout.until_end();
+    assert!(
+        out.contains(&"[1] Connection closed by server ...".to_string()),
+        "{out:#?}"
+    );
+    server
+        .stderr
+        .wait_for("shutdown logged", |l| l.contains("shutting down"));
+
+    assert_eq!(client_proc.wait(WAIT).code(), Some(0));
+    let lines = client_out.until_end();
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("Disconnected from server ...")
+    );
+}
+
+#[test]
+fn sigterm_closes_room_clients_with_1001() {
+    let mut server = Server::start(&["--app", "room"]);
+    let mut clients = Vec::new();
+    for name in ["a", "b"] {
+        let (mut ws, _) = client::connect(&format!("{}/?name={name}", server.url())).unwrap();
+        ws.get_ref().set_read_timeout(Some(WAIT)).unwrap();
+        assert_eq!(
+            ws.read().unwrap(),
+            Message::text(format!("* {name} joined"))
+        );
+        clients.push(ws);
+    }
+    server.signal("TERM");
+    for ws in &mut clients {
+        expect_going_away(ws);
+    }
+    assert_eq!(server.guard.wait(WAIT).code(), Some(0));
+}
+
+#[test]
+fn sigint_with_no_clients_exits_0() {
+    let mut server = Server::start(&["--app", "echo", "--quiet"]);
+    server.signal("INT");
+    assert_eq!(server.guard.wait(WAIT).code(), Some(0));
+    assert_eq!(
+        server.stdout.until_end(),
+        vec![format!("Listening on {}", server.url())]
+    );
+}
+
+#[test]
+fn a_second_signal_exits_at_once_with_130() {
+    use std::io::Write;
+    let mut server = Server::start(&[]);
+    // A client that upgrades and then never answers anything: the graceful shutdown has to
+    // wait for its close reply, which never comes.
+    let mut silent = std::net::TcpStream::connect(server.addr).unwrap();
+    silent
+        .write_all(
+            b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+              Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+              Sec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .unwrap();
+    server
+        .stdout
+        .wait_line("[1] Connection established with client ...");
+    server.signal("INT");
+    server
+        .stderr
+        .wait_for("shutdown started", |l| l.contains("shutting down"));
+    server.signal("INT");
+    assert_eq!(server.guard.wait(WAIT).code(), Some(130));
+    drop(silent);
+}
