@@ -1102,9 +1102,13 @@ fn shutdown(a: &Args, url: &str, inproc: Option<&ShutdownHandle>) -> bool {
     let took = t0.elapsed().as_secs_f64();
     let got = c.close_1001.load(Ordering::Relaxed);
     println!(
-        "shutdown {:?} (SIG{} / handle): {} busy clients, {got} got close 1001, all ended in {took:.1}s; {}",
+        "shutdown {:?} ({}): {} busy clients, {got} got close 1001, all ended in {took:.1}s; {}",
         a.mode,
-        if inproc.is_some() { "-" } else { &a.signal },
+        if inproc.is_some() {
+            "ShutdownHandle".to_string()
+        } else {
+            format!("SIG{}", a.signal)
+        },
         a.conns,
         c.report()
     );
