@@ -228,6 +228,14 @@ impl<S: Read + Write> WebSocket<S> {
     pub fn read(&mut self) -> Result<Message> {
         loop {
             match self.proto.next_message() {
+                Ok(Some(msg)) if self.eof.draining_since.is_some() && !msg.is_close() => {
+                    // Server shutdown: we said "going away", so the application can no longer
+                    // answer (a reply would fail with AlreadyClosed, and a handler that stops
+                    // on that error would drop the socket with the peer's data unread, which
+                    // resets the connection). Drop what the peer sent meanwhile and keep
+                    // waiting for its close reply.
+                    continue;
+                }
                 Ok(Some(msg)) => {
                     if self.proto.buffered() == 0 {
                         self.proto.shrink();
@@ -748,6 +756,8 @@ impl WsReader {
                 !w.sender.pending().is_empty()
             };
             match result {
+                // Shutting down: drop data until the peer's close reply (see WebSocket::read).
+                Ok(Some(msg)) if self.eof.draining_since.is_some() && !msg.is_close() => continue,
                 Ok(Some(msg)) => {
                     if self.receiver.buffered() == 0 {
                         self.receiver.shrink();
