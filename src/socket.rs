@@ -566,22 +566,10 @@ impl<S: Read + Write> WebSocket<S> {
 
 /// Writes the core's queued bytes to `stream`, as few `write` calls as the stream allows.
 fn write_pending<S: Write>(stream: &mut S, proto: &mut Protocol) -> Result<()> {
-    while !proto.pending().is_empty() {
-        match stream.write(proto.pending()) {
-            Ok(0) => {
-                return Err(Error::Io(io::Error::new(
-                    ErrorKind::WriteZero,
-                    "the stream accepted no bytes",
-                )))
-            }
-            Ok(n) => proto.consume(n),
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(())
+    write_sender(stream, proto.sender_mut())
 }
 
+/// Writes a sender's queued bytes; on an error the unwritten rest stays queued.
 fn write_sender<S: Write>(stream: &mut S, sender: &mut Sender) -> Result<()> {
     while !sender.pending().is_empty() {
         match stream.write(sender.pending()) {
