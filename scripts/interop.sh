@@ -46,6 +46,7 @@ want() { [ -z "${INTEROP_ONLY:-}" ] || [[ ",$INTEROP_ONLY," == *",$1,"* ]]; }
 PIDS=()
 cleanup() {
   local pid
+  if [ -n "${RUNNING:-}" ]; then kill -TERM "$RUNNING" 2>/dev/null; wait "$RUNNING" 2>/dev/null; fi
   for pid in "${PIDS[@]}"; do
     # each server runs in its own process group (setsid): stop the group, then reap it
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
@@ -88,12 +89,26 @@ stop_server() {
   kill -KILL -- "-$SERVER_PID" 2>/dev/null || true
 }
 
+# bounded SECONDS CMD...: runs CMD under timeout(1) (which signals CMD's whole process group, so
+# a browser started by a driver goes too); kept in RUNNING so that cleanup can stop it early.
+RUNNING=
+bounded() {
+  local limit=$1 rc
+  shift
+  timeout -k 10 "$limit" "$@" &
+  RUNNING=$!
+  wait "$RUNNING"
+  rc=$?
+  RUNNING=
+  return "$rc"
+}
+
 # run_peer PEER LOGNAME EXPECTED TIMEOUT CMD...: runs a peer script that prints PASS/FAIL lines
 # and then DONE; records its lines, and a FAIL if it crashed, hung or reported too few cases.
 run_peer() {
   local peer=$1 name=$2 expected=$3 limit=$4 rc count
   shift 4
-  timeout -k 10 "$limit" "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" </dev/null
+  bounded "$limit" "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" </dev/null
   rc=$?
   grep -E '^(PASS|FAIL|NOTE) ' "$LOGS/$name.out" | while IFS= read -r l; do record "$l"; done
   count=$(grep -cE '^(PASS|FAIL) ' "$LOGS/$name.out")
@@ -107,7 +122,7 @@ run_peer() {
 # run_our_client PEER: ws6455's interop_client example against the peer server at $URL.
 run_our_client() {
   local peer=$1 rc count
-  timeout -k 10 300 "$INTEROP_CLIENT" "$URL" >"$LOGS/ws6455-client-vs-$peer.out" \
+  bounded 300 "$INTEROP_CLIENT" "$URL" >"$LOGS/ws6455-client-vs-$peer.out" \
     2>"$LOGS/ws6455-client-vs-$peer.err" </dev/null
   rc=$?
   sed -nE "s/^(PASS|FAIL|NOTE) /\\1 $peer /p" "$LOGS/ws6455-client-vs-$peer.out" |
@@ -129,8 +144,8 @@ install_chromium() {
   fi
   say "installing chromium (apt)"
   export DEBIAN_FRONTEND=noninteractive
-  as_root apt-get -o DPkg::Lock::Timeout=120 update -qq >"$LOGS/apt.log" 2>&1 &&
-    as_root apt-get -o DPkg::Lock::Timeout=120 install -y -qq --no-install-recommends \
+  as_root timeout 300 apt-get -o DPkg::Lock::Timeout=120 update -qq >"$LOGS/apt.log" 2>&1 &&
+    as_root timeout 900 apt-get -o DPkg::Lock::Timeout=120 install -y -qq --no-install-recommends \
       chromium fonts-liberation >>"$LOGS/apt.log" 2>&1
 }
 
@@ -140,8 +155,8 @@ install_python() {
     return 0
   fi
   say "installing Python websockets (pip, venv in interop/.venv)"
-  { [ -x "$venv/bin/python" ] || python3 -m venv "$venv"; } >"$LOGS/pip.log" 2>&1 &&
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req" \
+  { [ -x "$venv/bin/python" ] || timeout 120 python3 -m venv "$venv"; } >"$LOGS/pip.log" 2>&1 &&
+    timeout 300 "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req" \
       >>"$LOGS/pip.log" 2>&1 &&
     cp "$req" "$venv/.installed-requirements"
 }
@@ -151,7 +166,7 @@ install_node() {
     return 0
   fi
   say "installing ws, playwright-core, deno (npm ci in interop/)"
-  (cd "$IO" && npm ci --no-audit --no-fund --loglevel=error) >"$LOGS/npm.log" 2>&1 &&
+  (cd "$IO" && timeout 300 npm ci --no-audit --no-fund --loglevel=error) >"$LOGS/npm.log" 2>&1 &&
     cp "$IO/package-lock.json" "$IO/node_modules/.installed-lock"
 }
 
@@ -190,7 +205,7 @@ else
   BIN=$TARGET_DIR/release
   if [ "$HAVE_SERVER$HAVE_CLIENT" != 00 ]; then
     say "building our binaries (cargo build --release --bins --examples)"
-    cargo build --release --bins --examples >"$LOGS/cargo-build.log" 2>&1 ||
+    timeout 1800 cargo build --release --bins --examples >"$LOGS/cargo-build.log" 2>&1 ||
       fatal_setup "cargo build --release --bins --examples failed: $(grep -m 5 -A 5 '^error' "$LOGS/cargo-build.log")"
   fi
 fi

@@ -892,6 +892,13 @@ pub fn error_response(err: &HttpError) -> Response {
 }
 
 /// A complete request head received by [`ServerHandshake::feed`].
+///
+/// ```
+/// let mut hs = ws6455::handshake::ServerHandshake::new(Default::default());
+/// let incoming = hs.feed(b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n\x88\x80").unwrap().unwrap();
+/// assert_eq!(incoming.request.path(), "/a");
+/// assert_eq!(incoming.leftover, b"\x88\x80");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incoming {
     /// The request.
@@ -901,6 +908,15 @@ pub struct Incoming {
 }
 
 /// A request head that failed to parse, with the response to send before closing.
+///
+/// ```
+/// let mut hs = ws6455::handshake::ServerHandshake::new(Default::default());
+/// let bad = hs.feed(b"GET / HTTP/1.1\r\nHost : h\r\n\r\n").unwrap_err();
+/// assert_eq!(bad.response.status, 400);
+/// assert_eq!(bad.error.offset, 20);
+/// let err: ws6455::Error = bad.into();
+/// assert!(matches!(err, ws6455::Error::Http(_)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadRequest {
     /// What was wrong.
@@ -1280,6 +1296,17 @@ pub fn verify_response(
 }
 
 /// A successful client handshake.
+///
+/// ```
+/// use ws6455::handshake::{parse_url, ClientHandshake};
+/// let url = parse_url("ws://h/").unwrap();
+/// let key = "dGhlIHNhbXBsZSBub25jZQ==".to_string();
+/// let mut hs = ClientHandshake::with_key(&url, key, &["chat".into()], &[], Default::default()).unwrap();
+/// let done = hs.feed(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+/// Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\n\r\n").unwrap().unwrap();
+/// assert_eq!(done.subprotocol.as_deref(), Some("chat"));
+/// assert!(done.leftover.is_empty());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientOutcome {
     /// The server's 101 response.

@@ -7,7 +7,7 @@
 //! - [`mask`], [`utf8`], [`frame`]: the pieces of the wire format;
 //! - [`protocol`]: the sans-IO state machine (bytes in, messages out; messages in, bytes out);
 //! - [`http`], [`handshake`]: the HTTP/1.1 head parser and the opening handshake;
-//! - [`socket`]: a blocking [`WebSocket`] over any `Read + Write` stream;
+//! - [`socket`]: a blocking [`WebSocket`](socket::WebSocket) over any `Read + Write` stream;
 //! - [`server`], [`client`]: a thread-per-connection server and a blocking `ws://` client.
 
 #![forbid(unsafe_op_in_unsafe_fn)]
@@ -30,3 +30,8 @@ pub mod utf8;
 pub use config::Config;
 pub use error::{Error, ProtocolError, Result};
 pub use message::{CloseCode, CloseFrame, Message, Role};
+
+/// The README's examples, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

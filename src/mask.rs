@@ -77,7 +77,8 @@ pub fn mask_into(src: &[u8], dst: &mut [u8], key: [u8; 4], offset: usize) {
 /// ```
 pub fn apply_mask_naive(buf: &mut [u8], key: [u8; 4], offset: usize) {
     for (i, b) in buf.iter_mut().enumerate() {
-        *b ^= key[(offset + i) & 3];
+        // Wrapping: only `offset % 4` matters, and 2^64 is a multiple of 4.
+        *b ^= key[offset.wrapping_add(i) & 3];
     }
 }
 
@@ -99,6 +100,21 @@ mod tests {
                     assert_eq!(fast, naive, "start {start} len {len} offset {offset}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn offsets_near_usize_max_do_not_overflow() {
+        // The `mask` fuzz target uses offsets up to usize::MAX; the reference loop used to
+        // overflow on `offset + i` there (a panic in debug builds).
+        let key = [1, 2, 3, 4];
+        for offset in [usize::MAX, usize::MAX - 1, usize::MAX - 5] {
+            let mut fast = [7u8; 40];
+            let mut naive = fast;
+            apply_mask(&mut fast, key, offset);
+            apply_mask_naive(&mut naive, key, offset);
+            assert_eq!(fast, naive, "offset {offset}");
+            assert_eq!(naive[0], 7 ^ key[offset & 3]);
         }
     }
 

@@ -49,7 +49,7 @@
 //! assert!(server.is_done()); // flush, then the server drops TCP first (§7.1.1)
 //! pump(&mut server, &mut client);
 //! assert_eq!(server.state(), State::Closed);
-//! let echo = Message::Close(Some(CloseFrame::new(CloseCode::Normal, "")));
+//! let echo = Message::Close(Some(CloseFrame::new(CloseCode::Normal, "done")));
 //! assert_eq!(client.next_message().unwrap(), Some(echo));
 //! assert_eq!(client.state(), State::Closed);
 //! assert!(matches!(client.next_message(), Err(Error::ConnectionClosed)));
@@ -68,11 +68,14 @@ pub const MAX_CLOSE_REASON: usize = MAX_CONTROL_PAYLOAD - 2;
 /// The largest piece of a message buffer reserved on the word of a frame header alone.
 const RESERVE_AHEAD: u64 = 1 << 20;
 
+/// [`Receiver::shrink`] leaves input buffers up to this size alone.
+const SHRINK_ABOVE: usize = 64 << 10;
+
 /// [`Receiver::read_buf`] lends the message buffer itself when at least this much payload of
 /// the current frame is still to come and nothing else is buffered...
 const DIRECT_MIN: usize = 4096;
 /// ...and lends at most this much at a time (unless asked for more).
-const DIRECT_MAX: usize = 256 << 10;
+const DIRECT_MAX: usize = 64 << 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DataKind {
@@ -197,7 +200,7 @@ impl Receiver {
     /// Spare room of at least `min` bytes (at least 1) to read into directly; report how much
     /// was written with [`Receiver::commit`] before any other call. Usually the end of the
     /// input buffer (compacted or grown as needed); while the payload of a large frame is
-    /// streaming in, a piece of the message buffer itself (up to 256 KiB, never past the end
+    /// streaming in, a piece of the message buffer itself (up to 64 KiB, never past the end
     /// of the frame), so big payloads are read in big pieces and never copied.
     ///
     /// ```
@@ -421,19 +424,22 @@ impl Receiver {
         Error::Protocol(e)
     }
 
-    /// Gives back memory when idle: the input buffer returns to `config.read_buffer_size` if
-    /// what it holds fits, and an empty message buffer is freed.
+    /// Gives back memory when idle: an input buffer that grew big (past 64 KiB and four times
+    /// `config.read_buffer_size`) returns to `config.read_buffer_size` if what it holds fits,
+    /// and an empty message buffer is freed. Cheap enough to call after every message: a buffer
+    /// that only grew a little is kept, so reads do not alternate between growing and shrinking.
     ///
     /// ```
     /// use ws6455::{protocol::Receiver, Config, Role};
     /// let mut rx = Receiver::new(Role::Client, &Config::default().read_buffer_size(16));
-    /// rx.read_buf(1 << 16);
+    /// rx.read_buf(1 << 20);
     /// rx.shrink();
     /// assert_eq!(rx.read_buf(1).len(), 16);
     /// ```
     pub fn shrink(&mut self) {
         let held = self.filled - self.pos;
-        if self.buf.len() > self.initial_size && held <= self.initial_size {
+        let big = self.initial_size.saturating_mul(4).max(SHRINK_ABOVE);
+        if self.buf.len() > big && held <= self.initial_size {
             let mut fresh = vec![0; self.initial_size];
             fresh[..held].copy_from_slice(&self.buf[self.pos..self.filled]);
             self.buf = fresh;
@@ -915,8 +921,13 @@ impl Sender {
         if self.close_sent {
             return Ok(());
         }
+        self.queue_close(frame.as_ref())
+    }
+
+    /// Encodes and queues our one close frame; on an invalid code nothing is queued.
+    fn queue_close(&mut self, frame: Option<&CloseFrame>) -> Result<()> {
         let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
-        let n = encode_close(frame.as_ref(), &mut payload)?;
+        let n = encode_close(frame, &mut payload)?;
         self.write_frame(true, OpCode::Close, &payload[..n]);
         self.close_sent = true;
         Ok(())
@@ -1003,8 +1014,8 @@ impl Sender {
     /// - a ping is answered with a pong carrying the same payload (if `config.auto_pong`); an
     ///   automatic pong still waiting, unsent, is replaced by the newer one (answering only the
     ///   latest ping is allowed, §5.5.3), and none is queued past `config.max_write_buffer`;
-    /// - a close is echoed (its code, or an empty close if it had none) unless we already sent
-    ///   one;
+    /// - a close is echoed (its code and reason, or an empty close if it had none) unless we
+    ///   already sent one;
     /// - a protocol error queues a close with the error's close code.
     ///
     /// ```
@@ -1017,7 +1028,16 @@ impl Sender {
     /// assert_eq!(&tx.pending()[3..7], &[0x88, 0x17, 0x03, 0xEF]); // close 1007 + reason
     /// assert!(tx.close_sent());
     /// ```
+    #[inline]
     pub fn respond(&mut self, incoming: &Result<Option<Message>>) {
+        if let Ok(None | Some(Message::Text(_) | Message::Binary(_) | Message::Pong(_))) = incoming
+        {
+            return;
+        }
+        self.respond_to_control(incoming);
+    }
+
+    fn respond_to_control(&mut self, incoming: &Result<Option<Message>>) {
         match incoming {
             Ok(Some(Message::Ping(payload))) if self.auto_pong && !self.close_sent => {
                 self.queue_auto_pong(payload);
@@ -1026,31 +1046,17 @@ impl Sender {
                 self.close_received = true;
                 if !self.close_sent {
                     self.peer_initiated_close = true;
-                    let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
-                    let n = match frame {
-                        Some(f) => {
-                            payload[..2].copy_from_slice(&u16::from(f.code).to_be_bytes());
-                            2
-                        }
-                        None => 0,
-                    };
-                    self.write_frame(true, OpCode::Close, &payload[..n]);
-                    self.close_sent = true;
+                    // Echo the peer's code and reason (already validated, so they fit).
+                    if self.queue_close(frame.as_ref()).is_err() {
+                        let _ = self.queue_close(None);
+                    }
                 }
             }
             Err(Error::Protocol(e)) => {
                 self.failed = true;
                 if !self.close_sent {
-                    let reason = e.to_string();
-                    let frame = CloseFrame::new(
-                        e.close_code(),
-                        truncate_at_char_boundary(&reason, MAX_CLOSE_REASON),
-                    );
-                    let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
-                    if let Ok(n) = encode_close(Some(&frame), &mut payload) {
-                        self.write_frame(true, OpCode::Close, &payload[..n]);
-                    }
-                    self.close_sent = true;
+                    // The reason is cut to fit by `encode_close`.
+                    let _ = self.queue_close(Some(&CloseFrame::new(e.close_code(), e.to_string())));
                 }
             }
             _ => {}
@@ -1328,6 +1334,7 @@ impl Protocol {
     /// assert_eq!(p.next_message().unwrap(), Some(Message::Ping(b"hi".to_vec())));
     /// assert_eq!(p.pending().len(), 2 + 4 + 2); // masked pong "hi"
     /// ```
+    #[inline]
     pub fn next_message(&mut self) -> Result<Option<Message>> {
         let got = self.receiver.next_message();
         self.sender.respond(&got);

@@ -51,6 +51,65 @@ pub(crate) struct ShutdownSignal {
     pub(crate) requested: AtomicBool,
 }
 
+/// What a reader does when its stream reports end of input.
+enum Eof {
+    /// A server shutdown woke us: send close 1001 now (once), then keep reading.
+    SayGoingAway,
+    /// Still waiting (bounded) for the peer's reply to our 1001: read again.
+    Retry,
+    /// The connection is over.
+    Closed,
+    /// The peer vanished without a close handshake.
+    Lost,
+}
+
+/// End-of-input handling shared by [`WebSocket`] and [`WsReader`]. A server shutdown wakes
+/// blocked readers by shutting down the read half of their sockets, so reads return 0 at once
+/// from then on; the reader then says "going away" and polls, bounded by the close timeout, for
+/// the peer's close reply.
+#[derive(Debug, Default)]
+struct EofPolicy {
+    signal: Option<Arc<ShutdownSignal>>,
+    draining_since: Option<Instant>,
+}
+
+impl EofPolicy {
+    fn on_eof(&mut self, handshake_done: bool, close_timeout: Option<Duration>) -> Eof {
+        let shutting_down = self
+            .signal
+            .as_ref()
+            .is_some_and(|s| s.requested.load(Ordering::Acquire));
+        if handshake_done {
+            return Eof::Closed;
+        }
+        if !shutting_down {
+            return Eof::Lost;
+        }
+        match self.draining_since {
+            None => {
+                self.draining_since = Some(Instant::now());
+                Eof::SayGoingAway
+            }
+            Some(since) if since.elapsed() < close_timeout.unwrap_or(Duration::from_secs(1)) => {
+                std::thread::sleep(Duration::from_millis(5));
+                Eof::Retry
+            }
+            Some(_) => Eof::Closed,
+        }
+    }
+}
+
+fn lost() -> Error {
+    Error::Io(io::Error::new(
+        ErrorKind::UnexpectedEof,
+        "the peer closed the connection without a close frame",
+    ))
+}
+
+fn going_away() -> CloseFrame {
+    CloseFrame::new(CloseCode::Away, "server shutting down")
+}
+
 /// A WebSocket connection over a stream `S`, after the opening handshake.
 ///
 /// ```
@@ -70,10 +129,8 @@ pub struct WebSocket<S> {
     request: Option<handshake::Request>,
     response: Option<handshake::Response>,
     finisher: Option<Finisher<S>>,
-    shutdown: Option<Arc<ShutdownSignal>>,
+    eof: EofPolicy,
     finished: bool,
-    /// Set once a server shutdown has sent our close 1001: reads then drain the peer's reply.
-    draining_since: Option<Instant>,
 }
 
 impl<S> std::fmt::Debug for WebSocket<S> {
@@ -127,9 +184,8 @@ impl<S: Read + Write> WebSocket<S> {
             request: None,
             response: None,
             finisher: None,
-            shutdown: None,
+            eof: EofPolicy::default(),
             finished: false,
-            draining_since: None,
         }
     }
 
@@ -149,7 +205,7 @@ impl<S: Read + Write> WebSocket<S> {
     }
 
     pub(crate) fn set_shutdown_signal(&mut self, signal: Arc<ShutdownSignal>) {
-        self.shutdown = Some(signal);
+        self.eof.signal = Some(signal);
     }
 
     /// Reads the next message. Pings are answered automatically (unless
@@ -173,6 +229,14 @@ impl<S: Read + Write> WebSocket<S> {
     pub fn read(&mut self) -> Result<Message> {
         loop {
             match self.proto.next_message() {
+                Ok(Some(msg)) if self.eof.draining_since.is_some() && !msg.is_close() => {
+                    // Server shutdown: we said "going away", so the application can no longer
+                    // answer (a reply would fail with AlreadyClosed, and a handler that stops
+                    // on that error would drop the socket with the peer's data unread, which
+                    // resets the connection). Drop what the peer sent meanwhile and keep
+                    // waiting for its close reply.
+                    continue;
+                }
                 Ok(Some(msg)) => {
                     if self.proto.buffered() == 0 {
                         self.proto.shrink();
@@ -229,37 +293,25 @@ impl<S: Read + Write> WebSocket<S> {
 
     /// The stream ended (or a server shutdown woke us by shutting down its read half).
     fn on_eof(&mut self) -> Result<()> {
-        let shutting_down = self
-            .shutdown
-            .as_ref()
-            .is_some_and(|s| s.requested.load(Ordering::Acquire));
-        if shutting_down && !self.proto.is_done() {
-            // Server shutdown: say "going away", then wait (bounded) for the peer's close reply,
-            // polling because the read half no longer blocks.
-            let since = *self.draining_since.get_or_insert_with(Instant::now);
-            if !self.proto.close_sent() {
-                let _ = self.proto.close(Some(CloseFrame::new(
-                    CloseCode::Away,
-                    "server shutting down",
-                )));
-                self.flush_pending_best_effort()?;
+        match self
+            .eof
+            .on_eof(self.proto.is_done(), self.config.close_timeout)
+        {
+            Eof::SayGoingAway => {
+                if !self.proto.close_sent() {
+                    let _ = self.proto.close(Some(going_away()));
+                }
+                self.flush_pending_best_effort()
             }
-            let limit = self.config.close_timeout.unwrap_or(Duration::from_secs(1));
-            if since.elapsed() < limit {
-                std::thread::sleep(Duration::from_millis(5));
-                return Ok(());
+            Eof::Retry => Ok(()),
+            Eof::Closed => {
+                self.finish();
+                Err(Error::ConnectionClosed)
             }
-            self.finish();
-            return Err(Error::ConnectionClosed);
-        }
-        self.finish();
-        if self.proto.is_done() {
-            Err(Error::ConnectionClosed)
-        } else {
-            Err(Error::Io(io::Error::new(
-                ErrorKind::UnexpectedEof,
-                "the peer closed the connection without a close frame",
-            )))
+            Eof::Lost => {
+                self.finish();
+                Err(lost())
+            }
         }
     }
 
@@ -604,22 +656,10 @@ fn read_size(configured: usize, frame_remaining: u64) -> usize {
 }
 
 fn write_pending<S: Write>(stream: &mut S, proto: &mut Protocol) -> Result<()> {
-    while !proto.pending().is_empty() {
-        match stream.write(proto.pending()) {
-            Ok(0) => {
-                return Err(Error::Io(io::Error::new(
-                    ErrorKind::WriteZero,
-                    "the stream accepted no bytes",
-                )))
-            }
-            Ok(n) => proto.consume(n),
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(())
+    write_sender(stream, proto.sender_mut())
 }
 
+/// Writes a sender's queued bytes; on an error the unwritten rest stays queued.
 fn write_sender<S: Write>(stream: &mut S, sender: &mut Sender) -> Result<()> {
     while !sender.pending().is_empty() {
         match stream.write(sender.pending()) {
@@ -708,6 +748,7 @@ pub struct WsReader {
     read_buffer_size: usize,
     finished: bool,
     close_timeout: Option<Duration>,
+    eof: EofPolicy,
 }
 
 /// The writing half of a split [`WebSocket<TcpStream>`]; cheap to clone and share between
@@ -767,8 +808,9 @@ impl WebSocket<TcpStream> {
             receiver,
             writer: writer.clone(),
             read_buffer_size: self.config.read_buffer_size.max(1024),
-            finished: false,
+            finished: self.finished,
             close_timeout: self.config.close_timeout,
+            eof: self.eof,
         };
         Ok((reader, WsWriter { inner: writer }))
     }
@@ -792,6 +834,8 @@ impl WsReader {
                 !w.sender.pending().is_empty()
             };
             match result {
+                // Shutting down: drop data until the peer's close reply (see WebSocket::read).
+                Ok(Some(msg)) if self.eof.draining_since.is_some() && !msg.is_close() => continue,
                 Ok(Some(msg)) => {
                     if self.receiver.buffered() == 0 {
                         self.receiver.shrink();
@@ -823,16 +867,26 @@ impl WsReader {
                 }
             };
             if n == 0 {
-                self.finish();
-                let done = lock(&self.writer).sender.close_sent();
-                return Err(if done {
-                    Error::ConnectionClosed
-                } else {
-                    Error::Io(io::Error::new(
-                        ErrorKind::UnexpectedEof,
-                        "the peer closed the connection without a close frame",
-                    ))
-                });
+                let done = self.receiver.close_received() && lock(&self.writer).sender.close_sent();
+                match self.eof.on_eof(done, self.close_timeout) {
+                    Eof::SayGoingAway => {
+                        let mut w = lock(&self.writer);
+                        if !w.sender.close_sent() {
+                            let _ = w.sender.close(Some(going_away()));
+                        }
+                        w.flush_best_effort()?;
+                    }
+                    Eof::Retry => {}
+                    Eof::Closed => {
+                        self.finish();
+                        return Err(Error::ConnectionClosed);
+                    }
+                    Eof::Lost => {
+                        self.finish();
+                        return Err(lost());
+                    }
+                }
+                continue;
             }
             self.receiver.commit(n);
         }

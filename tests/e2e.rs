@@ -457,3 +457,71 @@ fn bad_urls_and_refused_connections_are_clear_errors() {
         other => panic!("expected connection refused, got {:?}", other.map(|_| ())),
     }
 }
+
+#[test]
+fn graceful_shutdown_reaches_connections_split_into_reader_and_writer() {
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .log_level(LogLevel::Quiet);
+    let addr = server.local_addr().unwrap();
+    let handle = server.shutdown_handle();
+    thread::spawn(move || {
+        server.serve(|ws| {
+            let (mut reader, writer) = ws.split().unwrap();
+            while let Ok(m) = reader.read() {
+                if m.is_text() && writer.send(m).is_err() {
+                    break;
+                }
+            }
+        })
+    });
+    let (mut ws, _) = connect(&url(addr)).unwrap();
+    ws.send_text("x").unwrap();
+    assert_eq!(ws.read().unwrap(), Message::text("x"));
+    let h2 = handle.clone();
+    let waiter = thread::spawn(move || h2.shutdown());
+    match ws.read().unwrap() {
+        Message::Close(Some(CloseFrame { code, .. })) => assert_eq!(code, CloseCode::Away),
+        other => panic!("expected close 1001, got {other:?}"),
+    }
+    assert_eq!(
+        waiter.join().unwrap(),
+        0,
+        "the split connection did not end"
+    );
+}
+
+#[test]
+fn accept_on_any_stream_answers_and_reports_a_refusal() {
+    use std::io::Cursor;
+    struct Duplex {
+        input: Cursor<Vec<u8>>,
+        output: Vec<u8>,
+    }
+    impl Read for Duplex {
+        fn read(&mut self, b: &mut [u8]) -> std::io::Result<usize> {
+            self.input.read(b)
+        }
+    }
+    impl Write for Duplex {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.output.write(b)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let request = "GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    let stream = Duplex {
+        input: Cursor::new(request.as_bytes().to_vec()),
+        output: Vec::new(),
+    };
+    let refused = ws6455::server::accept(stream, Config::default(), |_| {
+        Decision::Reject(Response::new(403).body("no"))
+    });
+    match refused {
+        Err(Error::Handshake(HandshakeError::Refused { status, .. })) => assert_eq!(status, 403),
+        other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+    }
+}

@@ -33,9 +33,10 @@ fn every_u16_close_code_is_accepted_or_refused_with_1002() {
                 ],
                 "code {code}"
             );
-            // Echoed with the same code.
-            let mut echo = vec![0x88, 0x02];
+            // Echoed with the same code and reason.
+            let mut echo = vec![0x88, 0x05];
             echo.extend_from_slice(&code.to_be_bytes());
+            echo.extend_from_slice(b"why");
             assert_eq!(p.pending(), echo, "code {code}");
             assert_eq!(p.state(), State::CloseReceived);
         } else {

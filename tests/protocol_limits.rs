@@ -232,3 +232,13 @@ fn receiving_after_the_end_does_not_buffer() {
     assert_eq!(p.buffered(), 0);
     assert!(matches!(p.next_message(), Err(Error::ConnectionClosed)));
 }
+
+#[test]
+fn shrink_keeps_a_buffer_that_only_grew_a_little() {
+    // The socket layer shrinks after every message; a buffer that grew to 8 KiB to fit a
+    // partial frame plus a full read must not be reallocated each time.
+    let mut rx = Receiver::new(Role::Server, &Config::default());
+    assert!(rx.read_buf(8192).len() >= 8192);
+    rx.shrink();
+    assert!(rx.read_buf(1).len() >= 8192);
+}

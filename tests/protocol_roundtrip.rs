@@ -110,7 +110,10 @@ fn ping_pong_and_close_handshake_initiated_by_the_server() {
     assert_eq!(
         pump(&mut c, &mut s, 3),
         [
-            Event::Msg(Message::Close(Some(CloseFrame::new(CloseCode::Away, "")))),
+            Event::Msg(Message::Close(Some(CloseFrame::new(
+                CloseCode::Away,
+                "restart"
+            )))),
             Event::Closed
         ]
     );

@@ -395,7 +395,7 @@ fn auto_pongs_do_not_pass_max_write_buffer() {
 }
 
 #[test]
-fn peer_close_with_code_is_reported_once_and_echoed_with_that_code() {
+fn peer_close_is_reported_once_and_echoed_with_its_code_and_reason() {
     let mut p = server();
     let ev = feed(&mut p, &client_frame(true, OpCode::Close, b"\x0f\xa0going"));
     assert_eq!(
@@ -408,10 +408,10 @@ fn peer_close_with_code_is_reported_once_and_echoed_with_that_code() {
             Event::Closed
         ]
     );
-    assert_eq!(p.pending(), [0x88, 0x02, 0x0f, 0xa0]);
+    assert_eq!(p.pending(), b"\x88\x07\x0f\xa0going");
     assert_eq!(p.state(), State::CloseReceived);
     assert!(p.is_done());
-    p.consume(4);
+    p.consume(9);
     assert_eq!(p.state(), State::Closed);
 }
 

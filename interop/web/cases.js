@@ -95,8 +95,7 @@ export async function runWebCase({ url, name, timeoutMs }) {
     const e = await ev;
     if (e.code !== 1000) return `close event ${e.code} ${JSON.stringify(e.reason)}, expected 1000 "bye"`;
     if (!e.wasClean) return 'close was not clean';
-    // RFC 6455 5.5.1 asks for the code to be echoed, not the reason: worth a note only.
-    if (e.reason !== 'bye') return `NOTE: the close echo had code 1000 but reason ${JSON.stringify(e.reason)}, not "bye"`;
+    if (e.reason !== 'bye') return `the close echo had code 1000 but reason ${JSON.stringify(e.reason)}, not "bye"`;
     return null;
   };
 

@@ -47,7 +47,7 @@ fn established(ws: &WebSocket<TcpStream>, id: u64) {
             .peer_addr()
             .map(|a| a.to_string())
             .unwrap_or_else(|_| "?".into());
-        let target = ws.request().map(|r| r.target.clone()).unwrap_or_default();
+        let target = ws.request().map(|r| preview(&r.target)).unwrap_or_default();
         log::debug(&format!(
             "[{id}] peer {peer}, target {target}, subprotocol {}",
             ws.subprotocol().unwrap_or("(none)")
