@@ -309,6 +309,7 @@ fn check_seq(c: &Counters, expected: &mut u64, seq: u64) {
         std::cmp::Ordering::Equal => *expected += 1,
         std::cmp::Ordering::Greater => {
             c.lost.fetch_add(seq - *expected, Ordering::Relaxed);
+            c.note(format!("gap: expected #{expected}, got #{seq}"));
             *expected = seq + 1;
         }
         std::cmp::Ordering::Less => {
@@ -400,7 +401,14 @@ fn start_inproc(mode: Mode) -> InProc {
                 let Ok((mut reader, writer)) = ws.split() else {
                     return;
                 };
-                room.lock().unwrap().insert(id, writer);
+                {
+                    let mut members = room.lock().unwrap();
+                    members.insert(id, writer);
+                    let line = format!("* {name} joined");
+                    for w in members.values() {
+                        let _ = w.send_text(&line);
+                    }
+                }
                 while let Ok(m) = reader.read() {
                     if let Message::Text(t) = m {
                         let line = format!("{name}: {t}");
@@ -626,7 +634,24 @@ fn room_connection(
             return;
         }
     };
-    // Everyone is in the room before anyone speaks, so every member must see everything.
+    // Everyone is in the room before anyone speaks, so every member must see everything. The
+    // server adds a member after the handshake, and announces it to everyone, the newcomer
+    // included: wait for our own announcement.
+    let _ = reader
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_secs(30)));
+    let me = format!("* c{conn} joined");
+    loop {
+        match reader.read() {
+            Ok(Message::Text(t)) if t == me => break,
+            Ok(_) => {}
+            Err(e) => {
+                count_error(&c, conn, "waiting to join", &e);
+                start.wait();
+                return;
+            }
+        }
+    }
     start.wait();
     let w = (conn < senders).then(|| {
         let (writer, c, sent_by) = (writer.clone(), c.clone(), sent_by.clone());
