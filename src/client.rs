@@ -17,7 +17,7 @@ use std::io::{self, ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Instant;
 
-use crate::handshake::{self, ClientHandshake, Response, WsUrl};
+use crate::handshake::{self, ClientHandshake, HandshakeError, Response, WsUrl};
 use crate::http;
 use crate::socket::{self, WebSocket};
 use crate::{Config, Error, Result, Role};
@@ -170,7 +170,14 @@ impl ClientBuilder {
                 Ok(0) => return Err(hs.finish()),
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    // A refusal whose body stopped arriving still reports its status.
+                    let err = hs.finish();
+                    return Err(match err {
+                        Error::Handshake(HandshakeError::Incomplete) => e.into(),
+                        refusal => refusal,
+                    });
+                }
             };
             if let Some(done) = hs.feed(&chunk[..n])? {
                 let mut ws = WebSocket::from_partially_read(

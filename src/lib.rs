@@ -30,3 +30,8 @@ pub mod utf8;
 pub use config::Config;
 pub use error::{Error, ProtocolError, Result};
 pub use message::{CloseCode, CloseFrame, Message, Role};
+
+/// The README's examples, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -308,6 +308,22 @@ impl Receiver {
         self.filled - self.pos
     }
 
+    /// Payload bytes of the data frame in progress that have not arrived yet (0 between
+    /// frames). A socket layer can read up to this much in one call instead of in
+    /// `read_buffer_size` pieces: a large frame then takes a few big reads rather than thousands
+    /// of small ones (each of which may block and wake the thread).
+    ///
+    /// ```
+    /// use ws6455::{protocol::Receiver, Config, Role};
+    /// let mut rx = Receiver::new(Role::Client, &Config::default());
+    /// rx.receive(&[0x82, 0x7E, 0x10, 0x00, 1, 2, 3]); // 4096-byte binary frame, 3 bytes in
+    /// assert_eq!(rx.next_message().unwrap(), None);
+    /// assert_eq!(rx.frame_remaining(), 4093);
+    /// ```
+    pub fn frame_remaining(&self) -> u64 {
+        self.frame.map_or(0, |f| f.remaining)
+    }
+
     /// True once a close frame has been returned by [`Receiver::next_message`].
     ///
     /// ```
@@ -953,6 +969,13 @@ impl Sender {
                 _ => None,
             };
         }
+    }
+
+    /// Queues the unsent rest of a data frame whose beginning the socket layer wrote straight
+    /// to the stream (see `WebSocket::write`): appended as is, without checks, since the frame
+    /// has already started on the wire.
+    pub(crate) fn queue_frame_rest(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
     }
 
     /// True once a close frame has been queued (by [`Sender::close`] or [`Sender::respond`]).

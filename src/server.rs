@@ -529,7 +529,8 @@ enum Outcome<S> {
 /// by [`Config::max_head_size`]), checks it (RFC 6455 §4.2.1), asks `hook`, and writes the
 /// response. On success the returned [`WebSocket`] already holds any bytes the client sent after
 /// its request. A refused or malformed request is answered (`400`, `403`, `405`, `426`, `431`, …)
-/// and returned as [`Error::Handshake`] or [`Error::Http`].
+/// and returned as [`Error::Handshake`] ([`HandshakeError::Refused`](handshake::HandshakeError::Refused))
+/// or [`Error::Http`].
 ///
 /// Set a read timeout on the stream first if the peer may be slow or hostile.
 ///
@@ -563,10 +564,9 @@ pub fn accept<S: Read + Write>(
 ) -> Result<WebSocket<S>> {
     match accept_inner(stream, &config, &hook, None, None)? {
         Outcome::Upgraded(ws) => Ok(*ws),
-        Outcome::Answered(status) => Err(Error::Handshake(handshake::HandshakeError::Rejected {
+        Outcome::Answered(status) => Err(Error::Handshake(handshake::HandshakeError::Refused {
             status,
-            reason: String::new(),
-            body: Vec::new(),
+            reason: handshake::reason_phrase(status).to_owned(),
         })),
     }
 }

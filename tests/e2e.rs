@@ -490,3 +490,38 @@ fn graceful_shutdown_reaches_connections_split_into_reader_and_writer() {
         "the split connection did not end"
     );
 }
+
+#[test]
+fn accept_on_any_stream_answers_and_reports_a_refusal() {
+    use std::io::Cursor;
+    struct Duplex {
+        input: Cursor<Vec<u8>>,
+        output: Vec<u8>,
+    }
+    impl Read for Duplex {
+        fn read(&mut self, b: &mut [u8]) -> std::io::Result<usize> {
+            self.input.read(b)
+        }
+    }
+    impl Write for Duplex {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.output.write(b)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let request = "GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    let stream = Duplex {
+        input: Cursor::new(request.as_bytes().to_vec()),
+        output: Vec::new(),
+    };
+    let refused = ws6455::server::accept(stream, Config::default(), |_| {
+        Decision::Reject(Response::new(403).body("no"))
+    });
+    match refused {
+        Err(Error::Handshake(HandshakeError::Refused { status, .. })) => assert_eq!(status, 403),
+        other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+    }
+}

@@ -21,7 +21,8 @@ mod sys {
     /// `SIG_ERR` is `(sighandler_t) -1`.
     const SIG_ERR: usize = usize::MAX;
 
-    extern "C" {
+    // SAFETY: the declaration matches the C library's `signal` (see below).
+    unsafe extern "C" {
         // `sighandler_t signal(int signum, sighandler_t handler);` with sighandler_t a pointer
         // to `void (int)`: an `extern "C" fn(i32)` has the same ABI, and the previous handler
         // is returned as a pointer-sized integer that we only compare with SIG_ERR.

@@ -1,0 +1,747 @@
+//! A load generator for WebSocket echo servers, built on this crate's blocking client (so client
+//! frames are masked with the crate's fast XOR). Used by `scripts/bench-servers.sh`.
+//!
+//! ```text
+//! cargo run --release --example loadgen -- --url ws://127.0.0.1:9001/ --scenario pingpong --conns 16
+//! ```
+//!
+//! Every run is bounded in time (`--secs`, at most 60) and in messages (`--max-msgs`), and only
+//! talks to loopback addresses. It prints one machine-readable line per result:
+//!
+//! ```text
+//! RESULT label=ours scenario=pingpong conns=16 size=32 window=1 msgs=123456 secs=3.001 msgs_per_s=41138 mb_per_s=1.32 p50_us=380.1 p99_us=912.4 p999_us=2210.0
+//! ```
+//!
+//! Scenarios:
+//! - `pingpong`: `--conns` connections, each sends one `--size`-byte binary message and waits for
+//!   its echo, over and over; throughput and round-trip latency percentiles.
+//! - `stream`: each connection keeps `--window` messages in flight (a writer and a reader thread
+//!   per connection); msgs/s and MB/s (payload bytes echoed, one direction).
+//! - `big`: `stream` with one connection and a window of one, for `--size` of 1 MiB or more.
+//! - `idle`: opens `--conns` connections and holds them, reads the server's RSS and thread count
+//!   from `/proc/PID/status` (`--server-pid`), then sends one message on each and counts echoes.
+//! - `connrate`: `--conns` threads each connect, handshake and close as fast as they can.
+//!
+//! `--raw` speaks plain TCP instead (no handshake, no framing: a message is `--size` bytes), for
+//! the raw TCP echo server that gives the ceiling.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Barrier, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use ws6455::client::ClientBuilder;
+use ws6455::socket::{WebSocket, WsReader, WsWriter};
+use ws6455::{CloseCode, Config, Message};
+
+#[derive(Clone, Debug)]
+struct Opts {
+    url: String,
+    addr: SocketAddr,
+    raw: bool,
+    label: String,
+    scenario: String,
+    conns: usize,
+    size: usize,
+    window: usize,
+    secs: f64,
+    max_msgs: u64,
+    server_pid: Option<u32>,
+}
+
+fn usage(msg: &str) -> ! {
+    eprintln!("loadgen: {msg}");
+    eprintln!(
+        "usage: loadgen --url ws://127.0.0.1:PORT/ --scenario pingpong|stream|big|idle|connrate \
+         [--conns N] [--size BYTES] [--window N] [--secs S] [--max-msgs N] [--label NAME] \
+         [--server-pid PID] [--raw]"
+    );
+    std::process::exit(2)
+}
+
+fn parse_opts() -> Opts {
+    let mut o = Opts {
+        url: String::new(),
+        addr: "127.0.0.1:0".parse().unwrap(),
+        raw: false,
+        label: "server".into(),
+        scenario: "pingpong".into(),
+        conns: 1,
+        size: 32,
+        window: 1,
+        secs: 3.0,
+        max_msgs: 20_000_000,
+        server_pid: None,
+    };
+    let mut args = std::env::args().skip(1);
+    let mut window_given = false;
+    while let Some(a) = args.next() {
+        let mut val = || {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{a} needs a value")))
+        };
+        match a.as_str() {
+            "--url" => o.url = val(),
+            "--raw" => o.raw = true,
+            "--label" => o.label = val(),
+            "--scenario" => o.scenario = val(),
+            "--conns" => o.conns = val().parse().unwrap_or_else(|_| usage("bad --conns")),
+            "--size" => o.size = parse_size(&val()),
+            "--window" => {
+                o.window = val().parse().unwrap_or_else(|_| usage("bad --window"));
+                window_given = true;
+            }
+            "--secs" => o.secs = val().parse().unwrap_or_else(|_| usage("bad --secs")),
+            "--max-msgs" => o.max_msgs = val().parse().unwrap_or_else(|_| usage("bad --max-msgs")),
+            "--server-pid" => {
+                o.server_pid = Some(val().parse().unwrap_or_else(|_| usage("bad --server-pid")))
+            }
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    if o.url.is_empty() {
+        usage("--url is required");
+    }
+    o.secs = o.secs.clamp(0.1, 60.0);
+    o.conns = o.conns.clamp(1, 20_000);
+    o.window = o.window.max(1);
+    if o.scenario == "big" {
+        o.conns = 1;
+        if !window_given {
+            o.window = 1;
+        }
+    }
+    let hostport = o
+        .url
+        .strip_prefix("ws://")
+        .unwrap_or_else(|| usage("the URL must start with ws://"))
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let addr = hostport
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .unwrap_or_else(|| usage("cannot resolve the URL's host"));
+    if !addr.ip().is_loopback() {
+        usage("only loopback addresses (127.0.0.0/8, [::1]) may be targeted");
+    }
+    o.addr = addr;
+    o
+}
+
+fn parse_size(s: &str) -> usize {
+    let s = s.trim();
+    let (num, mul) = if let Some(n) = s.strip_suffix("KiB").or_else(|| s.strip_suffix('K')) {
+        (n, 1 << 10)
+    } else if let Some(n) = s.strip_suffix("MiB").or_else(|| s.strip_suffix('M')) {
+        (n, 1 << 20)
+    } else {
+        (s, 1)
+    };
+    num.parse::<usize>().unwrap_or_else(|_| usage("bad --size")) * mul
+}
+
+fn client_config() -> Config {
+    Config::default()
+        .max_frame_size(64 << 20)
+        .max_message_size(64 << 20)
+        .max_write_buffer(64 << 20)
+        .read_buffer_size(64 << 10)
+        .close_timeout(Some(Duration::from_secs(2)))
+}
+
+/// One connection, either a WebSocket or plain TCP.
+enum Conn {
+    Ws(Box<WebSocket<TcpStream>>),
+    Raw(TcpStream, Vec<u8>),
+}
+
+impl Conn {
+    fn open(o: &Opts) -> std::io::Result<Conn> {
+        if o.raw {
+            let s = TcpStream::connect_timeout(&o.addr, Duration::from_secs(10))?;
+            s.set_nodelay(true)?;
+            Ok(Conn::Raw(s, vec![0; 64 << 10]))
+        } else {
+            let (ws, _) = ClientBuilder::new(o.url.clone())
+                .config(client_config())
+                .connect()
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            Ok(Conn::Ws(Box::new(ws)))
+        }
+    }
+
+    /// Sends one message (written and flushed).
+    fn send(&mut self, payload: &[u8]) -> std::io::Result<()> {
+        match self {
+            Conn::Ws(ws) => ws.send_binary(payload).map_err(io_err),
+            Conn::Raw(s, _) => s.write_all(payload),
+        }
+    }
+
+    /// Receives one message of `len` bytes.
+    fn recv(&mut self, len: usize) -> std::io::Result<()> {
+        match self {
+            Conn::Ws(ws) => loop {
+                match ws.read().map_err(io_err)? {
+                    Message::Binary(b) => {
+                        if b.len() != len {
+                            return Err(std::io::Error::other("echo has the wrong length"));
+                        }
+                        return Ok(());
+                    }
+                    Message::Text(t) => {
+                        if t.len() != len {
+                            return Err(std::io::Error::other("echo has the wrong length"));
+                        }
+                        return Ok(());
+                    }
+                    Message::Close(_) => return Err(std::io::Error::other("server closed")),
+                    _ => {}
+                }
+            },
+            Conn::Raw(s, buf) => {
+                let mut left = len;
+                while left > 0 {
+                    let want = left.min(buf.len());
+                    let n = s.read(&mut buf[..want])?;
+                    if n == 0 {
+                        return Err(std::io::ErrorKind::UnexpectedEof.into());
+                    }
+                    left -= n;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn set_read_timeout(&self, t: Option<Duration>) {
+        let _ = match self {
+            Conn::Ws(ws) => ws.get_ref().set_read_timeout(t),
+            Conn::Raw(s, _) => s.set_read_timeout(t),
+        };
+    }
+
+    fn close(self) {
+        match self {
+            Conn::Ws(mut ws) => {
+                let _ = ws.close(CloseCode::Normal, "");
+                // Wait for the server's close reply (and the end of TCP), bounded by timeouts.
+                while ws.read().is_ok() {}
+            }
+            Conn::Raw(s, _) => drop(s),
+        }
+    }
+}
+
+fn io_err(e: ws6455::Error) -> std::io::Error {
+    match e {
+        ws6455::Error::Io(e) => e,
+        ws6455::Error::Timeout => std::io::ErrorKind::TimedOut.into(),
+        e => std::io::Error::other(e.to_string()),
+    }
+}
+
+fn payload(size: usize) -> Vec<u8> {
+    (0..size).map(|i| (i * 7 + 3) as u8).collect()
+}
+
+/// Opens `n` connections from a few threads; stops at the first failure of each thread.
+fn open_many(o: &Opts, n: usize) -> (Vec<Conn>, usize) {
+    let threads = n.clamp(1, 4);
+    let failed = Arc::new(AtomicU64::new(0));
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let o = o.clone();
+            let failed = failed.clone();
+            let count = n / threads + usize::from(t < n % threads);
+            std::thread::spawn(move || {
+                let mut v = Vec::with_capacity(count);
+                for _ in 0..count {
+                    match Conn::open(&o) {
+                        Ok(c) => v.push(c),
+                        Err(e) => {
+                            if failed.fetch_add(1, Ordering::Relaxed) == 0 {
+                                eprintln!("loadgen: connect failed: {e}");
+                            }
+                        }
+                    }
+                }
+                v
+            })
+        })
+        .collect();
+    let mut all = Vec::with_capacity(n);
+    for h in handles {
+        all.extend(h.join().unwrap());
+    }
+    (all, failed.load(Ordering::Relaxed) as usize)
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i] as f64 / 1000.0
+}
+
+fn result_line(o: &Opts, fields: &[(&str, String)]) {
+    let mut line = format!(
+        "RESULT label={} scenario={} conns={} size={} window={}",
+        o.label, o.scenario, o.conns, o.size, o.window
+    );
+    for (k, v) in fields {
+        line.push_str(&format!(" {k}={v}"));
+    }
+    println!("{line}");
+}
+
+fn pingpong(o: &Opts) {
+    let (conns, failed) = open_many(o, o.conns);
+    if failed > 0 || conns.is_empty() {
+        result_line(o, &[("error", format!("connect_failed={failed}"))]);
+        return;
+    }
+    let n = conns.len();
+    let barrier = Arc::new(Barrier::new(n + 1));
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicU64::new(0));
+    let per_conn_cap = (o.max_msgs / n as u64).clamp(1, 2_000_000) as usize;
+    let handles: Vec<_> = conns
+        .into_iter()
+        .map(|mut c| {
+            let (barrier, stop, sent) = (barrier.clone(), stop.clone(), sent.clone());
+            let data = payload(o.size);
+            let size = o.size;
+            std::thread::spawn(move || {
+                c.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut lat: Vec<u32> = Vec::with_capacity(per_conn_cap.min(1 << 20));
+                barrier.wait();
+                let mut err = None;
+                while !stop.load(Ordering::Relaxed) && lat.len() < per_conn_cap {
+                    let t0 = Instant::now();
+                    if let Err(e) = c.send(&data).and_then(|_| c.recv(size)) {
+                        err = Some(e);
+                        break;
+                    }
+                    lat.push(t0.elapsed().as_nanos().min(u32::MAX as u128) as u32);
+                    sent.fetch_add(1, Ordering::Relaxed);
+                }
+                c.close();
+                (lat, err)
+            })
+        })
+        .collect();
+    barrier.wait();
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs_f64(o.secs);
+    while Instant::now() < deadline && sent.load(Ordering::Relaxed) < o.max_msgs {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for h in handles {
+        let (lat, err) = h.join().unwrap();
+        if let Some(e) = err {
+            if errors == 0 {
+                eprintln!("loadgen: connection error: {e}");
+            }
+            errors += 1;
+        }
+        all.extend(lat);
+    }
+    all.sort_unstable();
+    let msgs = all.len() as f64;
+    result_line(
+        o,
+        &[
+            ("msgs", all.len().to_string()),
+            ("secs", format!("{elapsed:.3}")),
+            ("msgs_per_s", format!("{:.0}", msgs / elapsed)),
+            (
+                "mb_per_s",
+                format!("{:.2}", msgs * o.size as f64 / elapsed / 1e6),
+            ),
+            ("p50_us", format!("{:.1}", percentile(&all, 0.50))),
+            ("p99_us", format!("{:.1}", percentile(&all, 0.99))),
+            ("p999_us", format!("{:.1}", percentile(&all, 0.999))),
+            ("errors", errors.to_string()),
+        ],
+    );
+}
+
+/// In-flight accounting between a connection's writer and reader threads.
+struct Window {
+    state: Mutex<(u64, bool)>, // (messages in flight, writer waiting)
+    cv: Condvar,
+}
+
+enum TxHalf {
+    Ws(WsWriter),
+    Raw(TcpStream),
+}
+
+enum RxHalf {
+    Ws(WsReader),
+    Raw(TcpStream, Vec<u8>, usize), // stream, buffer, bytes of a partial message
+}
+
+fn split(c: Conn) -> std::io::Result<(TxHalf, RxHalf)> {
+    match c {
+        Conn::Ws(ws) => {
+            let (r, w) = ws.split().map_err(io_err)?;
+            Ok((TxHalf::Ws(w), RxHalf::Ws(r)))
+        }
+        Conn::Raw(s, buf) => Ok((TxHalf::Raw(s.try_clone()?), RxHalf::Raw(s, buf, 0))),
+    }
+}
+
+impl RxHalf {
+    /// Receives at least one message of `size` bytes; returns how many completed.
+    fn recv(&mut self, size: usize) -> std::io::Result<u64> {
+        match self {
+            RxHalf::Ws(r) => loop {
+                match r.read().map_err(io_err)? {
+                    Message::Binary(b) => {
+                        if b.len() != size {
+                            return Err(std::io::Error::other("echo has the wrong length"));
+                        }
+                        return Ok(1);
+                    }
+                    Message::Close(_) => return Err(std::io::Error::other("server closed")),
+                    _ => {}
+                }
+            },
+            RxHalf::Raw(s, buf, partial) => loop {
+                let n = s.read(buf)?;
+                if n == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+                *partial += n;
+                let done = *partial / size;
+                *partial %= size;
+                if done > 0 {
+                    return Ok(done as u64);
+                }
+            },
+        }
+    }
+}
+
+fn stream(o: &Opts) {
+    let (conns, failed) = open_many(o, o.conns);
+    if failed > 0 || conns.is_empty() {
+        result_line(o, &[("error", format!("connect_failed={failed}"))]);
+        return;
+    }
+    let n = conns.len();
+    let barrier = Arc::new(Barrier::new(2 * n + 1));
+    let stop = Arc::new(AtomicBool::new(false));
+    let received = Arc::new(AtomicU64::new(0));
+    let window = o.window as u64;
+    let per_conn_cap = (o.max_msgs / n as u64).max(1);
+    let mut handles = Vec::new();
+    for c in conns {
+        c.set_read_timeout(Some(Duration::from_millis(100)));
+        let (tx, mut rx) = match split(c) {
+            Ok(h) => h,
+            Err(e) => {
+                result_line(o, &[("error", format!("split_failed:{e}"))]);
+                return;
+            }
+        };
+        let win = Arc::new(Window {
+            state: Mutex::new((0, false)),
+            cv: Condvar::new(),
+        });
+        let total_sent = Arc::new(AtomicU64::new(0));
+        let writer_done = Arc::new(AtomicBool::new(false));
+        // Writer: keeps up to `window` messages in flight; refills when half have come back.
+        {
+            let (barrier, stop, win, total_sent, writer_done) = (
+                barrier.clone(),
+                stop.clone(),
+                win.clone(),
+                total_sent.clone(),
+                writer_done.clone(),
+            );
+            let data = payload(o.size);
+            handles.push(std::thread::spawn(move || -> Option<std::io::Error> {
+                let mut tx = tx;
+                let mut batch = Vec::new();
+                barrier.wait();
+                let mut sent = 0u64;
+                let res = (|| -> std::io::Result<()> {
+                    while !stop.load(Ordering::Relaxed) && sent < per_conn_cap {
+                        let room = {
+                            let mut st = win.state.lock().unwrap();
+                            while st.0 > window / 2 && !stop.load(Ordering::Relaxed) {
+                                st.1 = true;
+                                st = win
+                                    .cv
+                                    .wait_timeout(st, Duration::from_millis(50))
+                                    .unwrap()
+                                    .0;
+                            }
+                            st.1 = false;
+                            let room = (window - st.0).min(per_conn_cap - sent);
+                            st.0 += room;
+                            room
+                        };
+                        if stop.load(Ordering::Relaxed) && room == 0 {
+                            break;
+                        }
+                        match &mut tx {
+                            // Large messages: one write each, straight from the payload.
+                            TxHalf::Ws(w) if data.len() >= 4096 => {
+                                for _ in 0..room {
+                                    w.send_binary(&data).map_err(io_err)?;
+                                }
+                            }
+                            // Small ones: queue the batch, then one flush.
+                            TxHalf::Ws(w) => {
+                                for _ in 0..room {
+                                    w.write(Message::Binary(data.clone())).map_err(io_err)?;
+                                }
+                                w.flush().map_err(io_err)?;
+                            }
+                            // Raw TCP gets the same batching: one write for the whole batch.
+                            TxHalf::Raw(s) if data.len() < 4096 => {
+                                batch.clear();
+                                for _ in 0..room {
+                                    batch.extend_from_slice(&data);
+                                }
+                                s.write_all(&batch)?;
+                            }
+                            TxHalf::Raw(s) => {
+                                for _ in 0..room {
+                                    s.write_all(&data)?;
+                                }
+                            }
+                        }
+                        sent += room;
+                        total_sent.store(sent, Ordering::Release);
+                    }
+                    Ok(())
+                })();
+                writer_done.store(true, Ordering::Release);
+                res.err()
+            }));
+        }
+        // Reader: counts echoes until everything sent has come back.
+        {
+            let (barrier, win, received, total_sent, writer_done) = (
+                barrier.clone(),
+                win.clone(),
+                received.clone(),
+                total_sent.clone(),
+                writer_done.clone(),
+            );
+            let size = o.size;
+            handles.push(std::thread::spawn(move || -> Option<std::io::Error> {
+                barrier.wait();
+                let mut got = 0u64;
+                loop {
+                    if writer_done.load(Ordering::Acquire)
+                        && got >= total_sent.load(Ordering::Acquire)
+                    {
+                        break;
+                    }
+                    match rx.recv(size) {
+                        Ok(k) => {
+                            got += k;
+                            received.fetch_add(k, Ordering::Relaxed);
+                            let mut st = win.state.lock().unwrap();
+                            st.0 -= k.min(st.0);
+                            if st.1 && st.0 <= window / 2 {
+                                win.cv.notify_one();
+                            }
+                        }
+                        // A short read timeout lets the loop notice the writer is done.
+                        Err(e)
+                            if matches!(
+                                e.kind(),
+                                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+                            ) => {}
+                        Err(e) => return Some(e),
+                    }
+                }
+                None
+            }));
+        }
+    }
+    barrier.wait();
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs_f64(o.secs);
+    while Instant::now() < deadline && received.load(Ordering::Relaxed) < o.max_msgs {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut errors = 0;
+    for h in handles {
+        if let Some(e) = h.join().unwrap() {
+            if errors == 0 {
+                eprintln!("loadgen: connection error: {e}");
+            }
+            errors += 1;
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let msgs = received.load(Ordering::Relaxed) as f64;
+    result_line(
+        o,
+        &[
+            ("msgs", format!("{msgs:.0}")),
+            ("secs", format!("{elapsed:.3}")),
+            ("msgs_per_s", format!("{:.0}", msgs / elapsed)),
+            (
+                "mb_per_s",
+                format!("{:.2}", msgs * o.size as f64 / elapsed / 1e6),
+            ),
+            ("errors", errors.to_string()),
+        ],
+    );
+}
+
+/// `VmRSS` (KiB) and `Threads` of a process, from `/proc/PID/status`.
+fn proc_status(pid: u32) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        text.lines()
+            .find(|l| l.starts_with(name))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    Some((field("VmRSS:")?, field("Threads:")?))
+}
+
+fn idle(o: &Opts) {
+    let before = o.server_pid.and_then(proc_status);
+    let t0 = Instant::now();
+    let (mut conns, failed) = open_many(o, o.conns);
+    let open_secs = t0.elapsed().as_secs_f64();
+    // Let the server settle (threads started, buffers shrunk) before measuring.
+    std::thread::sleep(Duration::from_secs(1));
+    let after = o.server_pid.and_then(proc_status);
+    let data = payload(o.size.max(1));
+    let mut alive = 0usize;
+    // Send one message on each, then collect the echoes (bounded by a read timeout).
+    let mut sent_ok = vec![false; conns.len()];
+    for (c, ok) in conns.iter_mut().zip(sent_ok.iter_mut()) {
+        *ok = c.send(&data).is_ok();
+    }
+    for (c, ok) in conns.iter_mut().zip(&sent_ok) {
+        c.set_read_timeout(Some(Duration::from_secs(10)));
+        if *ok && c.recv(data.len()).is_ok() {
+            alive += 1;
+        }
+    }
+    let opened = conns.len();
+    let mut fields = vec![
+        ("opened", opened.to_string()),
+        ("failed", failed.to_string()),
+        ("alive", alive.to_string()),
+        ("open_secs", format!("{open_secs:.2}")),
+    ];
+    if let (Some((rss0, _)), Some((rss1, threads))) = (before, after) {
+        fields.push(("server_rss_kib", rss1.to_string()));
+        fields.push(("server_threads", threads.to_string()));
+        let per = if opened > 0 {
+            rss1.saturating_sub(rss0) as f64 / opened as f64
+        } else {
+            0.0
+        };
+        fields.push(("rss_per_conn_kib", format!("{per:.1}")));
+    }
+    result_line(o, &fields);
+    // Close them all; in parallel, since a close waits for the server's reply.
+    let chunks: Vec<Vec<Conn>> = {
+        let k = 8;
+        let mut v: Vec<Vec<Conn>> = (0..k).map(|_| Vec::new()).collect();
+        for (i, c) in conns.drain(..).enumerate() {
+            v[i % k].push(c);
+        }
+        v
+    };
+    let hs: Vec<_> = chunks
+        .into_iter()
+        .map(|cs| {
+            std::thread::spawn(move || {
+                for c in cs {
+                    c.set_read_timeout(Some(Duration::from_secs(2)));
+                    c.close();
+                }
+            })
+        })
+        .collect();
+    for h in hs {
+        let _ = h.join();
+    }
+}
+
+fn connrate(o: &Opts) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..o.conns)
+        .map(|_| {
+            let (o, stop, done, errors) = (o.clone(), stop.clone(), done.clone(), errors.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) && done.load(Ordering::Relaxed) < o.max_msgs {
+                    let ok = Conn::open(&o).and_then(|mut c| {
+                        if let Conn::Raw(..) = c {
+                            // Plain TCP: one byte there and back stands for the handshake.
+                            c.send(b"x")?;
+                            c.recv(1)?;
+                        }
+                        c.close();
+                        Ok(())
+                    });
+                    match ok {
+                        Ok(()) => done.fetch_add(1, Ordering::Relaxed),
+                        Err(_) => errors.fetch_add(1, Ordering::Relaxed),
+                    };
+                }
+            })
+        })
+        .collect();
+    let deadline = start + Duration::from_secs_f64(o.secs);
+    while Instant::now() < deadline && done.load(Ordering::Relaxed) < o.max_msgs {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        let _ = h.join();
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let n = done.load(Ordering::Relaxed) as f64;
+    result_line(
+        o,
+        &[
+            ("conns_done", format!("{n:.0}")),
+            ("secs", format!("{elapsed:.3}")),
+            ("conns_per_s", format!("{:.0}", n / elapsed)),
+            ("errors", errors.load(Ordering::Relaxed).to_string()),
+        ],
+    );
+}
+
+fn main() {
+    let o = parse_opts();
+    match o.scenario.as_str() {
+        "pingpong" => pingpong(&o),
+        "stream" | "big" => stream(&o),
+        "idle" => idle(&o),
+        "connrate" => connrate(&o),
+        other => usage(&format!("unknown scenario {other}")),
+    }
+}

@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# Echo-server benchmarks: ws6455 (`ws-server --app echo`, or examples/echo_server when the
+# binary is missing) against tungstenite (thread per connection), fastwebsockets (tokio) and a
+# raw TCP echo server (thread per connection: the ceiling), all driven by examples/loadgen.
+#
+#   scripts/bench-servers.sh            # full run (about 10-15 minutes)
+#   scripts/bench-servers.sh --quick    # short variant for CI (about 1-2 minutes once built)
+#
+# Options: --quick, --rounds N, --secs S, --only LIST (comma-separated server names:
+# ours,tungstenite,fastwebsockets,raw), --example (use examples/echo_server for ours),
+# --no-build (use the binaries already built).
+# Environment: CARGO_TARGET_DIR is honoured; results also go to $OUT (default
+# target/bench-servers/results.txt, one RESULT line per run).
+#
+# Servers run one at a time per measurement and the scenarios alternate servers A B C D A B C D,
+# so slow drift of a shared machine hits every server alike; the table shows medians and ratios
+# measured in the same run. Loopback only; every loadgen run is bounded in time and count.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+QUICK=0
+ROUNDS=""
+SECS=""
+ONLY="ours,tungstenite,fastwebsockets,raw"
+FORCE_EXAMPLE=0
+NO_BUILD=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --quick) QUICK=1 ;;
+        --rounds) ROUNDS="$2"; shift ;;
+        --secs) SECS="$2"; shift ;;
+        --only) ONLY="$2"; shift ;;
+        --example) FORCE_EXAMPLE=1 ;;
+        --no-build) NO_BUILD=1 ;;
+        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        *) echo "unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+if [ "$QUICK" = 1 ]; then
+    ROUNDS="${ROUNDS:-2}"; SECS="${SECS:-0.5}"
+else
+    ROUNDS="${ROUNDS:-3}"; SECS="${SECS:-3}"
+fi
+
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+OUT="${OUT:-$TARGET/bench-servers/results.txt}"
+mkdir -p "$(dirname "$OUT")"
+: > "$OUT"
+
+# 10 000 idle connections need as many descriptors in the loadgen and in the server.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+OURS_BIN=""
+if [ "$FORCE_EXAMPLE" = 0 ] && [ -e src/bin/ws-server.rs -o -d src/bin/ws-server ]; then
+    OURS_BIN="$TARGET/release/ws-server"
+fi
+if [ "$NO_BUILD" = 0 ]; then
+    echo "== building (release)"
+    if [ -n "$OURS_BIN" ]; then
+        cargo build --release --quiet --bin ws-server
+    fi
+    cargo build --release --quiet --example echo_server --example loadgen
+    cargo build --release --quiet --manifest-path benches/peers/Cargo.toml --target-dir "$TARGET/peers"
+fi
+LOADGEN="$TARGET/release/examples/loadgen"
+PEERS="$TARGET/peers/release"
+
+server_cmd() {
+    case "$1" in
+        ours)
+            if [ -n "$OURS_BIN" ]; then
+                echo "$OURS_BIN --app echo --listen 127.0.0.1:0 --quiet --max-connections 20000"
+            else
+                echo "$TARGET/release/examples/echo_server --listen 127.0.0.1:0 --max-connections 20000"
+            fi ;;
+        tungstenite) echo "$PEERS/tungstenite_echo --listen 127.0.0.1:0" ;;
+        fastwebsockets) echo "$PEERS/fastwebsockets_echo --listen 127.0.0.1:0" ;;
+        raw) echo "$PEERS/raw_echo --listen 127.0.0.1:0" ;;
+    esac
+}
+
+SERVER_PID=""
+SERVER_URL=""
+start_server() {
+    local log="$TARGET/bench-servers/$1.out"
+    # shellcheck disable=SC2046
+    $(server_cmd "$1") > "$log" 2> "$log.err" &
+    SERVER_PID=$!
+    for _ in $(seq 1 1200); do
+        if grep -q "^Listening on ws://.*:[0-9]" "$log" 2>/dev/null; then break; fi
+        sleep 0.05
+    done
+    if ! grep -q "^Listening on ws://.*:[0-9]" "$log"; then
+        echo "   SKIP: server $1 did not start within 60 s" >&2
+        cat "$log" "$log.err" >&2
+        stop_server
+        return 1
+    fi
+    SERVER_URL="$(grep -m1 "^Listening on " "$log" | sed 's/^Listening on //')/"
+}
+stop_server() {
+    if [ -n "$SERVER_PID" ]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=""
+    fi
+}
+trap stop_server EXIT
+
+# One measurement: a fresh server process, one loadgen run against it.
+measure() {
+    local name="$1"; shift
+    local raw=()
+    [ "$name" = raw ] && raw=(--raw)
+    start_server "$name" || return 0
+    "$LOADGEN" --url "$SERVER_URL" --label "$name" --server-pid "$SERVER_PID" "${raw[@]}" "$@" \
+        | tee -a "$OUT" | sed 's/^/   /' || true
+    stop_server
+}
+
+IFS=, read -r -a SERVERS <<< "$ONLY"
+if [ "$QUICK" = 1 ]; then
+    CASES=(
+        "--scenario pingpong --conns 1 --size 32"
+        "--scenario pingpong --conns 50 --size 32"
+        "--scenario stream --conns 8 --size 16 --window 64"
+        "--scenario stream --conns 8 --size 64KiB --window 8"
+        "--scenario big --size 1MiB"
+        "--scenario connrate --conns 4"
+        "--scenario idle --conns 1000 --size 32"
+    )
+else
+    CASES=(
+        "--scenario pingpong --conns 1 --size 32"
+        "--scenario pingpong --conns 16 --size 32"
+        "--scenario pingpong --conns 50 --size 32"
+        "--scenario pingpong --conns 256 --size 32"
+        "--scenario stream --conns 8 --size 16 --window 64"
+        "--scenario stream --conns 8 --size 1KiB --window 32"
+        "--scenario stream --conns 8 --size 64KiB --window 8"
+        "--scenario big --size 1MiB"
+        "--scenario big --size 16MiB"
+        "--scenario connrate --conns 4"
+        "--scenario idle --conns 1000 --size 32"
+        "--scenario idle --conns 10000 --size 32"
+    )
+fi
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "== NOTE: the load generator and the server share this machine's $(nproc) cores (and"
+echo "   whatever else is running: load average $(cut -d' ' -f1-3 /proc/loadavg)); absolute"
+echo "   numbers are noisy, the same-run ratios are the figures to read."
+echo "== ours: ${OURS_BIN:-examples/echo_server}; rounds: $ROUNDS; seconds per run: $SECS"
+for c in "${CASES[@]}"; do
+    echo "== $c"
+    secs="$SECS"
+    case "$c" in *idle*) secs=60 ;; esac
+    for r in $(seq 1 "$ROUNDS"); do
+        for s in "${SERVERS[@]}"; do
+            # shellcheck disable=SC2086
+            measure "$s" $c --secs "$secs"
+        done
+    done
+done
+
+echo
+echo "== medians over $ROUNDS rounds (ratio = ours / peer; for latency and memory lower is better)"
+awk -v servers="$ONLY" '
+function median(list,    n, a, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+    if (n == 0) return ""
+    return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+/^RESULT / {
+    delete f
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+    sc = f["scenario"]
+    case_ = sc " c=" f["conns"] " size=" f["size"] (sc == "stream" ? " w=" f["window"] : "")
+    if (sc == "pingpong") m = "msgs_per_s p99_us"
+    else if (sc == "stream") m = "msgs_per_s mb_per_s"
+    else if (sc == "big") m = "mb_per_s"
+    else if (sc == "connrate") m = "conns_per_s"
+    else if (sc == "idle") m = "rss_per_conn_kib alive server_threads"
+    nm = split(m, ms, " ")
+    for (k = 1; k <= nm; k++) {
+        key = case_ SUBSEP ms[k]
+        if (!(key in seen)) { seen[key] = 1; order[++nkeys] = key }
+        v[key, f["label"]] = v[key, f["label"]] " " f[ms[k]]
+    }
+}
+END {
+    ns = split(servers, sv, ",")
+    printf "%-34s %-17s", "case", "metric"
+    for (s = 1; s <= ns; s++) printf " %14s", sv[s]
+    for (s = 1; s <= ns; s++) if (sv[s] != "ours") printf " %9s", "/" substr(sv[s], 1, 8)
+    printf "\n"
+    for (k = 1; k <= nkeys; k++) {
+        split(order[k], parts, SUBSEP)
+        printf "%-34s %-17s", parts[1], parts[2]
+        for (s = 1; s <= ns; s++) { med[s] = median(v[order[k], sv[s]]); printf " %14s", med[s] }
+        ours = ""
+        for (s = 1; s <= ns; s++) if (sv[s] == "ours") ours = med[s]
+        for (s = 1; s <= ns; s++) if (sv[s] != "ours") {
+            if (ours != "" && med[s] != "" && med[s] + 0 > 0) printf " %9.2f", ours / med[s]; else printf " %9s", "-"
+        }
+        printf "\n"
+    }
+}' "$OUT"
+echo
+echo "raw results: $OUT"
