@@ -309,6 +309,7 @@ fn check_seq(c: &Counters, expected: &mut u64, seq: u64) {
         std::cmp::Ordering::Equal => *expected += 1,
         std::cmp::Ordering::Greater => {
             c.lost.fetch_add(seq - *expected, Ordering::Relaxed);
+            c.note(format!("gap: expected #{expected}, got #{seq}"));
             *expected = seq + 1;
         }
         std::cmp::Ordering::Less => {
@@ -400,7 +401,14 @@ fn start_inproc(mode: Mode) -> InProc {
                 let Ok((mut reader, writer)) = ws.split() else {
                     return;
                 };
-                room.lock().unwrap().insert(id, writer);
+                {
+                    let mut members = room.lock().unwrap();
+                    members.insert(id, writer);
+                    let line = format!("* {name} joined");
+                    for w in members.values() {
+                        let _ = w.send_text(&line);
+                    }
+                }
                 while let Ok(m) = reader.read() {
                     if let Message::Text(t) = m {
                         let line = format!("{name}: {t}");
@@ -626,7 +634,24 @@ fn room_connection(
             return;
         }
     };
-    // Everyone is in the room before anyone speaks, so every member must see everything.
+    // Everyone is in the room before anyone speaks, so every member must see everything. The
+    // server adds a member after the handshake, and announces it to everyone, the newcomer
+    // included: wait for our own announcement.
+    let _ = reader
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_secs(30)));
+    let me = format!("* c{conn} joined");
+    loop {
+        match reader.read() {
+            Ok(Message::Text(t)) if t == me => break,
+            Ok(_) => {}
+            Err(e) => {
+                count_error(&c, conn, "waiting to join", &e);
+                start.wait();
+                return;
+            }
+        }
+    }
     start.wait();
     let w = (conn < senders).then(|| {
         let (writer, c, sent_by) = (writer.clone(), c.clone(), sent_by.clone());
@@ -1000,7 +1025,10 @@ fn busy_client(
                 }
                 if mode == Mode::Room {
                     // Ten talkers, everyone else listens: the fan-out stays moderate.
-                    thread::sleep(Duration::from_millis(if conn < 10 { 50 } else { 1000 }));
+                    if conn >= 10 {
+                        return;
+                    }
+                    thread::sleep(Duration::from_millis(50));
                 }
             }
         })
@@ -1024,12 +1052,14 @@ fn busy_client(
                             c.corrupted.fetch_add(1, Ordering::Relaxed);
                         }
                     }
-                } else if t.starts_with(&format!("s{conn}: ")) {
+                } else if t.starts_with(&format!("s{conn}: "))
+                    || (conn >= 10 && !t.starts_with("* "))
+                {
+                    // A talker counts its own lines; a listener counts what it hears.
                     expected += 1;
                 }
                 c.received.fetch_add(1, Ordering::Relaxed);
-                if !warmed && (expected >= 5 || (mode == Mode::Room && conn >= 10 && expected >= 1))
-                {
+                if !warmed && expected >= 5 {
                     warmed = true;
                     warm.wait();
                 }
