@@ -431,13 +431,15 @@ fn refuse(mut stream: TcpStream, status: u16, why: &str) {
     linger_close(stream);
 }
 
-/// Half-closes, then reads briefly what the peer still sends, so that closing with unread
-/// request bytes does not turn into a reset that could eat our response.
+/// Half-closes, then reads what the peer still sends (until it closes, goes quiet for 100 ms, or
+/// one second has passed), so that closing with unread bytes does not turn into a reset that
+/// could destroy our last response or close frame in flight.
 fn linger_close(mut stream: TcpStream) {
     let _ = stream.shutdown(Shutdown::Write);
     let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
-    let mut scratch = [0u8; 1024];
-    for _ in 0..16 {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    let mut scratch = [0u8; 4096];
+    while Instant::now() < deadline {
         match stream.read(&mut scratch) {
             Ok(0) | Err(_) => break,
             Ok(_) => {}
@@ -467,7 +469,17 @@ impl ConnContext {
         }
         self.serve_one(stream);
         if registered.is_some() {
-            lock(&self.shared.conns).retain(|(id, _)| *id != self.id);
+            let mine = {
+                let mut conns = lock(&self.shared.conns);
+                let at = conns.iter().position(|(id, _)| *id == self.id);
+                at.map(|i| conns.swap_remove(i).1)
+            };
+            // The handler may have returned while the peer was still sending: end with a FIN
+            // and read what is in flight, so that closing never turns into a reset that could
+            // destroy data we sent before.
+            if let Some(clone) = mine {
+                linger_close(clone);
+            }
         }
         self.shared.active.fetch_sub(1, Ordering::AcqRel);
         let _g = lock(&self.shared.idle_lock);

@@ -315,11 +315,18 @@ impl<S: Read + Write> WebSocket<S> {
         }
     }
 
-    /// Writes queued bytes; a timeout or `WouldBlock` leaves the rest queued.
+    /// Writes queued bytes on the way to a read; a timeout or `WouldBlock` leaves the rest
+    /// queued. A broken write side is not the reader's error: what the peer already sent (its
+    /// last messages, its close frame) must still be readable, so the unsendable bytes are
+    /// dropped and reading goes on.
     fn flush_pending_best_effort(&mut self) -> Result<()> {
         match write_pending(&mut self.stream, &mut self.proto) {
-            Ok(()) => Ok(()),
-            Err(Error::Timeout) => Ok(()),
+            Ok(()) | Err(Error::Timeout) => Ok(()),
+            Err(Error::Io(_)) => {
+                let n = self.proto.pending().len();
+                self.proto.consume(n);
+                Ok(())
+            }
             Err(e) => Err(e),
         }
     }

@@ -525,3 +525,33 @@ fn accept_on_any_stream_answers_and_reports_a_refusal() {
         other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
     }
 }
+
+#[test]
+fn handler_returning_early_ends_with_fin_not_reset() {
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .log_level(LogLevel::Quiet);
+    let addr = server.local_addr().unwrap();
+    thread::spawn(move || {
+        server.serve(|mut ws| {
+            let _ = ws.send_text("bye for now");
+            // Return at once, without a close handshake, while the client keeps sending.
+        })
+    });
+    for _ in 0..5 {
+        let (mut ws, _) = connect(&url(addr)).unwrap();
+        for i in 0..20 {
+            if ws.send_text(&format!("message {i}")).is_err() {
+                break;
+            }
+        }
+        assert_eq!(ws.read().unwrap(), Message::text("bye for now"));
+        match ws.read() {
+            Err(Error::Io(e)) => assert_ne!(e.kind(), std::io::ErrorKind::ConnectionReset),
+            other => assert!(
+                matches!(other, Err(Error::ConnectionClosed) | Ok(Message::Close(_))),
+                "unexpected {other:?}"
+            ),
+        }
+    }
+}
