@@ -8,52 +8,15 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Barrier};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ws6455::server::{LogLevel, Server, ShutdownHandle};
 use ws6455::{CloseCode, Config, Error, Message};
 
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Server connection threads (named `ws-N`).
-fn threads() -> usize {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return 0;
-    };
-    tasks
-        .filter_map(|t| t.ok())
-        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
-        .filter(|name| name.starts_with("ws-"))
-        .count()
-}
-
-fn fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
-/// Waits (bounded) until threads and fds are back to the baseline.
-fn assert_back_to(baseline: (usize, usize), what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let now = (threads(), fds());
-        if now.0 <= baseline.0 && now.1 <= baseline.1 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: threads/fds {now:?} did not return to {baseline:?}"
-        );
-        thread::sleep(Duration::from_millis(50));
-    }
-}
+mod leak_support;
+use leak_support::{assert_back_to, fds, serial, threads};
 
 /// An echo server like the ones applications write: it stops at the first error. With `split`,
 /// the handler reads on its thread and answers through a cloned writer, as a chat room does.

@@ -5,52 +5,14 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use ws6455::server::{LogLevel, Server, ShutdownHandle};
 use ws6455::{Config, Message};
 
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Connection threads of the server (named `ws-N`); the test harness's own threads come and go
-/// with the other tests, so they are not counted.
-fn threads() -> usize {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return 0;
-    };
-    tasks
-        .filter_map(|t| t.ok())
-        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
-        .filter(|name| name.starts_with("ws-"))
-        .count()
-}
-
-fn fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
-/// Waits (bounded) until threads and fds are back to the baseline.
-fn assert_back_to(baseline: (usize, usize), what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let now = (threads(), fds());
-        if now.0 <= baseline.0 && now.1 <= baseline.1 {
-            return;
-        }
-        if Instant::now() > deadline {
-            panic!("{what}: threads/fds {now:?} did not return to {baseline:?}");
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
-}
+mod leak_support;
+use leak_support::{assert_back_to, fds, serial, threads};
 
 fn echo_server(config: Config) -> (SocketAddr, ShutdownHandle, thread::JoinHandle<()>) {
     let server = Server::bind_with_config("127.0.0.1:0", config)
