@@ -48,29 +48,17 @@ pub enum Event {
 
 /// Calls `next_message` until it needs more bytes, recording what came out.
 pub fn drain(p: &mut Protocol, events: &mut Vec<Event>) {
-    loop {
-        match p.next_message() {
-            Ok(Some(m)) => events.push(Event::Msg(m)),
-            Ok(None) => return,
-            Err(Error::Protocol(e)) => {
-                events.push(Event::Protocol(e));
-                return;
-            }
-            Err(Error::ConnectionClosed) => {
-                if events.last() != Some(&Event::Closed) {
-                    events.push(Event::Closed);
-                }
-                return;
-            }
-            Err(e) => panic!("unexpected error {e}"),
-        }
-    }
+    drain_with(|| p.next_message(), events);
 }
 
 /// Same for a bare receiver.
 pub fn drain_rx(rx: &mut Receiver, events: &mut Vec<Event>) {
+    drain_with(|| rx.next_message(), events);
+}
+
+fn drain_with(mut next: impl FnMut() -> ws6455::Result<Option<Message>>, events: &mut Vec<Event>) {
     loop {
-        match rx.next_message() {
+        match next() {
             Ok(Some(m)) => events.push(Event::Msg(m)),
             Ok(None) => return,
             Err(Error::Protocol(e)) => {
