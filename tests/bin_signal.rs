@@ -85,6 +85,12 @@ fn sigterm_closes_room_clients_with_1001() {
         expect_going_away(ws);
     }
     assert_eq!(server.guard.wait(WAIT).code(), Some(0));
+    // The room's writers said 1001 themselves; the transcript knows the server closed.
+    let out = server.stdout.until_end();
+    for id in [1, 2] {
+        let line = format!("[{id}] Connection closed by server ...");
+        assert!(out.contains(&line), "{out:#?}");
+    }
 }
 
 #[test]

@@ -8,11 +8,14 @@ use std::time::Duration;
 use ws6455::socket::{WebSocket, WsWriter};
 use ws6455::{CloseCode, Error, Message};
 
-use crate::room::{Dropped, Mailbox};
+use crate::room::{Event, Mailbox};
 use crate::{chat, log, Shared};
 
 /// Longest message text shown in a log line, in characters.
 const PREVIEW_CHARS: usize = 200;
+
+/// Most lines a room writer queues before it flushes.
+const MAX_BATCH: usize = 256;
 
 /// Write timeout for a room client that fell behind: how long its 1008 close may take.
 const LAGGING_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -183,13 +186,17 @@ pub fn echo(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
     });
 }
 
-fn report_dropped(dropped: &[Dropped]) {
-    for d in dropped {
-        log::warn(&format!(
-            "[{}] {} fell too far behind (message queue full): closing with 1008",
-            d.id, d.name
-        ));
-        log::conn(d.id, &format!("* {} left", d.name));
+/// Logs what the room's fan-out thread reports.
+pub fn room_event(event: Event) {
+    match event {
+        Event::Left(m) => log::conn(m.id, &format!("* {} left", m.name)),
+        Event::Dropped(d) => {
+            log::warn(&format!(
+                "[{}] {} fell too far behind (message queue full): closing with 1008",
+                d.id, d.name
+            ));
+            log::conn(d.id, &format!("* {} left", d.name));
+        }
     }
 }
 
@@ -202,39 +209,21 @@ fn lock_writers(
         .unwrap_or_else(|p| p.into_inner())
 }
 
-/// Sends close 1001 to every room client (their readers are split off, so the server's
-/// shutdown cannot do it for them). Each close runs on its own thread so a client that stopped
-/// reading cannot hold up the others; waits up to 2 s in total.
+/// Closes the room for a shutdown: every member's writer sends what is already queued, then
+/// close 1001 itself, so the close never waits behind (or races) a broadcast in flight. Waits up
+/// to 2 s for the members' close handshakes; the server's own shutdown then says 1001 to any
+/// connection still open (its reader wakes on end of input) and bounds the rest.
 pub fn close_room_writers(shared: &Shared) {
-    let writers: Vec<WsWriter> = lock_writers(shared).values().cloned().collect();
-    if writers.is_empty() {
-        return;
-    }
-    let (tx, rx) = mpsc::channel();
-    let n = writers.len();
-    for w in writers {
-        let done = tx.clone();
-        let spawned = std::thread::Builder::new()
-            .name("room-close".into())
-            .spawn(move || {
-                let _ = w.close(CloseCode::Away, "server shutting down");
-                let _ = done.send(());
-            });
-        if spawned.is_err() {
-            let _ = tx.send(());
-        }
-    }
+    shared.room.close();
     let deadline = std::time::Instant::now() + Duration::from_secs(2);
-    for _ in 0..n {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if rx.recv_timeout(left).is_err() {
-            break;
-        }
+    while !lock_writers(shared).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
 /// Drains one member's queue into its socket. Stops when the member left (queue closed and
-/// empty), the connection failed, or the member was dropped as too slow (then closes 1008).
+/// empty), the connection failed, the member was dropped as too slow (then closes 1008) or the
+/// room closed for a shutdown (then closes 1001 after what was queued).
 fn room_writer(
     writer: WsWriter,
     mailbox: Mailbox,
@@ -244,24 +233,40 @@ fn room_writer(
     name: &str,
 ) {
     let mut too_slow = false;
-    for line in mailbox.lines.iter() {
-        if mailbox.is_lagging() {
-            break;
+    // One write per wake-up: everything already queued goes out with a single flush, so a busy
+    // room costs a system call per batch, not per line.
+    'lines: while let Ok(first) = mailbox.lines.recv() {
+        for line in std::iter::once(first).chain(mailbox.lines.try_iter().take(MAX_BATCH)) {
+            if mailbox.is_lagging() {
+                break 'lines;
+            }
+            match writer.write(Message::text(&*line)) {
+                Ok(()) => {}
+                Err(Error::Timeout) | Err(Error::WriteBufferFull) => {
+                    // The client stopped reading for a whole write timeout.
+                    too_slow = true;
+                    break 'lines;
+                }
+                Err(_) => return, // closed or broken: the reader notices too
+            }
         }
-        match writer.send_text(&line) {
+        match writer.flush() {
             Ok(()) => {}
-            Err(Error::Timeout) | Err(Error::WriteBufferFull) => {
-                // The client stopped reading for a whole write timeout.
+            Err(Error::Timeout) => {
                 too_slow = true;
                 break;
             }
-            Err(_) => return, // closed or broken: the reader notices too
+            Err(_) => return,
         }
     }
     if too_slow && !mailbox.is_lagging() {
         log::warn(&format!(
             "[{id}] {name} stopped reading (write timed out): closing with 1008"
         ));
+    }
+    if !too_slow && !mailbox.is_lagging() && mailbox.is_room_closed() {
+        let _ = writer.close(CloseCode::Away, "server shutting down");
+        return;
     }
     if mailbox.is_lagging() || too_slow {
         server_closing.store(true, Ordering::SeqCst);
@@ -291,9 +296,13 @@ pub fn room(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
             return;
         }
     };
-    let (name, mailbox, dropped) = shared.room.join(id, requested.as_deref());
+    let Some((name, mailbox)) = shared.room.join(id, requested.as_deref()) else {
+        log::warn(&format!("[{id}] the room is gone: closing with 1011"));
+        let _ = writer.close(CloseCode::Error, "room unavailable");
+        log_end(id, End::ByServer);
+        return;
+    };
     log::conn(id, &format!("* {name} joined"));
-    report_dropped(&dropped);
     lock_writers(shared).insert(id, writer.clone());
 
     let (done_tx, done_rx) = mpsc::channel::<()>();
@@ -331,18 +340,17 @@ pub fn room(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
         match reader.read() {
             Ok(Message::Text(t)) => {
                 log::conn(id, &format!("CLIENT >> {}", preview(&t)));
-                report_dropped(&shared.room.say(id, &t));
+                shared.room.say(id, &t);
             }
             Ok(Message::Binary(b)) => {
                 log::conn(id, &format!("CLIENT >> {}", describe_binary(&b)));
-                report_dropped(
-                    &shared
-                        .room
-                        .tell(id, "* only text messages are shared in this room"),
-                );
+                shared
+                    .room
+                    .tell(id, "* only text messages are shared in this room");
             }
             Ok(Message::Close(frame)) => {
-                let ours = we_closed || server_closing.load(Ordering::SeqCst);
+                let ours =
+                    we_closed || server_closing.load(Ordering::SeqCst) || shared.room.is_closed();
                 break close_end(id, shared, ours, frame.as_ref());
             }
             Ok(_) => {}
@@ -362,11 +370,7 @@ pub fn room(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
     };
     log_end(id, end);
     lock_writers(shared).remove(&id);
-    let (left, dropped) = shared.room.leave(id);
-    if let Some(n) = left {
-        log::conn(id, &format!("* {n} left"));
-    }
-    report_dropped(&dropped);
+    shared.room.leave(id);
     // The queue is closed now; the writer finishes what is queued (or fails fast on a closed
     // connection). Don't wait for a stuck one: cut the socket instead.
     if done_rx.recv_timeout(Duration::from_secs(2)).is_err() {

@@ -134,8 +134,15 @@ fn main() {
         }
     };
 
+    let room = match room::Room::start(opts.room_queue, apps::room_event) {
+        Ok(r) => r,
+        Err(e) => {
+            log::error(&format!("cannot start the room thread: {e}"));
+            exit(1);
+        }
+    };
     let shared = Arc::new(Shared {
-        room: room::Room::new(opts.room_queue),
+        room,
         room_writers: Default::default(),
         table,
         shutdown: server.shutdown_handle(),
