@@ -5,6 +5,7 @@
 //!               [--window W] [--senders K] [--rate R] [--pid PID]
 //! soak churn    (--url URL | --inproc) [--cycles N] [--parallel P] [--pid PID]
 //! soak shutdown (--url URL --pid PID [--signal TERM] | --inproc) [--mode echo|room] [--conns N]
+//!               [--senders K] [--rate R]
 //! ```
 //!
 //! Every message carries its connection number, a sequence number and a checksum of its
@@ -26,7 +27,7 @@
 use std::collections::HashMap;
 use std::net::TcpStream;
 use std::process::{Command, ExitCode};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -980,21 +981,21 @@ fn churn(a: &Args, url: &str) -> bool {
 fn busy_client(
     conn: usize,
     url: &str,
-    mode: Mode,
+    (mode, senders, rate): (Mode, usize, f64),
     c: Arc<Counters>,
-    warm: Arc<std::sync::Barrier>,
+    warm: Arc<AtomicUsize>,
 ) {
     let ws = match connect(url, &format!("s{conn}")) {
         Ok(ws) => ws,
         Err(e) => {
             count_error(&c, conn, "connect", &e);
-            warm.wait();
+            warm.fetch_add(1, Ordering::AcqRel);
             return;
         }
     };
     let Ok((mut reader, writer)) = ws.split() else {
         c.errors.fetch_add(1, Ordering::Relaxed);
-        warm.wait();
+        warm.fetch_add(1, Ordering::AcqRel);
         return;
     };
     let acked = Arc::new(AtomicU64::new(0));
@@ -1024,11 +1025,12 @@ fn busy_client(
                     }
                 }
                 if mode == Mode::Room {
-                    // Ten talkers, everyone else listens: the fan-out stays moderate.
-                    if conn >= 10 {
+                    // `senders` talkers at the load phase's rate, everyone else says one
+                    // line: the fan-out stays within what the load phase proved.
+                    if conn >= senders {
                         return;
                     }
-                    thread::sleep(Duration::from_millis(50));
+                    thread::sleep(Duration::from_secs_f64(1.0 / rate.max(0.001)));
                 }
             }
         })
@@ -1053,15 +1055,17 @@ fn busy_client(
                         }
                     }
                 } else if t.starts_with(&format!("s{conn}: "))
-                    || (conn >= 10 && !t.starts_with("* "))
+                    || (conn >= senders && !t.starts_with("* "))
                 {
                     // A talker counts its own lines; a listener counts what it hears.
                     expected += 1;
                 }
                 c.received.fetch_add(1, Ordering::Relaxed);
                 if !warmed && expected >= 5 {
+                    // Counted, never waited on here: a reader parked at a barrier would stop
+                    // reading, and the room would rightly drop it (and its talkers) as too slow.
                     warmed = true;
-                    warm.wait();
+                    warm.fetch_add(1, Ordering::AcqRel);
                 }
             }
             Ok(Message::Close(f)) => close = Some(f),
@@ -1074,7 +1078,7 @@ fn busy_client(
         }
     }
     if !warmed {
-        warm.wait();
+        warm.fetch_add(1, Ordering::AcqRel);
     }
     stop.store(true, Ordering::Release);
     let _ = w.join();
@@ -1091,16 +1095,21 @@ fn busy_client(
 
 fn shutdown(a: &Args, url: &str, inproc: Option<&ShutdownHandle>) -> bool {
     let c = Arc::new(Counters::default());
-    let warm = Arc::new(std::sync::Barrier::new(a.conns + 1));
+    let warm = Arc::new(AtomicUsize::new(0));
     let mut threads = Vec::new();
     for conn in 0..a.conns {
-        let (url, c, warm, mode) = (url.to_string(), c.clone(), warm.clone(), a.mode);
+        let (url, c, warm) = (url.to_string(), c.clone(), warm.clone());
+        let load = (a.mode, a.senders, a.rate);
         threads.push(spawn(format!("s{conn}"), move || {
-            busy_client(conn, &url, mode, c, warm)
+            busy_client(conn, &url, load, c, warm)
         }));
     }
-    // Every client has seen some traffic and is still sending.
-    warm.wait();
+    // Every client has seen some traffic and is still sending (bounded: a client that never
+    // warms up is reported by its own thread).
+    let warm_deadline = Instant::now() + Duration::from_secs(120);
+    while warm.load(Ordering::Acquire) < a.conns && Instant::now() < warm_deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
     let t0 = Instant::now();
     match inproc {
         Some(h) => {

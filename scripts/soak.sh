@@ -105,13 +105,13 @@ for app in echo room; do
   if [ "$inproc" = 1 ]; then
     phase "load-$app" load --inproc "${extra[@]}"
     [ "$app" = echo ] && phase churn churn --inproc --cycles "$cycles"
-    phase "shutdown-$app" shutdown --inproc --mode "$app" --conns "$shut"
+    phase "shutdown-$app" shutdown --inproc --mode "$app" --conns "$shut" --senders "$senders" --rate "$rate"
   else
     start_server "$app"
     phase "load-$app" load --url "$url" --pid "$server_pid" "${extra[@]}"
     [ "$app" = echo ] && phase churn churn --url "$url" --pid "$server_pid" --cycles "$cycles"
     sig=TERM; [ "$app" = room ] && sig=INT
-    phase "shutdown-$app" shutdown --url "$url" --pid "$server_pid" --signal "$sig" --mode "$app" --conns "$shut"
+    phase "shutdown-$app" shutdown --url "$url" --pid "$server_pid" --signal "$sig" --mode "$app" --conns "$shut" --senders "$senders" --rate "$rate"
     wait_server_exit
   fi
 done
