@@ -64,6 +64,11 @@ pub struct Config {
     pub max_connections: usize,
     /// Stack size of each connection thread, in bytes (default 128 KiB).
     pub thread_stack_size: usize,
+    /// Most connection threads a server keeps waiting for the next connection once theirs
+    /// ended (default 64; 0 ends each thread with its connection).
+    pub max_idle_threads: usize,
+    /// Time a waiting connection thread stays before it ends (default 10 s).
+    pub idle_thread_timeout: Duration,
     /// Time graceful shutdown waits for connections to finish (default 5 s).
     pub shutdown_timeout: Duration,
     /// Set `TCP_NODELAY` on accepted and connected sockets (default true).
@@ -89,6 +94,8 @@ impl Default for Config {
             write_timeout: Some(Duration::from_secs(30)),
             max_connections: 10_000,
             thread_stack_size: 128 << 10,
+            max_idle_threads: 64,
+            idle_thread_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(5),
             nodelay: true,
         }
@@ -209,6 +216,20 @@ setters! {
     /// assert_eq!(ws6455::Config::default().thread_stack_size(256 << 10).thread_stack_size, 256 << 10);
     /// ```
     thread_stack_size: usize;
+    /// Sets [`Config::max_idle_threads`].
+    ///
+    /// ```
+    /// assert_eq!(ws6455::Config::default().max_idle_threads(0).max_idle_threads, 0);
+    /// ```
+    max_idle_threads: usize;
+    /// Sets [`Config::idle_thread_timeout`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let c = ws6455::Config::default().idle_thread_timeout(Duration::from_secs(1));
+    /// assert_eq!(c.idle_thread_timeout, Duration::from_secs(1));
+    /// ```
+    idle_thread_timeout: std::time::Duration;
     /// Sets [`Config::shutdown_timeout`].
     ///
     /// ```

@@ -21,6 +21,7 @@ pub mod handshake;
 pub mod http;
 pub mod mask;
 pub mod message;
+mod pool;
 pub mod protocol;
 pub mod rand;
 pub mod server;

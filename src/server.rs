@@ -1,7 +1,10 @@
 //! A thread-per-connection WebSocket server, and [`accept`] for any stream.
 //!
 //! Each accepted connection runs on its own thread with a small stack
-//! ([`Config::thread_stack_size`], 128 KiB by default), reads the HTTP head with a deadline
+//! ([`Config::thread_stack_size`], 128 KiB by default). A thread whose connection ended waits
+//! a while ([`Config::idle_thread_timeout`], up to [`Config::max_idle_threads`] of them) and
+//! takes the next connection, so short connections do not pay for a new thread each. Each
+//! connection reads the HTTP head with a deadline
 //! ([`Config::handshake_timeout`]), runs the RFC 6455 §4.2 checks and the application's hook, and
 //! then hands the [`WebSocket`] to the handler.
 //!
@@ -21,6 +24,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+use std::cell::Cell;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -29,6 +33,7 @@ use std::time::{Duration, Instant};
 
 use crate::handshake::{self, Decision, Incoming, Request, Response, ServerHandshake};
 use crate::http;
+use crate::pool::Pool;
 use crate::socket::{self, ShutdownSignal, WebSocket};
 use crate::{Config, Error, Result, Role};
 
@@ -93,6 +98,59 @@ struct Shared {
     idle_lock: Mutex<()>,
     local_addr: SocketAddr,
     shutdown_timeout: Duration,
+    /// Connection threads waiting for their next connection.
+    pool: Arc<Pool>,
+}
+
+thread_local! {
+    /// The connection this thread is serving: id and peer address.
+    static CURRENT: Cell<Option<(u64, SocketAddr)>> = const { Cell::new(None) };
+}
+
+/// The id the server gave the connection served on this thread: set while the upgrade hook,
+/// the HTTP hook and the handler run (the same id as in the server's log lines), `None`
+/// anywhere else.
+///
+/// ```no_run
+/// use ws6455::handshake::{Accept, Decision};
+/// use ws6455::server::{self, Server};
+///
+/// Server::bind("127.0.0.1:9001")?
+///     .on_upgrade(|req| {
+///         println!("[{:?}] {} from {:?}", server::connection_id(), req.target, server::peer_addr());
+///         Decision::Accept(Accept::default())
+///     })
+///     .serve(|_ws| println!("serving connection {:?}", server::connection_id()))?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn connection_id() -> Option<u64> {
+    CURRENT.with(|c| c.get()).map(|(id, _)| id)
+}
+
+/// The peer address of the connection served on this thread (see [`connection_id`]).
+///
+/// ```
+/// // Outside a server's hooks and handler there is none.
+/// assert_eq!(ws6455::server::peer_addr(), None);
+/// ```
+pub fn peer_addr() -> Option<SocketAddr> {
+    CURRENT.with(|c| c.get()).map(|(_, peer)| peer)
+}
+
+/// Clears [`CURRENT`] when the connection's work ends, even by a panic.
+struct CurrentGuard;
+
+impl CurrentGuard {
+    fn set(id: u64, peer: SocketAddr) -> CurrentGuard {
+        CURRENT.with(|c| c.set(Some((id, peer))));
+        CurrentGuard
+    }
+}
+
+impl Drop for CurrentGuard {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(None));
+    }
 }
 
 /// Stops a running [`Server`]: no new connections, close 1001 to every open one, then a bounded
@@ -232,6 +290,11 @@ impl Server {
                 idle_lock: Mutex::new(()),
                 local_addr,
                 shutdown_timeout: config.shutdown_timeout,
+                pool: Pool::new(
+                    config.max_idle_threads,
+                    config.idle_thread_timeout,
+                    config.thread_stack_size,
+                ),
             }),
             config,
         })
@@ -395,16 +458,13 @@ impl Server {
             };
             // The stream travels in a slot so that a failed spawn gives it back to be refused.
             let slot = Arc::new(Mutex::new(Some(stream)));
-            let thread_slot = slot.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("ws-{id}"))
-                .stack_size(config.thread_stack_size)
-                .spawn(move || {
-                    if let Some(stream) = lock(&thread_slot).take() {
-                        ctx.run(stream);
-                    }
-                });
-            if let Err(e) = spawned {
+            let job_slot = slot.clone();
+            let started = shared.pool.run(Box::new(move || {
+                if let Some(stream) = lock(&job_slot).take() {
+                    ctx.run(stream);
+                }
+            }));
+            if let Err(e) = started {
                 shared.active.fetch_sub(1, Ordering::AcqRel);
                 if self.log >= LogLevel::Normal {
                     eprintln!("ws6455: [{id}] {peer} refused: cannot start a thread: {e}");
@@ -414,7 +474,9 @@ impl Server {
                 }
             }
         }
-        // Shutting down: wait (bounded) for connections to end.
+        // Shutting down: wait (bounded) for connections to end; parked threads end now, the
+        // others when their connection does.
+        shared.pool.close();
         self.shutdown_handle().shutdown();
         Ok(())
     }
@@ -460,6 +522,7 @@ struct ConnContext {
 
 impl ConnContext {
     fn run(self, stream: TcpStream) {
+        let _current = CurrentGuard::set(self.id, self.peer);
         let registered = stream.try_clone().ok().map(|clone| {
             lock(&self.shared.conns).push((self.id, clone));
         });

@@ -75,7 +75,9 @@ fn is_reset(e: &Error) -> bool {
 fn connection_churn_leaks_no_threads_or_fds() {
     let _g = serial();
     let baseline = (threads(), fds());
-    let (addr, handle, t) = echo_server(Config::default(), false);
+    // Threads wait 200 ms for another connection before they end (10 s by default).
+    let config = Config::default().idle_thread_timeout(Duration::from_millis(200));
+    let (addr, handle, t) = echo_server(config, false);
     let url = format!("ws://{addr}/churn");
     const CYCLES: usize = 2000;
     const CLIENTS: usize = 4;
@@ -112,6 +114,59 @@ fn connection_churn_leaks_no_threads_or_fds() {
     assert_eq!(handle.shutdown(), 0);
     t.join().unwrap();
     assert_back_to(baseline, "churn");
+}
+
+#[test]
+fn short_connections_reuse_threads_and_parked_threads_end_with_the_server() {
+    let _g = serial();
+    let baseline = (threads(), fds());
+    let server = Server::bind_with_config("127.0.0.1:0", Config::default())
+        .unwrap()
+        .log_level(LogLevel::Quiet);
+    let addr = server.local_addr().unwrap();
+    let handle = server.shutdown_handle();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen_in = seen.clone();
+    let t = thread::spawn(move || {
+        server
+            .serve(move |mut ws| {
+                let id = ws6455::server::connection_id().expect("set while the handler runs");
+                seen_in.lock().unwrap().push((id, thread::current().id()));
+                while let Ok(m) = ws.read() {
+                    if m.is_text() && ws.write(m).is_err() {
+                        break;
+                    }
+                }
+            })
+            .unwrap()
+    });
+    const N: usize = 50;
+    for i in 0..N {
+        let (mut ws, _) = ws6455::client::connect(&format!("ws://{addr}/")).unwrap();
+        ws.send_text(&format!("{i}")).unwrap();
+        assert_eq!(ws.read().unwrap(), Message::text(format!("{i}")));
+        ws.close(CloseCode::Normal, "").unwrap();
+        while ws.read().is_ok() {}
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), N);
+    let mut ids: Vec<u64> = seen.iter().map(|(id, _)| *id).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), N, "every connection has its own id");
+    let mut threads_used: Vec<_> = seen.iter().map(|(_, t)| *t).collect();
+    threads_used.sort_by_key(|t| format!("{t:?}"));
+    threads_used.dedup();
+    assert!(
+        threads_used.len() <= 5,
+        "{N} connections one after another used {} threads",
+        threads_used.len()
+    );
+    // Threads are parked, waiting for the next connection (10 s by default)...
+    assert!(threads() > baseline.0);
+    // ...and end as soon as the server stops.
+    assert_eq!(handle.shutdown(), 0);
+    t.join().unwrap();
+    assert_back_to(baseline, "parked threads after shutdown");
 }
 
 /// What one busy client saw when the server went away.

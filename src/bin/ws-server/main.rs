@@ -42,14 +42,10 @@ thread_local! {
     static CONN_ID: Cell<u64> = const { Cell::new(0) };
 }
 
-/// The library runs each connection on a thread named `ws-ID` and logs with that ID; using it
-/// makes our lines and the library's (`ws6455: [ID] ...`) about the same connection agree.
+/// The id the library gives the connection served on this thread: using it makes our lines
+/// and the library's (`ws6455: [ID] ...`) about the same connection agree.
 fn library_conn_id() -> Option<u64> {
-    std::thread::current()
-        .name()?
-        .strip_prefix("ws-")?
-        .parse()
-        .ok()
+    ws6455::server::connection_id()
 }
 
 impl Shared {
