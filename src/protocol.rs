@@ -76,6 +76,13 @@ const SHRINK_ABOVE: usize = 64 << 10;
 const DIRECT_MIN: usize = 4096;
 /// ...and lends at most this much at a time (unless asked for more).
 const DIRECT_MAX: usize = 64 << 10;
+/// Most bytes a read takes in between frames after a large frame (see
+/// [`Receiver::read_size_hint`]).
+const HEADER_READ: usize = 1024;
+/// Most bytes [`Receiver::read_size_hint`] suggests for the rest of a large frame. (Reading a
+/// 16 MiB frame 4 KiB at a time meant ~4 000 blocking reads, each a chance to sleep and wait
+/// for the scheduler: `examples/loadgen --scenario big` went from ~30 MB/s to several hundred.)
+const MAX_BULK_READ: usize = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DataKind {
@@ -132,6 +139,10 @@ pub struct Receiver {
     message_len: usize,
     /// The last `read_buf` lent `message[message_len..]` rather than the input buffer.
     direct: bool,
+    /// The last data frame was large (streamed into the message): the next read, between
+    /// frames, asks for little, so the next large payload lands in the message buffer instead
+    /// of being read into the input buffer and copied.
+    expect_large: bool,
     /// An error found by `commit` in a direct read, reported by the next `next_message`.
     deferred: Option<ProtocolError>,
     fragments: usize,
@@ -162,6 +173,7 @@ impl Receiver {
             message: Vec::new(),
             message_len: 0,
             direct: false,
+            expect_large: false,
             deferred: None,
             fragments: 0,
             utf8: Utf8Validator::new(),
@@ -322,6 +334,37 @@ impl Receiver {
     /// ```
     pub fn frame_remaining(&self) -> u64 {
         self.frame.map_or(0, |f| f.remaining)
+    }
+
+    /// How many bytes a socket layer should ask [`Receiver::read_buf`] for, given its usual
+    /// read size: the rest of a large frame in progress (up to 1 MiB) so it arrives in few big
+    /// reads; between frames after a large one, just enough for the next header and a little
+    /// payload, so that a following large payload is read straight into the message instead of
+    /// being copied; otherwise `configured`.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Receiver, Config, Role};
+    /// let mut rx = Receiver::new(Role::Client, &Config::default());
+    /// assert_eq!(rx.read_size_hint(4096), 4096);
+    /// rx.receive(&[0x82, 0x7E, 0x40, 0x00]); // header of a 16 KiB binary frame
+    /// assert_eq!(rx.next_message().unwrap(), None);
+    /// assert_eq!(rx.read_size_hint(4096), 16 << 10);
+    /// assert_eq!(rx.read_size_hint(64 << 10), 16 << 10); // not more: the rest goes direct
+    /// rx.receive(&vec![0; 16 << 10]);
+    /// assert!(rx.next_message().unwrap().is_some());
+    /// assert_eq!(rx.read_size_hint(65536), 1024);
+    /// ```
+    pub fn read_size_hint(&self, configured: usize) -> usize {
+        let remaining = self.frame_remaining();
+        if remaining >= DIRECT_MIN as u64 {
+            // Exactly the rest of the frame (or 1 MiB of it): `read_buf` then lends the
+            // message buffer itself. Asking for more would get the input buffer, and a copy.
+            return remaining.min(MAX_BULK_READ as u64) as usize;
+        }
+        if self.expect_large {
+            return HEADER_READ.min(configured.max(1024));
+        }
+        configured.max(1024)
     }
 
     /// True once a close frame has been returned by [`Receiver::next_message`].
@@ -505,6 +548,7 @@ impl Receiver {
         if let Some(key) = key {
             unmask_small(payload, key);
         }
+        self.expect_large = false;
         let msg = if opcode == 1 {
             match std::str::from_utf8(payload) {
                 Ok(s) => Message::Text(s.to_owned()),
@@ -618,6 +662,7 @@ impl Receiver {
             }
 
             if header.fin && self.kind.is_none() && in_buffer >= len {
+                self.expect_large = len >= DIRECT_MIN as u64;
                 // The common case: a whole single-frame message is in the buffer. Unmask in
                 // place and build the message with one copy.
                 let start = self.pos + hlen;
@@ -639,6 +684,7 @@ impl Receiver {
 
             self.pos += hlen;
             self.kind = Some(kind);
+            self.expect_large = len >= DIRECT_MIN as u64;
             self.message.reserve(len.min(RESERVE_AHEAD) as usize);
             self.frame = Some(InFrame {
                 key: header.mask,
@@ -960,7 +1006,14 @@ impl Sender {
             self.out.clear();
             self.out_pos = 0;
             self.auto_pong_at = None;
-        } else if self.out_pos >= 4096 && self.out_pos * 2 >= self.out.len() {
+        }
+    }
+
+    /// Drops written bytes from the front of the queue once they are at least half of it.
+    /// Done when queueing, not in `consume`: a flush loop that writes a big queue in pieces
+    /// would otherwise move the unwritten rest after every piece.
+    fn compact(&mut self) {
+        if self.out_pos >= 4096 && self.out_pos * 2 >= self.out.len() {
             let cut = self.out_pos;
             self.out.drain(..cut);
             self.out_pos = 0;
@@ -975,6 +1028,7 @@ impl Sender {
     /// to the stream (see `WebSocket::write`): appended as is, without checks, since the frame
     /// has already started on the wire.
     pub(crate) fn queue_frame_rest(&mut self, bytes: &[u8]) {
+        self.compact();
         self.out.extend_from_slice(bytes);
     }
 
@@ -1074,8 +1128,7 @@ impl Sender {
         if pending > 0 && pending + cost > self.max_write_buffer {
             return;
         }
-        let start = self.out.len();
-        self.write_frame(true, OpCode::Pong, payload);
+        let start = self.write_frame(true, OpCode::Pong, payload);
         self.auto_pong_at = Some((start, self.out.len() - start));
     }
 
@@ -1122,8 +1175,11 @@ impl Sender {
         Ok(())
     }
 
+    /// Queues one frame; returns where it starts in `out`.
     #[inline]
-    fn write_frame(&mut self, fin: bool, opcode: OpCode, payload: &[u8]) {
+    fn write_frame(&mut self, fin: bool, opcode: OpCode, payload: &[u8]) -> usize {
+        self.compact();
+        let frame_start = self.out.len();
         let key = match self.role {
             Role::Client => Some(crate::rand::mask_key()),
             Role::Server => None,
@@ -1136,6 +1192,7 @@ impl Sender {
         if let Some(key) = key {
             apply_mask(&mut self.out[start..], key, 0);
         }
+        frame_start
     }
 }
 

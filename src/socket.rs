@@ -272,13 +272,14 @@ impl<S: Read + Write> WebSocket<S> {
 
     /// Reads once from the stream into the core's buffer.
     fn fill(&mut self) -> Result<()> {
-        let want = read_size(
-            self.config.read_buffer_size,
-            self.proto.receiver().frame_remaining(),
-        );
+        let want = self
+            .proto
+            .receiver()
+            .read_size_hint(self.config.read_buffer_size);
         let n = loop {
             let buf = self.proto.read_buf(want);
-            match self.stream.read(buf) {
+            let len = buf.len().min(want);
+            match self.stream.read(&mut buf[..len]) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e.into()),
@@ -650,18 +651,6 @@ impl<S: Read + Write> WebSocket<S> {
 /// Server data messages at least this large are written straight from the message.
 const DIRECT_WRITE_MIN: usize = 64 << 10;
 
-/// Most bytes asked for in one read while a large frame streams in.
-const MAX_BULK_READ: usize = 1 << 20;
-
-/// How much to read at once: the configured buffer size, or more (up to [`MAX_BULK_READ`])
-/// while the payload of a large frame is still arriving. Reading a 16 MiB frame 4 KiB at a time
-/// meant ~4 000 blocking reads, each a chance to sleep and wait for the scheduler; measured with
-/// `examples/loadgen` (`big`, 16 MiB) this took the echo from ~30 MB/s to several hundred.
-fn read_size(configured: usize, frame_remaining: u64) -> usize {
-    let bulk = frame_remaining.min(MAX_BULK_READ as u64) as usize;
-    configured.max(1024).max(bulk)
-}
-
 fn write_pending<S: Write>(stream: &mut S, proto: &mut Protocol) -> Result<()> {
     write_sender(stream, proto.sender_mut())
 }
@@ -865,9 +854,10 @@ impl WsReader {
                 lock(&self.writer).flush_best_effort()?;
             }
             let n = loop {
-                let want = read_size(self.read_buffer_size, self.receiver.frame_remaining());
+                let want = self.receiver.read_size_hint(self.read_buffer_size);
                 let buf = self.receiver.read_buf(want);
-                match self.stream.read(buf) {
+                let len = buf.len().min(want);
+                match self.stream.read(&mut buf[..len]) {
                     Ok(n) => break n,
                     Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                     Err(e) => return Err(e.into()),

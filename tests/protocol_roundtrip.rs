@@ -197,3 +197,39 @@ fn thousands_of_small_messages_round_trip() {
         assert_eq!(e, &Event::Msg(Message::text(format!("message {i}"))));
     }
 }
+
+#[test]
+fn output_written_in_pieces_while_more_is_queued_stays_in_order() {
+    // Written bytes are dropped from the queue's front only when more is queued; whatever the
+    // piece sizes, what goes out is exactly the frames in order, pongs included.
+    use ws6455::protocol::{Receiver, Sender};
+    for piece in [1, 7, 4095, 4096, 5000, 65536] {
+        let mut tx = Sender::new(Role::Server, &Config::default());
+        let mut wire = Vec::new();
+        let mut sent = Vec::new();
+        for i in 0..40u32 {
+            let msg = Message::binary(vec![i as u8; 3000 + i as usize * 97]);
+            tx.send(&msg).unwrap();
+            sent.push(msg);
+            if i % 7 == 3 {
+                // An automatic pong is queued (and replaced while unsent) among the data.
+                let ping = Message::Ping(vec![i as u8; 5]);
+                tx.respond(&Ok(Some(ping)));
+            }
+            let n = tx.pending().len().min(piece);
+            wire.extend_from_slice(&tx.pending()[..n]);
+            tx.consume(n);
+        }
+        wire.extend_from_slice(tx.pending());
+        let mut rx = Receiver::new(Role::Client, &Config::default());
+        rx.receive(&wire);
+        let mut data = Vec::new();
+        while let Some(m) = rx.next_message().unwrap() {
+            if !matches!(m, Message::Pong(_)) {
+                data.push(m);
+            }
+        }
+        assert_eq!(data, sent, "piece {piece}");
+        assert_eq!(rx.buffered(), 0, "piece {piece}");
+    }
+}
