@@ -66,6 +66,27 @@ fn ws6455_read(input: &mut Input, count: usize) -> usize {
     total
 }
 
+/// The same with the zero-copy API: messages are lent from the receiver's buffer.
+fn ws6455_read_ref(input: &mut Input, count: usize) -> usize {
+    let mut rx = Receiver::new(Role::Server, &Config::default());
+    let mut total = 0;
+    let mut got = 0;
+    while got < count {
+        match rx.next_message_ref().unwrap() {
+            Some(m) => {
+                total += black_box(m).len();
+                got += 1;
+            }
+            None => {
+                let n = input.read(rx.read_buf(4096)).unwrap();
+                assert!(n > 0, "input ended early");
+                rx.commit(n);
+            }
+        }
+    }
+    total
+}
+
 fn tungstenite_read(input: &mut Input, count: usize) -> usize {
     let mut ws =
         tungstenite::WebSocket::from_raw_socket(input, tungstenite::protocol::Role::Server, None);
@@ -89,12 +110,23 @@ fn small_frames(c: &mut Criterion) {
             tungstenite_read(&mut Input(Cursor::new(wire.clone())), COUNT),
             16 * COUNT
         );
+        assert_eq!(
+            ws6455_read_ref(&mut Input(Cursor::new(wire.clone())), COUNT),
+            16 * COUNT
+        );
         let mut group = c.benchmark_group(format!("decode_16B_masked_{name}"));
         group.throughput(Throughput::Elements(COUNT as u64));
         group.bench_function("ws6455", |b| {
             b.iter_batched_ref(
                 || Input(Cursor::new(wire.clone())),
                 |input| ws6455_read(input, COUNT),
+                BatchSize::LargeInput,
+            )
+        });
+        group.bench_function("ws6455_borrowed", |b| {
+            b.iter_batched_ref(
+                || Input(Cursor::new(wire.clone())),
+                |input| ws6455_read_ref(input, COUNT),
                 BatchSize::LargeInput,
             )
         });

@@ -388,7 +388,7 @@ enum TxHalf {
 }
 
 enum RxHalf {
-    Ws(WsReader),
+    Ws(Box<WsReader>),
     Raw(TcpStream, Vec<u8>, usize), // stream, buffer, bytes of a partial message
 }
 
@@ -396,7 +396,7 @@ fn split(c: Conn) -> std::io::Result<(TxHalf, RxHalf)> {
     match c {
         Conn::Ws(ws) => {
             let (r, w) = ws.split().map_err(io_err)?;
-            Ok((TxHalf::Ws(w), RxHalf::Ws(r)))
+            Ok((TxHalf::Ws(w), RxHalf::Ws(Box::new(r))))
         }
         Conn::Raw(s, buf) => Ok((TxHalf::Raw(s.try_clone()?), RxHalf::Raw(s, buf, 0))),
     }

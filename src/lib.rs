@@ -30,7 +30,7 @@ pub mod utf8;
 
 pub use config::Config;
 pub use error::{Error, ProtocolError, Result};
-pub use message::{CloseCode, CloseFrame, Message, Role};
+pub use message::{CloseCode, CloseFrame, Message, MessageRef, Role};
 
 /// The README's examples, compiled and run as doctests so they stay true.
 #[cfg(doctest)]

@@ -146,6 +146,88 @@ impl Message {
             _ => None,
         }
     }
+
+    /// A borrowed view of this message.
+    ///
+    /// ```
+    /// use ws6455::{Message, MessageRef};
+    /// assert_eq!(Message::text("hi").as_ref(), MessageRef::Text("hi"));
+    /// ```
+    pub fn as_ref(&self) -> MessageRef<'_> {
+        match self {
+            Message::Text(s) => MessageRef::Text(s),
+            Message::Binary(b) => MessageRef::Binary(b),
+            Message::Ping(b) => MessageRef::Ping(b),
+            Message::Pong(b) => MessageRef::Pong(b),
+            Message::Close(f) => MessageRef::Close(f.as_ref()),
+        }
+    }
+}
+
+/// A message borrowed from a receiver's buffer, from
+/// [`Receiver::next_message_ref`](crate::protocol::Receiver::next_message_ref): the same
+/// variants as [`Message`], without an allocation per message. Valid until the receiver is
+/// used again; [`MessageRef::to_message`] makes an owned copy.
+///
+/// ```
+/// use ws6455::{Message, MessageRef};
+/// let m = MessageRef::Binary(&[1, 2, 3]);
+/// assert_eq!(m.len(), 3);
+/// assert_eq!(m.to_message(), Message::binary(vec![1, 2, 3]));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageRef<'a> {
+    /// A text message: always valid UTF-8.
+    Text(&'a str),
+    /// A binary message.
+    Binary(&'a [u8]),
+    /// A ping (at most 125 bytes of payload).
+    Ping(&'a [u8]),
+    /// A pong (at most 125 bytes of payload).
+    Pong(&'a [u8]),
+    /// A close frame, with its code and reason if the peer sent one.
+    Close(Option<&'a CloseFrame>),
+}
+
+impl MessageRef<'_> {
+    /// An owned copy.
+    ///
+    /// ```
+    /// use ws6455::{Message, MessageRef};
+    /// assert_eq!(MessageRef::Text("hi").to_message(), Message::text("hi"));
+    /// ```
+    pub fn to_message(&self) -> Message {
+        match *self {
+            MessageRef::Text(s) => Message::Text(s.to_owned()),
+            MessageRef::Binary(b) => Message::Binary(b.to_vec()),
+            MessageRef::Ping(b) => Message::Ping(b.to_vec()),
+            MessageRef::Pong(b) => Message::Pong(b.to_vec()),
+            MessageRef::Close(f) => Message::Close(f.cloned()),
+        }
+    }
+
+    /// Payload length in bytes (for a close frame: code and reason as on the wire).
+    ///
+    /// ```
+    /// assert_eq!(ws6455::MessageRef::Text("héllo").len(), 6);
+    /// ```
+    pub fn len(&self) -> usize {
+        match *self {
+            MessageRef::Text(s) => s.len(),
+            MessageRef::Binary(b) | MessageRef::Ping(b) | MessageRef::Pong(b) => b.len(),
+            MessageRef::Close(None) => 0,
+            MessageRef::Close(Some(f)) => 2 + f.reason.len(),
+        }
+    }
+
+    /// True when the payload is empty.
+    ///
+    /// ```
+    /// assert!(ws6455::MessageRef::Binary(&[]).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl From<String> for Message {

@@ -59,7 +59,7 @@ use crate::config::Config;
 use crate::error::{Error, ProtocolError, Result};
 use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
 use crate::mask::apply_mask;
-use crate::message::{CloseCode, CloseFrame, Message, Role};
+use crate::message::{CloseCode, CloseFrame, Message, MessageRef, Role};
 use crate::utf8::Utf8Validator;
 
 /// The most a close reason may take on the wire: 125 bytes less the 2-byte code.
@@ -145,6 +145,8 @@ pub struct Receiver {
     expect_large: bool,
     /// An error found by `commit` in a direct read, reported by the next `next_message`.
     deferred: Option<ProtocolError>,
+    /// What `next_message_ref` lends when a message did not come by the zero-copy path.
+    stash: Option<Message>,
     fragments: usize,
     utf8: Utf8Validator,
     state: RecvState,
@@ -175,6 +177,7 @@ impl Receiver {
             direct: false,
             expect_large: false,
             deferred: None,
+            stash: None,
             fragments: 0,
             utf8: Utf8Validator::new(),
             state: RecvState::Open,
@@ -469,7 +472,7 @@ impl Receiver {
 
     /// Gives back memory when idle: an input buffer that grew big (past 64 KiB and four times
     /// `config.read_buffer_size`) returns to `config.read_buffer_size` if what it holds fits,
-    /// and an empty message buffer is freed. Cheap enough to call after every message: a buffer
+    /// and an empty message buffer (and a message `next_message_ref` lent) is freed. Cheap enough to call after every message: a buffer
     /// that only grew a little is kept, so reads do not alternate between growing and shrinking.
     ///
     /// ```
@@ -493,9 +496,11 @@ impl Receiver {
         if self.message_len == 0 {
             self.message = Vec::new();
         }
+        self.stash = None;
     }
 
     fn release(&mut self) {
+        self.stash = None;
         self.buf = Vec::new();
         self.pos = 0;
         self.filled = 0;
@@ -512,6 +517,23 @@ impl Receiver {
     /// [`Receiver::step`], which gives the same answers for these frames, only slower.
     #[inline]
     fn single_small_frame(&mut self) -> Option<Message> {
+        self.take_small_frame(|text, payload| {
+            if text {
+                std::str::from_utf8(payload)
+                    .ok()
+                    .map(|s| Message::Text(s.to_owned()))
+            } else {
+                Some(Message::Binary(payload.to_vec()))
+            }
+        })
+    }
+
+    /// Finds and unmasks a whole small single-frame data message at the front of the buffer
+    /// and passes its payload (and whether it is text) to `take`. If `take` accepts it, the
+    /// frame is consumed; if not (invalid UTF-8), the bytes are put back as they came so the
+    /// slow path can report the error.
+    #[inline]
+    fn take_small_frame<T>(&mut self, take: impl FnOnce(bool, &[u8]) -> Option<T>) -> Option<T> {
         if self.frame.is_some() || self.kind.is_some() {
             return None;
         }
@@ -548,23 +570,56 @@ impl Receiver {
         if let Some(key) = key {
             unmask_small(payload, key);
         }
-        self.expect_large = false;
-        let msg = if opcode == 1 {
-            match std::str::from_utf8(payload) {
-                Ok(s) => Message::Text(s.to_owned()),
-                Err(_) => {
-                    // Put the bytes back as they came; the slow path reports the error.
-                    if let Some(key) = key {
-                        unmask_small(payload, key);
-                    }
-                    return None;
-                }
+        match take(opcode == 1, payload) {
+            Some(taken) => {
+                self.expect_large = false;
+                self.pos += end;
+                Some(taken)
             }
-        } else {
-            Message::Binary(payload.to_vec())
-        };
-        self.pos += end;
-        Some(msg)
+            None => {
+                if let Some(key) = key {
+                    unmask_small(payload, key);
+                }
+                None
+            }
+        }
+    }
+
+    /// [`Receiver::next_message`] without an allocation per message: a small single-frame
+    /// message is lent straight from the input buffer (unmasked and validated in place);
+    /// anything else is assembled as usual and lent from the receiver. The same errors, in
+    /// the same places, as `next_message`.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Receiver, Config, MessageRef, Role};
+    /// let mut rx = Receiver::new(Role::Server, &Config::default());
+    /// rx.receive(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+    /// assert_eq!(rx.next_message_ref().unwrap(), Some(MessageRef::Text("Hello")));
+    /// assert_eq!(rx.next_message_ref().unwrap(), None);
+    /// ```
+    #[inline]
+    pub fn next_message_ref(&mut self) -> Result<Option<MessageRef<'_>>> {
+        self.stash = None;
+        if self.state == RecvState::Open {
+            let start = self.pos;
+            let found = self.take_small_frame(|text, payload| {
+                let valid = !text || std::str::from_utf8(payload).is_ok();
+                valid.then_some((text, payload.len()))
+            });
+            if let Some((text, len)) = found {
+                // The payload ends where the consumed frame ends.
+                debug_assert!(self.pos - len > start);
+                let payload = &self.buf[self.pos - len..self.pos];
+                return Ok(Some(if text {
+                    // Validated above, so never the empty default.
+                    MessageRef::Text(std::str::from_utf8(payload).unwrap_or_default())
+                } else {
+                    MessageRef::Binary(payload)
+                }));
+            }
+        }
+        self.stash = self.next_message_slow()?;
+        Ok(self.stash.as_ref().map(Message::as_ref))
     }
 
     /// Decodes until a message is complete, more input is needed, or an error.
@@ -1084,24 +1139,44 @@ impl Sender {
     /// ```
     #[inline]
     pub fn respond(&mut self, incoming: &Result<Option<Message>>) {
-        if let Ok(None | Some(Message::Text(_) | Message::Binary(_) | Message::Pong(_))) = incoming
-        {
-            return;
+        match incoming {
+            Ok(None | Some(Message::Text(_) | Message::Binary(_) | Message::Pong(_))) => {}
+            Ok(Some(m)) => self.respond_to_control(Ok(m.as_ref())),
+            Err(e) => self.respond_to_control(Err(e)),
         }
-        self.respond_to_control(incoming);
     }
 
-    fn respond_to_control(&mut self, incoming: &Result<Option<Message>>) {
+    /// [`Sender::respond`] for what [`Receiver::next_message_ref`] returned.
+    ///
+    /// ```
+    /// use ws6455::{protocol::{Receiver, Sender}, Config, Role};
+    /// let mut rx = Receiver::new(Role::Client, &Config::default());
+    /// let mut tx = Sender::new(Role::Client, &Config::default());
+    /// rx.receive(&[0x89, 0x01, b'x']); // ping "x"
+    /// let incoming = rx.next_message_ref();
+    /// tx.respond_ref(&incoming);
+    /// assert_eq!(tx.pending()[0], 0x8A); // a (masked) pong
+    /// ```
+    #[inline]
+    pub fn respond_ref(&mut self, incoming: &Result<Option<MessageRef<'_>>>) {
         match incoming {
-            Ok(Some(Message::Ping(payload))) if self.auto_pong && !self.close_sent => {
+            Ok(None | Some(MessageRef::Text(_) | MessageRef::Binary(_) | MessageRef::Pong(_))) => {}
+            Ok(Some(m)) => self.respond_to_control(Ok(*m)),
+            Err(e) => self.respond_to_control(Err(e)),
+        }
+    }
+
+    fn respond_to_control(&mut self, incoming: std::result::Result<MessageRef<'_>, &Error>) {
+        match incoming {
+            Ok(MessageRef::Ping(payload)) if self.auto_pong && !self.close_sent => {
                 self.queue_auto_pong(payload);
             }
-            Ok(Some(Message::Close(frame))) => {
+            Ok(MessageRef::Close(frame)) => {
                 self.close_received = true;
                 if !self.close_sent {
                     self.peer_initiated_close = true;
                     // Echo the peer's code and reason (already validated, so they fit).
-                    if self.queue_close(frame.as_ref()).is_err() {
+                    if self.queue_close(frame).is_err() {
                         let _ = self.queue_close(None);
                     }
                 }
@@ -1398,6 +1473,24 @@ impl Protocol {
         got
     }
 
+    /// [`Receiver::next_message_ref`], then [`Sender::respond_ref`] to it: no allocation per
+    /// small message.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, MessageRef, Role};
+    /// let mut p = Protocol::new(Role::Client, Config::default());
+    /// p.receive(&[0x82, 0x02, 7, 8, 0x89, 0x00]);
+    /// assert_eq!(p.next_message_ref().unwrap(), Some(MessageRef::Binary(&[7, 8])));
+    /// assert_eq!(p.next_message_ref().unwrap(), Some(MessageRef::Ping(&[])));
+    /// assert_eq!(p.pending().len(), 2 + 4); // masked empty pong
+    /// ```
+    #[inline]
+    pub fn next_message_ref(&mut self) -> Result<Option<MessageRef<'_>>> {
+        let got = self.receiver.next_message_ref();
+        self.sender.respond_ref(&got);
+        got
+    }
+
     /// See [`Receiver::shrink`] and [`Sender::shrink`].
     ///
     /// ```
@@ -1680,7 +1773,14 @@ pub mod fuzzing {
                 p.receive(part);
             }
             loop {
-                match p.next_message() {
+                // The mixed feed reads through the zero-copy API: it must give the same
+                // messages, errors and replies as the owned one.
+                let got = if feed == Feed::Mixed {
+                    p.next_message_ref().map(|m| m.map(|m| m.to_message()))
+                } else {
+                    p.next_message()
+                };
+                match got {
                     Ok(Some(m)) => events.push(Ok(m)),
                     Ok(None) => break,
                     Err(Error::Protocol(e)) => {
