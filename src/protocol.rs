@@ -472,8 +472,9 @@ impl Receiver {
 
     /// Gives back memory when idle: an input buffer that grew big (past 64 KiB and four times
     /// `config.read_buffer_size`) returns to `config.read_buffer_size` if what it holds fits,
-    /// and an empty message buffer (and a message `next_message_ref` lent) is freed. Cheap enough to call after every message: a buffer
-    /// that only grew a little is kept, so reads do not alternate between growing and shrinking.
+    /// and an empty message buffer (and a message `next_message_ref` lent) is freed. Cheap
+    /// enough to call after every message: a buffer that only grew a little is kept, so reads
+    /// do not alternate between growing and shrinking.
     ///
     /// ```
     /// use ws6455::{protocol::Receiver, Config, Role};
