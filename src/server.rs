@@ -530,7 +530,9 @@ impl ConnContext {
         if self.shared.signal.requested.load(Ordering::Acquire) {
             let _ = stream.shutdown(Shutdown::Read);
         }
+        socket::FINISHED_CLEANLY.with(|f| f.set(false));
         self.serve_one(stream);
+        let clean = socket::FINISHED_CLEANLY.with(|f| f.replace(false));
         if registered.is_some() {
             let mine = {
                 let mut conns = lock(&self.shared.conns);
@@ -540,7 +542,8 @@ impl ConnContext {
             // The handler may have returned while the peer was still sending: end with a FIN
             // and read what is in flight, so that closing never turns into a reset that could
             // destroy data we sent before.
-            if let Some(clone) = mine {
+            // (Not needed when the connection already ended with both FINs.)
+            if let Some(clone) = mine.filter(|_| !clean) {
                 linger_close(clone);
             }
         }

@@ -1066,6 +1066,12 @@ pub(crate) fn wait_for_server_close(stream: &mut TcpStream, timeout: Option<Dura
     let _ = stream.shutdown(Shutdown::Both);
 }
 
+thread_local! {
+    /// Set when [`server_finish`] saw the client's FIN on this thread: the server then has
+    /// nothing left to linger for once the handler returns.
+    pub(crate) static FINISHED_CLEANLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// Server side of the end of a connection: close TCP first (RFC 6455 §7.1.1).
 pub(crate) fn server_finish(stream: &mut TcpStream, _config: &Config) {
     let _ = stream.shutdown(Shutdown::Write);
@@ -1075,7 +1081,11 @@ pub(crate) fn server_finish(stream: &mut TcpStream, _config: &Config) {
     let mut scratch = [0u8; 512];
     for _ in 0..64 {
         match stream.read(&mut scratch) {
-            Ok(0) | Err(_) => break,
+            Ok(0) => {
+                FINISHED_CLEANLY.with(|f| f.set(true));
+                break;
+            }
+            Err(_) => break,
             Ok(_) => {}
         }
     }
