@@ -365,7 +365,7 @@ impl Receiver {
             return remaining.min(MAX_BULK_READ as u64) as usize;
         }
         if self.expect_large {
-            return HEADER_READ.min(configured.max(1024));
+            return HEADER_READ;
         }
         configured.max(1024)
     }

@@ -272,23 +272,14 @@ impl<S: Read + Write> WebSocket<S> {
 
     /// Reads once from the stream into the core's buffer.
     fn fill(&mut self) -> Result<()> {
-        let want = self
-            .proto
-            .receiver()
-            .read_size_hint(self.config.read_buffer_size);
-        let n = loop {
-            let buf = self.proto.read_buf(want);
-            let len = buf.len().min(want);
-            match self.stream.read(&mut buf[..len]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            }
-        };
+        let n = read_into(
+            &mut self.stream,
+            self.proto.receiver_mut(),
+            self.config.read_buffer_size,
+        )?;
         if n == 0 {
             return self.on_eof();
         }
-        self.proto.commit(n);
         Ok(())
     }
 
@@ -651,6 +642,26 @@ impl<S: Read + Write> WebSocket<S> {
 /// Server data messages at least this large are written straight from the message.
 const DIRECT_WRITE_MIN: usize = 64 << 10;
 
+/// Reads once from `stream` into `rx` (as much as [`Receiver::read_size_hint`] suggests) and
+/// commits what came; `Ok(0)` is the end of input.
+fn read_into<S: Read>(stream: &mut S, rx: &mut Receiver, configured: usize) -> Result<usize> {
+    let want = rx.read_size_hint(configured);
+    loop {
+        let buf = rx.read_buf(want);
+        let len = buf.len().min(want);
+        match stream.read(&mut buf[..len]) {
+            Ok(n) => {
+                if n > 0 {
+                    rx.commit(n);
+                }
+                return Ok(n);
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 fn write_pending<S: Write>(stream: &mut S, proto: &mut Protocol) -> Result<()> {
     write_sender(stream, proto.sender_mut())
 }
@@ -853,16 +864,7 @@ impl WsReader {
             if reply_queued {
                 lock(&self.writer).flush_best_effort()?;
             }
-            let n = loop {
-                let want = self.receiver.read_size_hint(self.read_buffer_size);
-                let buf = self.receiver.read_buf(want);
-                let len = buf.len().min(want);
-                match self.stream.read(&mut buf[..len]) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e.into()),
-                }
-            };
+            let n = read_into(&mut self.stream, &mut self.receiver, self.read_buffer_size)?;
             if n == 0 {
                 let done = self.receiver.close_received() && lock(&self.writer).sender.close_sent();
                 match self.eof.on_eof(done, self.close_timeout) {
@@ -883,9 +885,7 @@ impl WsReader {
                         return Err(lost());
                     }
                 }
-                continue;
             }
-            self.receiver.commit(n);
         }
     }
 
