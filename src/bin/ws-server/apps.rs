@@ -188,35 +188,29 @@ pub fn echo(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
 
 /// Logs what the room's fan-out thread reports.
 pub fn room_event(event: Event) {
-    match event {
-        Event::Left(m) => log::conn(m.id, &format!("* {} left", m.name)),
+    let member = match event {
+        Event::Left(m) => m,
         Event::Dropped(d) => {
             log::warn(&format!(
                 "[{}] {} fell too far behind (message queue full): closing with 1008",
                 d.id, d.name
             ));
-            log::conn(d.id, &format!("* {} left", d.name));
+            d
         }
-    }
-}
-
-fn lock_writers(
-    shared: &Shared,
-) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<u64, WsWriter>> {
-    shared
-        .room_writers
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
+    };
+    log::conn(member.id, &format!("* {} left", member.name));
 }
 
 /// Closes the room for a shutdown: every member's writer sends what is already queued, then
 /// close 1001 itself, so the close never waits behind (or races) a broadcast in flight. Waits up
 /// to 2 s for the members' close handshakes; the server's own shutdown then says 1001 to any
 /// connection still open (its reader wakes on end of input) and bounds the rest.
-pub fn close_room_writers(shared: &Shared) {
+pub fn close_room(shared: &Shared) {
     shared.room.close();
     let deadline = std::time::Instant::now() + Duration::from_secs(2);
-    while !lock_writers(shared).is_empty() && std::time::Instant::now() < deadline {
+    while shared.room_connections.load(Ordering::Acquire) > 0
+        && std::time::Instant::now() < deadline
+    {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -303,7 +297,7 @@ pub fn room(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
         return;
     };
     log::conn(id, &format!("* {name} joined"));
-    lock_writers(shared).insert(id, writer.clone());
+    shared.room_connections.fetch_add(1, Ordering::AcqRel);
 
     let (done_tx, done_rx) = mpsc::channel::<()>();
     // Set when the server starts the close (lagging client, idle timeout), so that the
@@ -369,7 +363,7 @@ pub fn room(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
         }
     };
     log_end(id, end);
-    lock_writers(shared).remove(&id);
+    shared.room_connections.fetch_sub(1, Ordering::AcqRel);
     shared.room.leave(id);
     // The queue is closed now; the writer finishes what is queued (or fails fast on a closed
     // connection). Don't wait for a stuck one: cut the socket instead.

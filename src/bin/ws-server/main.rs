@@ -31,7 +31,8 @@ pub struct Shared {
     pub opts: Options,
     pub table: chat::ReplyTable,
     pub room: room::Room,
-    pub room_writers: std::sync::Mutex<std::collections::BTreeMap<u64, ws6455::socket::WsWriter>>,
+    /// Room connections whose read loop has not ended yet (a shutdown waits for them).
+    pub room_connections: std::sync::atomic::AtomicUsize,
     pub shutdown: ShutdownHandle,
     next_id: AtomicU64,
 }
@@ -139,7 +140,7 @@ fn main() {
     };
     let shared = Arc::new(Shared {
         room,
-        room_writers: Default::default(),
+        room_connections: Default::default(),
         table,
         shutdown: server.shutdown_handle(),
         next_id: AtomicU64::new(1),
@@ -249,7 +250,7 @@ fn spawn_signal_watcher(shared: Arc<Shared>) {
                     let _ = std::thread::Builder::new()
                         .name("shutdown".into())
                         .spawn(move || {
-                            apps::close_room_writers(&s);
+                            apps::close_room(&s);
                             s.shutdown.shutdown();
                         });
                 }

@@ -98,23 +98,22 @@ impl RoomState {
     pub fn join(&mut self, id: u64, requested: Option<&str>) -> (String, Mailbox, Vec<Dropped>) {
         let (tx, rx) = sync_channel(self.queue);
         let lagging = Arc::new(AtomicBool::new(false));
-        let inner = self;
         let mailbox = Mailbox {
             lines: rx,
             lagging: lagging.clone(),
-            room_closed: inner.closed.clone(),
+            room_closed: self.closed.clone(),
         };
         let name = match requested.and_then(clean_name) {
             Some(n) => n,
             None => {
-                inner.guests += 1;
-                format!("guest-{}", inner.guests)
+                self.guests += 1;
+                format!("guest-{}", self.guests)
             }
         };
-        if inner.closed.load(Ordering::Acquire) {
+        if self.closed.load(Ordering::Acquire) {
             return (name, mailbox, Vec::new());
         }
-        inner.members.insert(
+        self.members.insert(
             id,
             Member {
                 name: name.clone(),
@@ -122,7 +121,7 @@ impl RoomState {
                 lagging: lagging.clone(),
             },
         );
-        let dropped = broadcast(inner, format!("* {name} joined"));
+        let dropped = broadcast(self, format!("* {name} joined"));
         (name, mailbox, dropped)
     }
 
@@ -139,17 +138,15 @@ impl RoomState {
     /// Broadcasts `NAME: text` from member `id` to every member (the sender included).
     /// Nothing happens if `id` is no longer a member.
     pub fn say(&mut self, id: u64, text: &str) -> Vec<Dropped> {
-        let inner = self;
-        let Some(name) = inner.members.get(&id).map(|m| m.name.clone()) else {
+        let Some(name) = self.members.get(&id).map(|m| m.name.clone()) else {
             return Vec::new();
         };
-        broadcast(inner, format!("{name}: {text}"))
+        broadcast(self, format!("{name}: {text}"))
     }
 
     /// Queues `text` for member `id` only. Returns the member if that dropped it.
     pub fn tell(&mut self, id: u64, text: &str) -> Vec<Dropped> {
-        let inner = self;
-        let full = match inner.members.get(&id) {
+        let full = match self.members.get(&id) {
             Some(m) => matches!(m.tx.try_send(Arc::from(text)), Err(TrySendError::Full(_))),
             None => false,
         };
@@ -157,9 +154,9 @@ impl RoomState {
             return Vec::new();
         }
         let mut dropped = Vec::new();
-        if let Some(d) = evict(inner, id) {
+        if let Some(d) = evict(self, id) {
             dropped.push(d.clone());
-            dropped.extend(broadcast(inner, format!("* {} left", d.name)));
+            dropped.extend(broadcast(self, format!("* {} left", d.name)));
         }
         dropped
     }
@@ -168,10 +165,9 @@ impl RoomState {
     /// not a member any more, e.g. already dropped as too slow) and the members dropped while
     /// announcing.
     pub fn leave(&mut self, id: u64) -> (Option<String>, Vec<Dropped>) {
-        let inner = self;
-        match inner.members.remove(&id) {
+        match self.members.remove(&id) {
             Some(m) => {
-                let dropped = broadcast(inner, format!("* {} left", m.name));
+                let dropped = broadcast(self, format!("* {} left", m.name));
                 (Some(m.name), dropped)
             }
             None => (None, Vec::new()),
