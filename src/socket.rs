@@ -662,6 +662,14 @@ fn read_into<S: Read>(stream: &mut S, rx: &mut Receiver, configured: usize) -> R
     }
 }
 
+/// Whether [`Sender::respond`] would do anything with what a receiver returned.
+fn needs_reply(result: &Result<Option<Message>>) -> bool {
+    !matches!(
+        result,
+        Ok(None | Some(Message::Text(_) | Message::Binary(_) | Message::Pong(_)))
+    )
+}
+
 fn write_pending<S: Write>(stream: &mut S, proto: &mut Protocol) -> Result<()> {
     write_sender(stream, proto.sender_mut())
 }
@@ -835,7 +843,10 @@ impl WsReader {
     pub fn read(&mut self) -> Result<Message> {
         loop {
             let result = self.receiver.next_message();
-            let reply_queued = {
+            // Only pings, closes and errors call for a reply. Data must not wait for the
+            // writing half: a writer blocked sending a large message to a peer that echoes as
+            // it reads would never get the lock back to us otherwise (both ends stuck).
+            let reply_queued = needs_reply(&result) && {
                 let mut w = lock(&self.writer);
                 w.sender.respond(&result);
                 !w.sender.pending().is_empty()
