@@ -45,6 +45,11 @@ pub enum Error {
     /// (1005, 1006, 1015, or outside 1000-4999; see [`CloseCode::is_allowed_on_wire`]).
     /// Nothing was queued.
     InvalidCloseCode(u16),
+    /// Frame-by-frame sending was used out of order (see
+    /// [`crate::protocol::Sender::begin_frame`]): a frame started while another is open, more
+    /// payload than the frame announced, a continuation with no message open, a new message
+    /// (or a whole-message send) while a fragmented one is open. Nothing was queued.
+    FrameSequence(&'static str),
 }
 
 impl Error {
@@ -90,6 +95,7 @@ impl fmt::Display for Error {
             Error::InvalidCloseCode(c) => {
                 write!(f, "close code {c} may not be sent on the wire")
             }
+            Error::FrameSequence(what) => write!(f, "frame-by-frame send out of order: {what}"),
         }
     }
 }

@@ -100,6 +100,57 @@ struct InFrame {
     fin: bool,
 }
 
+/// A piece of the incoming stream, for reading data frame by frame ([`Receiver::next_chunk`],
+/// [`crate::socket::WebSocket::read_chunk`]) instead of as whole messages: a large message can
+/// then be handled (forwarded, written to disk) as it arrives, in a buffer of fixed size.
+///
+/// Every data frame comes as one [`Chunk::FrameStart`] followed by one or more [`Chunk::Data`],
+/// the last of which has `end_of_frame` set (an empty frame gives one `Data` of length 0).
+/// Control frames come whole, between data frames. All the checks of whole-message reading
+/// apply (framing rules, limits, UTF-8 of text as it arrives).
+///
+/// ```
+/// use ws6455::protocol::{Chunk, Receiver};
+/// use ws6455::{frame::OpCode, Config, Role};
+/// let mut rx = Receiver::new(Role::Client, &Config::default());
+/// rx.receive(&[0x02, 0x03, 1, 2, 3, 0x80, 0x01, 4]); // binary [1, 2, 3] + continuation [4]
+/// let mut buf = [0u8; 2];
+/// assert_eq!(rx.next_chunk(&mut buf).unwrap(), Some(Chunk::FrameStart { opcode: OpCode::Binary, fin: false, len: 3 }));
+/// assert_eq!(rx.next_chunk(&mut buf).unwrap(), Some(Chunk::Data { len: 2, end_of_frame: false, end_of_message: false }));
+/// assert_eq!(buf, [1, 2]);
+/// assert_eq!(rx.next_chunk(&mut buf).unwrap(), Some(Chunk::Data { len: 1, end_of_frame: true, end_of_message: false }));
+/// assert_eq!(buf[0], 3);
+/// assert_eq!(rx.next_chunk(&mut buf).unwrap(), Some(Chunk::FrameStart { opcode: OpCode::Continuation, fin: true, len: 1 }));
+/// assert_eq!(rx.next_chunk(&mut buf).unwrap(), Some(Chunk::Data { len: 1, end_of_frame: true, end_of_message: true }));
+/// assert_eq!(rx.next_chunk(&mut buf).unwrap(), None); // more bytes needed
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Chunk {
+    /// A data frame begins: its opcode (text or binary for the first frame of a message,
+    /// continuation after), its FIN bit (last frame of the message) and its payload length.
+    FrameStart {
+        /// [`OpCode::Text`], [`OpCode::Binary`] or [`OpCode::Continuation`].
+        opcode: OpCode,
+        /// Last frame of its message.
+        fin: bool,
+        /// Payload length announced by the header.
+        len: u64,
+    },
+    /// `len` payload bytes of the current frame, unmasked, were written to the front of the
+    /// caller's buffer. For text, every byte so far is valid UTF-8 (a code point may be split
+    /// across chunks).
+    Data {
+        /// How many bytes were written to the buffer.
+        len: usize,
+        /// This chunk completes the frame.
+        end_of_frame: bool,
+        /// This chunk completes the message.
+        end_of_message: bool,
+    },
+    /// A whole control frame: [`Message::Ping`], [`Message::Pong`] or [`Message::Close`].
+    Control(Message),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RecvState {
     Open,
@@ -150,6 +201,11 @@ pub struct Receiver {
     fragments: usize,
     utf8: Utf8Validator,
     state: RecvState,
+    /// The frame in progress was started by [`Receiver::next_chunk`]: its payload goes to the
+    /// caller's buffers, never to `message`.
+    chunked: bool,
+    /// Payload bytes of the message in progress that `next_chunk` announced (for the limit).
+    chunked_len: u64,
 }
 
 impl Receiver {
@@ -181,6 +237,8 @@ impl Receiver {
             fragments: 0,
             utf8: Utf8Validator::new(),
             state: RecvState::Open,
+            chunked: false,
+            chunked_len: 0,
         }
     }
 
@@ -239,6 +297,7 @@ impl Receiver {
             // The payload of a large frame is streaming in and nothing else is buffered: lend
             // the message buffer itself, so the bytes land where they belong, in big reads.
             if self.filled == 0
+                && !self.chunked
                 && self.state == RecvState::Open
                 && self.deferred.is_none()
                 && frame.remaining >= DIRECT_MIN.max(min) as u64
@@ -359,7 +418,7 @@ impl Receiver {
     /// ```
     pub fn read_size_hint(&self, configured: usize) -> usize {
         let remaining = self.frame_remaining();
-        if remaining >= DIRECT_MIN as u64 {
+        if remaining >= DIRECT_MIN as u64 && !self.chunked {
             // Exactly the rest of the frame (or 1 MiB of it): `read_buf` then lends the
             // message buffer itself. Asking for more would get the input buffer, and a copy.
             return remaining.min(MAX_BULK_READ as u64) as usize;
@@ -511,6 +570,7 @@ impl Receiver {
         self.deferred = None;
         self.frame = None;
         self.kind = None;
+        self.chunked = false;
     }
 
     /// The hot path: a whole, small, single-frame text or binary message is waiting and no
@@ -623,6 +683,237 @@ impl Receiver {
         Ok(self.stash.as_ref().map(Message::as_ref))
     }
 
+    /// The header at the front of the input, if whole, checked for the masking rule.
+    fn parse_header(&self) -> Result<Option<(FrameHeader, usize)>, ProtocolError> {
+        let Some((header, hlen)) = FrameHeader::parse(&self.buf[self.pos..self.filled])? else {
+            return Ok(None);
+        };
+        match (self.role, header.mask.is_some()) {
+            (Role::Server, false) => Err(ProtocolError::UnmaskedFrame),
+            (Role::Client, true) => Err(ProtocolError::MaskedFrame),
+            _ => Ok(Some((header, hlen))),
+        }
+    }
+
+    /// A control frame whose header is at the front of the input: waits for all of it (at
+    /// most 125 bytes), then consumes, unmasks and decodes it.
+    fn take_control(
+        &mut self,
+        header: &FrameHeader,
+        hlen: usize,
+    ) -> Result<Option<Message>, ProtocolError> {
+        let start = self.pos + hlen;
+        let end = start + header.payload_len as usize;
+        if end > self.filled {
+            return Ok(None);
+        }
+        let payload = &mut self.buf[start..end];
+        if let Some(key) = header.mask {
+            apply_mask(payload, key, 0);
+        }
+        self.pos = end;
+        control_message(header.opcode, payload).map(Some)
+    }
+
+    /// Checks a data frame's header against the fragmentation rules and the limits, given
+    /// the bytes of its message received before it; returns the kind of its message.
+    fn check_data_header(
+        &mut self,
+        header: &FrameHeader,
+        so_far: u64,
+    ) -> Result<DataKind, ProtocolError> {
+        let len = header.payload_len;
+        if len > self.max_frame_size {
+            return Err(ProtocolError::FrameTooLarge {
+                limit: self.max_frame_size as usize,
+            });
+        }
+        let kind = match (header.opcode, self.kind) {
+            (OpCode::Continuation, Some(kind)) => kind,
+            (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
+            (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
+            (OpCode::Text, None) => {
+                self.fragments = 0;
+                DataKind::Text
+            }
+            (_, None) => {
+                self.fragments = 0;
+                DataKind::Binary
+            }
+        };
+        self.fragments += 1;
+        if self.fragments > self.max_fragments {
+            return Err(ProtocolError::TooManyFragments {
+                limit: self.max_fragments,
+            });
+        }
+        if so_far.saturating_add(len) > self.max_message_size {
+            return Err(ProtocolError::MessageTooLarge {
+                limit: self.max_message_size as usize,
+            });
+        }
+        Ok(kind)
+    }
+
+    /// Reads the stream data frame by data frame (see [`Chunk`]): the next frame start,
+    /// payload piece or control frame, if the bytes received so far hold one. Payload is
+    /// copied into `buf` (at most `buf.len()` bytes per chunk; give it room, or no payload can
+    /// be delivered) and unmasked there. Errors and the close as in [`Receiver::next_message`].
+    ///
+    /// Use either this or the whole-message reads within a message, not both: a message begun
+    /// by one must be finished by the same one.
+    ///
+    /// ```
+    /// use ws6455::protocol::{Chunk, Receiver};
+    /// use ws6455::{frame::OpCode, Config, Message, Role};
+    /// let mut rx = Receiver::new(Role::Server, &Config::default());
+    /// // A masked binary frame of 3 bytes, then a masked empty ping.
+    /// rx.receive(&[0x82, 0x83, 1, 2, 3, 4, 1 ^ 9, 2 ^ 9, 3 ^ 9, 0x89, 0x80, 0, 0, 0, 0]);
+    /// let mut buf = [0u8; 64];
+    /// assert!(matches!(rx.next_chunk(&mut buf).unwrap(), Some(Chunk::FrameStart { len: 3, .. })));
+    /// assert!(matches!(rx.next_chunk(&mut buf).unwrap(), Some(Chunk::Data { len: 3, end_of_message: true, .. })));
+    /// assert_eq!(&buf[..3], &[9, 9, 9]);
+    /// assert_eq!(rx.next_chunk(&mut buf).unwrap(), Some(Chunk::Control(Message::Ping(vec![]))));
+    /// ```
+    pub fn next_chunk(&mut self, buf: &mut [u8]) -> Result<Option<Chunk>> {
+        self.direct = false;
+        if self.state != RecvState::Open {
+            return Err(Error::ConnectionClosed);
+        }
+        match self.step_chunk(buf) {
+            Ok(Some(Chunk::Control(msg))) => {
+                if msg.is_close() {
+                    self.state = RecvState::CloseReceived;
+                    self.release();
+                }
+                Ok(Some(Chunk::Control(msg)))
+            }
+            Ok(None) => {
+                if self.pos == self.filled {
+                    self.pos = 0;
+                    self.filled = 0;
+                }
+                Ok(None)
+            }
+            Ok(chunk) => Ok(chunk),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    fn step_chunk(&mut self, buf: &mut [u8]) -> Result<Option<Chunk>, ProtocolError> {
+        if let Some(e) = self.deferred.take() {
+            return Err(e);
+        }
+        if let Some(frame) = self.frame {
+            debug_assert!(
+                self.chunked,
+                "a message begun by next_message read by next_chunk"
+            );
+            let avail = (self.filled - self.pos) as u64;
+            let n = avail.min(frame.remaining).min(buf.len() as u64) as usize;
+            if n == 0 && frame.remaining > 0 {
+                return Ok(None);
+            }
+            buf[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+            self.pos += n;
+            return self.chunk_arrived(&mut buf[..n]).map(Some);
+        }
+        let Some((header, hlen)) = self.parse_header()? else {
+            return Ok(None);
+        };
+        if header.opcode.is_control() {
+            return Ok(self.take_control(&header, hlen)?.map(Chunk::Control));
+        }
+        let so_far = if self.kind.is_some() {
+            self.chunked_len
+        } else {
+            0
+        };
+        let kind = self.check_data_header(&header, so_far)?;
+        let len = header.payload_len;
+        self.pos += hlen;
+        self.kind = Some(kind);
+        // As for whole messages: after a large frame, read little between frames, so the next
+        // large payload is read straight into the caller's buffer rather than copied.
+        self.expect_large = len >= DIRECT_MIN as u64;
+        self.chunked = true;
+        self.chunked_len = so_far + len;
+        self.frame = Some(InFrame {
+            key: header.mask,
+            remaining: len,
+            offset: 0,
+            fin: header.fin,
+        });
+        Ok(Some(Chunk::FrameStart {
+            opcode: header.opcode,
+            fin: header.fin,
+            len,
+        }))
+    }
+
+    /// Payload bytes of the chunked frame in progress, in the caller's buffer: unmask, check,
+    /// and account for them.
+    fn chunk_arrived(&mut self, data: &mut [u8]) -> Result<Chunk, ProtocolError> {
+        let Some(mut frame) = self.frame else {
+            return Err(ProtocolError::UnexpectedContinuation);
+        };
+        let len = data.len();
+        if let Some(key) = frame.key {
+            apply_mask(data, key, frame.offset);
+        }
+        let text = self.kind == Some(DataKind::Text);
+        if text {
+            self.utf8
+                .feed(data)
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        frame.remaining -= len as u64;
+        frame.offset = frame.offset.wrapping_add(len);
+        if frame.remaining > 0 {
+            self.frame = Some(frame);
+            return Ok(Chunk::Data {
+                len,
+                end_of_frame: false,
+                end_of_message: false,
+            });
+        }
+        self.frame = None;
+        self.chunked = false;
+        if frame.fin {
+            self.kind = None;
+            self.fragments = 0;
+            self.chunked_len = 0;
+            if text {
+                self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+        }
+        Ok(Chunk::Data {
+            len,
+            end_of_frame: true,
+            end_of_message: frame.fin,
+        })
+    }
+
+    /// The socket layer read `data.len()` payload bytes of the chunked frame in progress
+    /// straight from the transport into the caller's buffer (only when nothing was buffered,
+    /// and at most [`Receiver::frame_remaining`]).
+    pub(crate) fn chunk_read_direct(&mut self, data: &mut [u8]) -> Result<Chunk> {
+        if self.state != RecvState::Open {
+            return Err(Error::ConnectionClosed);
+        }
+        debug_assert!(self.chunked && self.buffered() == 0);
+        debug_assert!(data.len() as u64 <= self.frame_remaining());
+        match self.chunk_arrived(data) {
+            Ok(chunk) => Ok(chunk),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// True while a data frame begun by [`Receiver::next_chunk`] still has payload to come.
+    pub(crate) fn in_chunked_frame(&self) -> bool {
+        self.chunked && self.frame_remaining() > 0
+    }
+
     /// Decodes until a message is complete, more input is needed, or an error.
     fn step(&mut self) -> Result<Option<Message>, ProtocolError> {
         if let Some(e) = self.deferred.take() {
@@ -660,62 +951,15 @@ impl Receiver {
                 continue;
             }
 
-            let avail = &self.buf[self.pos..self.filled];
-            let Some((header, hlen)) = FrameHeader::parse(avail)? else {
+            let Some((header, hlen)) = self.parse_header()? else {
                 return Ok(None);
             };
-            match (self.role, header.mask.is_some()) {
-                (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
-                (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
-                _ => {}
+            if header.opcode.is_control() {
+                return self.take_control(&header, hlen);
             }
             let len = header.payload_len;
-            let in_buffer = (avail.len() - hlen) as u64;
-
-            if header.opcode.is_control() {
-                // At most 125 bytes: wait for the whole frame.
-                if in_buffer < len {
-                    return Ok(None);
-                }
-                let start = self.pos + hlen;
-                let end = start + len as usize;
-                let payload = &mut self.buf[start..end];
-                if let Some(key) = header.mask {
-                    apply_mask(payload, key, 0);
-                }
-                self.pos = end;
-                return control_message(header.opcode, payload).map(Some);
-            }
-
-            if len > self.max_frame_size {
-                return Err(ProtocolError::FrameTooLarge {
-                    limit: self.max_frame_size as usize,
-                });
-            }
-            let kind = match (header.opcode, self.kind) {
-                (OpCode::Continuation, Some(kind)) => kind,
-                (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
-                (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
-                (OpCode::Text, None) => {
-                    self.fragments = 0;
-                    DataKind::Text
-                }
-                (_, None) => {
-                    self.fragments = 0;
-                    DataKind::Binary
-                }
-            };
-            self.fragments += 1;
-            if self.fragments > self.max_fragments {
-                return Err(ProtocolError::TooManyFragments {
-                    limit: self.max_fragments,
-                });
-            }
-            if self.message_len as u64 + len > self.max_message_size {
-                return Err(ProtocolError::MessageTooLarge {
-                    limit: self.max_message_size as usize,
-                });
-            }
+            let in_buffer = (self.filled - self.pos - hlen) as u64;
+            let kind = self.check_data_header(&header, self.message_len as u64)?;
 
             if header.fin && self.kind.is_none() && in_buffer >= len {
                 self.expect_large = len >= DIRECT_MIN as u64;
@@ -892,6 +1136,21 @@ pub struct Sender {
     /// Where the queued automatic pong sits in `out` (start, length), while no byte of it has
     /// been consumed: a newer ping replaces it.
     auto_pong_at: Option<(usize, usize)>,
+    /// The data frame being sent piece by piece ([`Sender::begin_frame`]), while payload is
+    /// still owed.
+    out_frame: Option<OutFrame>,
+    /// A message sent frame by frame is open (its last frame had no FIN).
+    out_message_open: bool,
+    /// Control frames queued while `out_frame` was open: they follow it.
+    held: Vec<u8>,
+}
+
+/// A data frame whose header is queued and whose payload is still to come.
+#[derive(Debug, Clone, Copy)]
+struct OutFrame {
+    key: Option<[u8; 4]>,
+    remaining: u64,
+    offset: usize,
 }
 
 impl Sender {
@@ -919,6 +1178,9 @@ impl Sender {
             peer_initiated_close: false,
             failed: false,
             auto_pong_at: None,
+            out_frame: None,
+            out_message_open: false,
+            held: Vec::new(),
         }
     }
 
@@ -1167,6 +1429,23 @@ impl Sender {
         }
     }
 
+    /// [`Sender::respond`] for what [`Receiver::next_chunk`] returned.
+    ///
+    /// ```
+    /// use ws6455::protocol::{Chunk, Sender};
+    /// use ws6455::{Config, Message, Role};
+    /// let mut tx = Sender::new(Role::Server, &Config::default());
+    /// tx.respond_chunk(&Ok(Some(Chunk::Control(Message::Ping(b"a".to_vec())))));
+    /// assert_eq!(tx.pending(), &[0x8A, 0x01, b'a']);
+    /// ```
+    pub fn respond_chunk(&mut self, incoming: &Result<Option<Chunk>>) {
+        match incoming {
+            Ok(Some(Chunk::Control(m))) => self.respond_to_control(Ok(m.as_ref())),
+            Ok(_) => {}
+            Err(e) => self.respond_to_control(Err(e)),
+        }
+    }
+
     fn respond_to_control(&mut self, incoming: std::result::Result<MessageRef<'_>, &Error>) {
         match incoming {
             Ok(MessageRef::Ping(payload)) if self.auto_pong && !self.close_sent => {
@@ -1194,6 +1473,11 @@ impl Sender {
     }
 
     fn queue_auto_pong(&mut self, payload: &[u8]) {
+        if self.out_frame.is_some() {
+            // Held until the open frame is complete; no replacing there.
+            self.write_frame(true, OpCode::Pong, payload);
+            return;
+        }
         if let Some((start, len)) = self.auto_pong_at.take() {
             if start >= self.out_pos && start + len <= self.out.len() {
                 self.out.drain(start..start + len);
@@ -1232,6 +1516,11 @@ impl Sender {
         if self.close_sent {
             return Err(Error::AlreadyClosed);
         }
+        if self.out_frame.is_some() || self.out_message_open {
+            return Err(Error::FrameSequence(
+                "a whole message while a message sent frame by frame is open",
+            ));
+        }
         let frames = payload.len().div_ceil(self.fragment_size).max(1);
         self.check_room(
             frames
@@ -1251,16 +1540,24 @@ impl Sender {
         Ok(())
     }
 
-    /// Queues one frame; returns where it starts in `out`.
+    /// Queues one frame; returns where it starts in `out`. While a frame sent piece by piece
+    /// is open (only control frames get here then), the frame is held until that one is
+    /// complete.
     #[inline]
     fn write_frame(&mut self, fin: bool, opcode: OpCode, payload: &[u8]) -> usize {
+        let key = self.new_key();
+        let header = FrameHeader::new(fin, opcode, key, payload.len() as u64);
+        if self.out_frame.is_some() {
+            header.write_to(&mut self.held);
+            let start = self.held.len();
+            self.held.extend_from_slice(payload);
+            if let Some(key) = key {
+                apply_mask(&mut self.held[start..], key, 0);
+            }
+            return usize::MAX;
+        }
         self.compact();
         let frame_start = self.out.len();
-        let key = match self.role {
-            Role::Client => Some(crate::rand::mask_key()),
-            Role::Server => None,
-        };
-        let header = FrameHeader::new(fin, opcode, key, payload.len() as u64);
         self.out.reserve(header.encoded_len() + payload.len());
         header.write_to(&mut self.out);
         let start = self.out.len();
@@ -1269,6 +1566,159 @@ impl Sender {
             apply_mask(&mut self.out[start..], key, 0);
         }
         frame_start
+    }
+
+    /// A fresh masking key for a client, none for a server.
+    fn new_key(&self) -> Option<[u8; 4]> {
+        match self.role {
+            Role::Client => Some(crate::rand::mask_key()),
+            Role::Server => None,
+        }
+    }
+
+    /// Starts sending a data frame piece by piece: queues its header, announcing `len` payload
+    /// bytes, which then go out through [`Sender::frame_data`]. With it a large message can be
+    /// sent (or forwarded) as it is produced, without holding it whole: `opcode` is text or
+    /// binary for the first frame of a message and [`OpCode::Continuation`] for the next ones;
+    /// `fin` marks the last frame. Pings, pongs and closes queued while a frame is open
+    /// (including automatic pongs) are sent right after it. Text payload is not checked here.
+    ///
+    /// Fails with [`Error::FrameSequence`] (nothing queued) if a frame is still open, on a
+    /// control opcode, a continuation with no message open or a new message while one is open;
+    /// with [`Error::AlreadyClosed`] after a close was queued.
+    ///
+    /// ```
+    /// use ws6455::{frame::OpCode, protocol::Sender, Config, Error, Role};
+    /// let mut tx = Sender::new(Role::Server, &Config::default());
+    /// tx.begin_frame(OpCode::Binary, false, 3).unwrap();
+    /// tx.frame_data(&[1, 2]).unwrap();
+    /// tx.ping(b"").unwrap(); // held until the frame is complete
+    /// tx.frame_data(&[3]).unwrap();
+    /// tx.begin_frame(OpCode::Continuation, true, 0).unwrap();
+    /// assert_eq!(tx.pending(), &[0x02, 3, 1, 2, 3, 0x89, 0, 0x80, 0]);
+    /// assert!(matches!(tx.frame_data(&[4]), Err(Error::FrameSequence(_))));
+    /// ```
+    pub fn begin_frame(&mut self, opcode: OpCode, fin: bool, len: u64) -> Result<()> {
+        if self.close_sent {
+            return Err(Error::AlreadyClosed);
+        }
+        if self.out_frame.is_some() {
+            return Err(Error::FrameSequence(
+                "a frame started before the last one was complete",
+            ));
+        }
+        match opcode {
+            OpCode::Text | OpCode::Binary if self.out_message_open => {
+                return Err(Error::FrameSequence("a new message while one is open"));
+            }
+            OpCode::Continuation if !self.out_message_open => {
+                return Err(Error::FrameSequence("a continuation with no message open"));
+            }
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {}
+            _ => {
+                return Err(Error::FrameSequence(
+                    "a control opcode; use ping, pong or close",
+                ))
+            }
+        }
+        self.check_room(MAX_HEADER_LEN)?;
+        let key = self.new_key();
+        self.compact();
+        FrameHeader::new(fin, opcode, key, len).write_to(&mut self.out);
+        self.out_message_open = !fin;
+        if len > 0 {
+            self.out_frame = Some(OutFrame {
+                key,
+                remaining: len,
+                offset: 0,
+            });
+        }
+        Ok(())
+    }
+
+    /// Queues payload of the frame begun with [`Sender::begin_frame`] (masked if we are a
+    /// client). Fails with [`Error::FrameSequence`] if no frame is open or `data` is more than
+    /// the frame still owes, and with [`Error::WriteBufferFull`] as the whole-message sends do;
+    /// nothing is queued then.
+    ///
+    /// ```
+    /// use ws6455::{frame::OpCode, protocol::Sender, Config, Role};
+    /// let mut tx = Sender::new(Role::Client, &Config::default());
+    /// tx.begin_frame(OpCode::Text, true, 5).unwrap();
+    /// tx.frame_data(b"He").unwrap();
+    /// tx.frame_data(b"llo").unwrap();
+    /// let wire = tx.pending();
+    /// let key = [wire[2], wire[3], wire[4], wire[5]];
+    /// let mut payload = wire[6..].to_vec();
+    /// ws6455::mask::apply_mask(&mut payload, key, 0);
+    /// assert_eq!(payload, b"Hello");
+    /// ```
+    pub fn frame_data(&mut self, data: &[u8]) -> Result<()> {
+        let frame = self.frame_room(data.len())?;
+        self.check_room(data.len())?;
+        self.compact();
+        let start = self.out.len();
+        self.out.extend_from_slice(data);
+        if let Some(key) = frame.key {
+            apply_mask(&mut self.out[start..], key, frame.offset);
+        }
+        self.frame_data_done(data.len());
+        Ok(())
+    }
+
+    /// Fails unless a frame begun with [`Sender::begin_frame`] still owes at least `n` bytes.
+    pub(crate) fn check_frame_data(&self, n: usize) -> Result<()> {
+        self.frame_room(n).map(|_| ())
+    }
+
+    /// The open frame, if it still owes at least `n` payload bytes.
+    fn frame_room(&self, n: usize) -> Result<OutFrame> {
+        match self.out_frame {
+            Some(f) if n as u64 <= f.remaining => Ok(f),
+            Some(_) => Err(Error::FrameSequence(
+                "more payload than the frame announced",
+            )),
+            None => Err(Error::FrameSequence("no frame is open")),
+        }
+    }
+
+    /// `n` bytes of the open frame's payload are queued or written: the frame is complete
+    /// once it owes nothing, and the control frames held meanwhile follow it.
+    pub(crate) fn frame_data_done(&mut self, n: usize) {
+        let Some(mut frame) = self.out_frame else {
+            return;
+        };
+        frame.remaining -= n as u64;
+        frame.offset = frame.offset.wrapping_add(n);
+        if frame.remaining > 0 {
+            self.out_frame = Some(frame);
+            return;
+        }
+        self.out_frame = None;
+        if !self.held.is_empty() {
+            self.compact();
+            self.out.extend_from_slice(&self.held);
+            self.held.clear();
+        }
+    }
+
+    /// A message sent frame by frame is in progress (whole messages must wait).
+    pub(crate) fn sending_frames(&self) -> bool {
+        self.out_frame.is_some() || self.out_message_open
+    }
+
+    /// True while a frame begun with [`Sender::begin_frame`] still owes payload.
+    ///
+    /// ```
+    /// use ws6455::{frame::OpCode, protocol::Sender, Config, Role};
+    /// let mut tx = Sender::new(Role::Server, &Config::default());
+    /// tx.begin_frame(OpCode::Binary, true, 1).unwrap();
+    /// assert!(tx.in_frame());
+    /// tx.frame_data(&[0]).unwrap();
+    /// assert!(!tx.in_frame());
+    /// ```
+    pub fn in_frame(&self) -> bool {
+        self.out_frame.is_some()
     }
 }
 
@@ -1492,6 +1942,33 @@ impl Protocol {
         got
     }
 
+    /// [`Receiver::next_chunk`], then the same automatic reactions as
+    /// [`Protocol::next_message`] (pong, close echo, close on error).
+    ///
+    /// ```
+    /// use ws6455::protocol::{Chunk, Protocol};
+    /// use ws6455::{Config, Message, Role};
+    /// let mut p = Protocol::new(Role::Server, Config::default());
+    /// p.receive(&[0x89, 0x80, 0, 0, 0, 0]); // masked empty ping
+    /// let mut buf = [0u8; 16];
+    /// assert_eq!(p.next_chunk(&mut buf).unwrap(), Some(Chunk::Control(Message::Ping(vec![]))));
+    /// assert_eq!(p.pending(), &[0x8A, 0x00]);
+    /// ```
+    pub fn next_chunk(&mut self, buf: &mut [u8]) -> Result<Option<Chunk>> {
+        let got = self.receiver.next_chunk(buf);
+        self.sender.respond_chunk(&got);
+        got
+    }
+
+    /// [`Receiver::chunk_read_direct`], and a close frame if it failed the connection.
+    pub(crate) fn chunk_read_direct(&mut self, data: &mut [u8]) -> Result<Chunk> {
+        let got = self.receiver.chunk_read_direct(data);
+        if let Err(e) = &got {
+            self.sender.respond_to_control(Err(e));
+        }
+        got
+    }
+
     /// See [`Receiver::shrink`] and [`Sender::shrink`].
     ///
     /// ```
@@ -1663,7 +2140,7 @@ impl Protocol {
 /// a plain `#[test]` can replay the checked-in corpus on stable Rust. Not part of the API.
 #[doc(hidden)]
 pub mod fuzzing {
-    use super::{Protocol, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
+    use super::{Chunk, Protocol, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
     use crate::frame::{Frame, OpCode};
     use crate::{Config, Error, Message, ProtocolError, Role};
 
@@ -1698,6 +2175,11 @@ pub mod fuzzing {
             let mut sizes = std::iter::from_fn(|| Some(rng.size()));
             let pieces = drive(role, &config, input, &mut sizes, Feed::Mixed);
             assert_eq!(whole, pieces, "{role:?}: pieces differ from whole");
+            let chunks = drive(role, &config, input, &mut sizes, Feed::Chunks);
+            assert_eq!(
+                whole, chunks,
+                "{role:?}: frame-by-frame reading differs from whole"
+            );
         }
         round_trip(ctl, input);
     }
@@ -1739,6 +2221,8 @@ pub mod fuzzing {
         Receive,
         ReadBuf,
         Mixed,
+        /// Pieces, read with `next_chunk` into small buffers and reassembled.
+        Chunks,
     }
 
     /// What came out of a core: its events and the frames it queued for the peer (unmasked, so
@@ -1758,6 +2242,7 @@ pub mod fuzzing {
     ) -> Outcome {
         let mut p = Protocol::new(role, config.clone());
         let mut events = Vec::new();
+        let mut assembly = (false, Vec::new());
         let mut rest = input;
         let mut turn = 0usize;
         while !rest.is_empty() {
@@ -1772,6 +2257,11 @@ pub mod fuzzing {
                 p.commit(n);
             } else {
                 p.receive(part);
+            }
+            if feed == Feed::Chunks {
+                read_chunks(&mut p, &mut assembly, &mut events, turn);
+                check_bounds(&p, config, true);
+                continue;
             }
             loop {
                 // The mixed feed reads through the zero-copy API: it must give the same
@@ -1804,6 +2294,51 @@ pub mod fuzzing {
         Outcome {
             events,
             output: parse_output(p.pending()),
+        }
+    }
+
+    /// Reads everything available with `next_chunk` into a buffer of 1 to 23 bytes, gathering
+    /// data into `assembly` (is text, bytes) and pushing whole messages and errors to `events`
+    /// as the whole-message reads would.
+    fn read_chunks(
+        p: &mut Protocol,
+        assembly: &mut (bool, Vec<u8>),
+        events: &mut Vec<Result<Message, ProtocolError>>,
+        turn: usize,
+    ) {
+        let mut buf = vec![0u8; 1 + turn * 7 % 23];
+        loop {
+            match p.next_chunk(&mut buf) {
+                Ok(Some(Chunk::FrameStart { opcode, .. })) => {
+                    if opcode != OpCode::Continuation {
+                        *assembly = (opcode == OpCode::Text, Vec::new());
+                    }
+                }
+                Ok(Some(Chunk::Data {
+                    len,
+                    end_of_message,
+                    ..
+                })) => {
+                    assert!(len <= buf.len());
+                    assembly.1.extend_from_slice(&buf[..len]);
+                    if end_of_message {
+                        let bytes = std::mem::take(&mut assembly.1);
+                        events.push(Ok(if assembly.0 {
+                            Message::Text(String::from_utf8(bytes).expect("checked text"))
+                        } else {
+                            Message::Binary(bytes)
+                        }));
+                    }
+                }
+                Ok(Some(Chunk::Control(m))) => events.push(Ok(m)),
+                Ok(None) => break,
+                Err(Error::Protocol(e)) => {
+                    events.push(Err(e));
+                    break;
+                }
+                Err(Error::ConnectionClosed) => break,
+                Err(e) => panic!("unexpected error: {e}"),
+            }
         }
     }
 
@@ -1878,6 +2413,48 @@ pub mod fuzzing {
                 got.push(m);
             }
             assert_eq!(got, sent, "{from:?} to {to:?}");
+
+            // The same messages sent frame by frame, in pieces, with a ping queued in the
+            // middle of every frame (held until the frame is complete).
+            let mut tx = Protocol::new(from, config.clone());
+            let mut expected = Vec::new();
+            for m in &sent {
+                let (opcode, payload) = match m {
+                    Message::Text(t) => (OpCode::Text, t.as_bytes()),
+                    Message::Binary(b) => (OpCode::Binary, &b[..]),
+                    _ => continue,
+                };
+                let cut = payload.len() / 2;
+                let piece = (usize::from(ctl) % 5) + 1;
+                tx.sender
+                    .begin_frame(opcode, false, cut as u64)
+                    .expect("begin");
+                for part in payload[..cut].chunks(piece) {
+                    tx.sender.frame_data(part).expect("first frame's data");
+                    tx.ping(b"mid").expect("ping");
+                }
+                let rest = &payload[cut..];
+                tx.sender
+                    .begin_frame(OpCode::Continuation, true, rest.len() as u64)
+                    .expect("continue");
+                for part in rest.chunks(piece) {
+                    tx.sender.frame_data(part).expect("second frame's data");
+                }
+                for _ in payload[..cut].chunks(piece) {
+                    expected.push(Message::Ping(b"mid".to_vec()));
+                }
+                expected.push(m.clone());
+            }
+            let mut rx = Protocol::new(to, Config::default().auto_pong(false));
+            rx.receive(tx.pending());
+            let mut got = Vec::new();
+            while let Some(m) = rx
+                .next_message()
+                .expect("frames sent piece by piece are valid")
+            {
+                got.push(m);
+            }
+            assert_eq!(got, expected, "{from:?} to {to:?}, frame by frame");
         }
     }
 }

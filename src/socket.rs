@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use crate::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
 use crate::handshake;
-use crate::protocol::{Protocol, Receiver, Sender};
+use crate::protocol::{Chunk, Protocol, Receiver, Sender};
 use crate::{CloseCode, CloseFrame, Config, Error, Message, Result, Role};
 
 /// What happens to the transport once the connection is over; set by the server and the client,
@@ -238,16 +238,7 @@ impl<S: Read + Write> WebSocket<S> {
                     continue;
                 }
                 Ok(Some(msg)) => {
-                    if self.proto.buffered() == 0 {
-                        self.proto.shrink();
-                    }
-                    if self.proto.is_done() {
-                        self.finish();
-                    } else if !self.proto.pending().is_empty() && self.proto.buffered() == 0 {
-                        // A pong (or other reply) is queued and no more input is waiting:
-                        // send it now; on WouldBlock it stays queued for the next call.
-                        self.flush_pending_best_effort()?;
-                    }
+                    self.delivered()?;
                     return Ok(msg);
                 }
                 Ok(None) => {}
@@ -268,6 +259,230 @@ impl<S: Read + Write> WebSocket<S> {
             }
             self.fill()?;
         }
+    }
+
+    /// Housekeeping after handing something read to the application.
+    fn delivered(&mut self) -> Result<()> {
+        if self.proto.buffered() == 0 {
+            self.proto.shrink();
+        }
+        if self.proto.is_done() {
+            self.finish();
+        } else if !self.proto.pending().is_empty()
+            && self.proto.buffered() == 0
+            && !self.proto.sender().in_frame()
+        {
+            // A pong (or other reply) is queued and no more input is waiting: send it now;
+            // on WouldBlock it stays queued for the next call. (Not while a frame we send
+            // piece by piece is open: what is queued is that frame's start, which goes out
+            // with its next piece, and replies are held behind it anyway.)
+            self.flush_pending_best_effort()?;
+        }
+        Ok(())
+    }
+
+    /// Reads the stream data frame by data frame instead of as whole messages (see [`Chunk`]):
+    /// payload is written to `buf`, at most `buf.len()` bytes at a time, so a message of any
+    /// size is handled in a buffer of fixed size. While a large frame streams in and nothing
+    /// else is buffered, the payload is read from the stream straight into `buf`. Control
+    /// frames come whole, answered as by [`WebSocket::read`]; errors, timeouts and the close
+    /// are as for `read`. Finish a message with the call that began it (this or `read`).
+    ///
+    /// Forwarding frames as they come (an echo that never holds a whole message):
+    ///
+    /// ```
+    /// use std::io::Cursor;
+    /// use ws6455::protocol::Chunk;
+    /// use ws6455::{socket::WebSocket, Config, Message, Role};
+    /// // A masked binary frame [1, 2, 3] arriving at a server.
+    /// let wire = vec![0x82, 0x83, 0, 0, 0, 0, 1, 2, 3];
+    /// let mut ws = WebSocket::from_raw(Cursor::new(wire), Role::Server, Config::default());
+    /// let mut buf = [0u8; 2];
+    /// loop {
+    ///     match ws.read_chunk(&mut buf).unwrap() {
+    ///         Chunk::FrameStart { opcode, fin, len } => ws.write_frame_start(opcode, fin, len).unwrap(),
+    ///         Chunk::Data { len, end_of_message, .. } => {
+    ///             ws.write_chunk(&buf[..len]).unwrap();
+    ///             if end_of_message {
+    ///                 break;
+    ///             }
+    ///         }
+    ///         Chunk::Control(_) => {}
+    ///     }
+    /// }
+    /// ws.flush().unwrap();
+    /// assert_eq!(&ws.get_ref().get_ref()[9..], &[0x82, 3, 1, 2, 3]); // after the input
+    /// ```
+    pub fn read_chunk(&mut self, buf: &mut [u8]) -> Result<Chunk> {
+        if buf.is_empty() {
+            return Err(Error::Io(io::Error::new(
+                ErrorKind::InvalidInput,
+                "read_chunk needs a buffer of at least one byte",
+            )));
+        }
+        loop {
+            match self.proto.next_chunk(buf) {
+                Ok(Some(chunk)) => {
+                    if self.eof.draining_since.is_some() && !is_close_chunk(&chunk) {
+                        continue; // server shutdown: see `read`
+                    }
+                    let chunk = match chunk {
+                        data @ Chunk::Data { .. } => self.extend_chunk(buf, data)?,
+                        other => other,
+                    };
+                    self.delivered()?;
+                    return Ok(chunk);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.finish();
+                    return Err(e);
+                }
+            }
+            if !self.proto.pending().is_empty() {
+                self.flush_pending_best_effort()?;
+            }
+            let rx = self.proto.receiver();
+            if !(rx.in_chunked_frame() && rx.buffered() == 0) {
+                self.fill()?;
+                continue;
+            }
+            // Payload of a large frame: read it straight into the caller's buffer.
+            let want = rx.frame_remaining().min(buf.len() as u64) as usize;
+            let n = match self.stream.read(&mut buf[..want]) {
+                Ok(0) => {
+                    self.on_eof()?;
+                    continue;
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            match self.proto.chunk_read_direct(&mut buf[..n]) {
+                Ok(_) if self.eof.draining_since.is_some() => continue,
+                Ok(chunk) => {
+                    self.delivered()?;
+                    return Ok(chunk);
+                }
+                Err(e) => {
+                    self.finish();
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// A chunk of `have` bytes came from the input buffer, which is now empty, and more of
+    /// its frame is on the way: one read straight into the rest of `buf` makes it a bigger
+    /// chunk (the first piece of a large frame is usually what came with its header). Waits
+    /// only for that one read; a timeout or the end of input is left for the next call.
+    fn extend_chunk(&mut self, buf: &mut [u8], chunk: Chunk) -> Result<Chunk> {
+        let Chunk::Data {
+            len: have,
+            end_of_frame: false,
+            ..
+        } = chunk
+        else {
+            return Ok(chunk);
+        };
+        let rx = self.proto.receiver();
+        if !rx.in_chunked_frame() || rx.buffered() > 0 || have >= buf.len() {
+            return Ok(chunk);
+        }
+        let want = rx.frame_remaining().min((buf.len() - have) as u64) as usize;
+        // Mid-way through a frame we are sending (forwarding), what is queued goes out with
+        // the next piece of it, in one write; replies meanwhile are held behind that frame.
+        if !self.proto.pending().is_empty() && !self.proto.sender().in_frame() {
+            self.flush_pending_best_effort()?;
+        }
+        let n = loop {
+            match self.stream.read(&mut buf[have..have + want]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => break 0, // reported by the next read
+            }
+        };
+        if n == 0 {
+            return Ok(chunk);
+        }
+        match self.proto.chunk_read_direct(&mut buf[have..have + n]) {
+            Ok(Chunk::Data {
+                len,
+                end_of_frame,
+                end_of_message,
+            }) => Ok(Chunk::Data {
+                len: have + len,
+                end_of_frame,
+                end_of_message,
+            }),
+            Ok(other) => Ok(other),
+            Err(e) => {
+                self.finish();
+                Err(e)
+            }
+        }
+    }
+
+    /// Starts sending a data frame piece by piece: queues its header, announcing `len`
+    /// payload bytes, to be sent with [`WebSocket::write_chunk`]. The rules (and errors) are
+    /// those of [`Sender::begin_frame`]: text or binary opens a message, continuation frames
+    /// follow, `fin` ends it; pings, pongs and closes wait for the open frame to be complete.
+    ///
+    /// ```
+    /// use ws6455::{frame::OpCode, socket::WebSocket, Config, Role};
+    /// let mut ws = WebSocket::from_raw(std::io::Cursor::new(Vec::new()), Role::Server, Config::default());
+    /// ws.write_frame_start(OpCode::Text, false, 2).unwrap();
+    /// ws.write_chunk(b"He").unwrap();
+    /// ws.write_frame_start(OpCode::Continuation, true, 3).unwrap();
+    /// ws.write_chunk(b"l").unwrap();
+    /// ws.write_chunk(b"lo").unwrap();
+    /// ws.flush().unwrap();
+    /// assert_eq!(ws.get_ref().get_ref(), b"\x01\x02He\x80\x03llo");
+    /// ```
+    pub fn write_frame_start(&mut self, opcode: OpCode, fin: bool, len: u64) -> Result<()> {
+        self.make_room(MAX_HEADER_LEN)?;
+        self.proto.sender_mut().begin_frame(opcode, fin, len)
+    }
+
+    /// Sends payload of the frame begun with [`WebSocket::write_frame_start`] (at most what
+    /// it still owes). Like [`WebSocket::write`] it queues (a client masks as it queues) and
+    /// the next flush or read sends; on the server side a piece of 16 KiB or more is written
+    /// at once, straight from `data`, after what is queued.
+    pub fn write_chunk(&mut self, data: &[u8]) -> Result<()> {
+        self.proto.sender().check_frame_data(data.len())?;
+        if self.proto.role() == Role::Server && data.len() >= DIRECT_CHUNK_MIN {
+            // What is queued (this frame's header, say) and `data`, in one vectored write.
+            let queued = self.proto.pending().len();
+            let done = write_now(&mut self.stream, self.proto.pending(), data)?;
+            let sender = self.proto.sender_mut();
+            sender.consume(done.min(queued));
+            if done < queued {
+                sender.queue_frame_rest(data);
+            } else {
+                sender.queue_frame_rest(&data[done - queued..]);
+            }
+            sender.frame_data_done(data.len());
+            return Ok(());
+        }
+        self.make_room(data.len())?;
+        self.proto.sender_mut().frame_data(data)
+    }
+
+    /// Flushes first if `extra` more bytes would take the queue past
+    /// [`Config::max_write_buffer`]; fails with [`Error::WriteBufferFull`] if it stays full.
+    fn make_room(&mut self, extra: usize) -> Result<()> {
+        let pending = self.proto.pending().len();
+        if pending > 0 && pending.saturating_add(extra) > self.config.max_write_buffer {
+            match write_pending(&mut self.stream, &mut self.proto) {
+                Ok(()) | Err(Error::Timeout) => {}
+                Err(e) => return Err(e),
+            }
+            let pending = self.proto.pending().len();
+            if pending > 0 && pending.saturating_add(extra) > self.config.max_write_buffer {
+                return Err(Error::WriteBufferFull);
+            }
+        }
+        Ok(())
     }
 
     /// Reads once from the stream into the core's buffer.
@@ -384,6 +599,7 @@ impl<S: Read + Write> WebSocket<S> {
             || payload.len() < DIRECT_WRITE_MIN
             || payload.len() > self.config.fragment_size
             || self.proto.sender().close_sent()
+            || self.proto.sender().sending_frames()
         {
             return None;
         }
@@ -395,29 +611,10 @@ impl<S: Read + Write> WebSocket<S> {
         let mut head = [0u8; MAX_HEADER_LEN];
         let hlen = FrameHeader::new(true, opcode, None, payload.len() as u64).encode(&mut head);
         let total = hlen + payload.len();
-        let mut done = 0;
-        while done < total {
-            let written = if done < hlen {
-                self.stream
-                    .write_vectored(&[IoSlice::new(&head[done..hlen]), IoSlice::new(payload)])
-            } else {
-                self.stream.write(&payload[done - hlen..])
-            };
-            match written {
-                Ok(0) => {
-                    return Some(Err(Error::Io(io::Error::new(
-                        ErrorKind::WriteZero,
-                        "the stream accepted no bytes",
-                    ))))
-                }
-                Ok(n) => done += n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    break;
-                }
-                Err(e) => return Some(Err(e.into())),
-            }
-        }
+        let done = match write_now(&mut self.stream, &head[..hlen], payload) {
+            Ok(done) => done,
+            Err(e) => return Some(Err(e)),
+        };
         if done == 0 {
             // Nothing went out: queue it the ordinary way (with its checks).
             return None;
@@ -662,12 +859,47 @@ fn read_into<S: Read>(stream: &mut S, rx: &mut Receiver, configured: usize) -> R
     }
 }
 
+/// Server pieces of a frame sent with `write_chunk` at least this large go straight out.
+const DIRECT_CHUNK_MIN: usize = 16 << 10;
+
+/// Writes `head` then `payload` (vectored), until all is written or the stream would block or
+/// times out; returns how many bytes went out.
+fn write_now<S: Write>(stream: &mut S, head: &[u8], payload: &[u8]) -> Result<usize> {
+    let hlen = head.len();
+    let total = hlen + payload.len();
+    let mut done = 0;
+    while done < total {
+        let written = if done < hlen {
+            stream.write_vectored(&[IoSlice::new(&head[done..]), IoSlice::new(payload)])
+        } else {
+            stream.write(&payload[done - hlen..])
+        };
+        match written {
+            Ok(0) => {
+                return Err(Error::Io(io::Error::new(
+                    ErrorKind::WriteZero,
+                    "the stream accepted no bytes",
+                )))
+            }
+            Ok(n) => done += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(done)
+}
+
 /// Whether [`Sender::respond`] would do anything with what a receiver returned.
 fn needs_reply(result: &Result<Option<Message>>) -> bool {
     !matches!(
         result,
         Ok(None | Some(Message::Text(_) | Message::Binary(_) | Message::Pong(_)))
     )
+}
+
+fn is_close_chunk(chunk: &Chunk) -> bool {
+    matches!(chunk, Chunk::Control(m) if m.is_close())
 }
 
 fn write_pending<S: Write>(stream: &mut S, proto: &mut Protocol) -> Result<()> {
@@ -1214,6 +1446,42 @@ mod tests {
         ws.write(Message::binary(vec![1; 1000])).unwrap();
         assert_eq!(ws.pending_bytes(), 1004); // 4-byte header (16-bit length)
         assert!(ws.get_ref().get_ref().is_empty());
+    }
+
+    #[test]
+    fn pieces_written_straight_out_keep_their_order_when_the_stream_stalls() {
+        // Frame-by-frame sending: pieces of 16 KiB and more go straight to the stream with
+        // what is queued; a stream that takes a few bytes and then blocks must still get the
+        // bytes of a whole-message encoding, with a ping queued mid-frame after the frame.
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        for chunk in [1, 7, 4096, 20_000, 100_020] {
+            let stream = Trickle {
+                out: Vec::new(),
+                chunk,
+                block_next: false,
+                vectored_calls: 0,
+            };
+            let mut ws = WebSocket::from_raw(stream, Role::Server, Config::default());
+            ws.write(Message::text("before")).unwrap();
+            ws.write_frame_start(OpCode::Binary, true, data.len() as u64)
+                .unwrap();
+            ws.write_chunk(&data[..30_000]).unwrap();
+            ws.ping(b"mid").unwrap_or(());
+            ws.write_chunk(&data[30_000..30_010]).unwrap();
+            ws.write_chunk(&data[30_010..]).unwrap();
+            for _ in 0..1_000_000 {
+                if ws.pending_bytes() == 0 {
+                    break;
+                }
+                let _ = ws.flush();
+            }
+            let want = expected(&[
+                Message::text("before"),
+                Message::binary(data.clone()),
+                Message::Ping(b"mid".to_vec()),
+            ]);
+            assert!(ws.get_ref().out == want, "chunk {chunk}");
+        }
     }
 
     #[test]
