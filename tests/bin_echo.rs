@@ -127,3 +127,84 @@ fn connection_limit_refuses_with_503() {
     first.get_ref().set_read_timeout(Some(WAIT)).unwrap();
     assert_eq!(first.read().unwrap(), Message::text("still here"));
 }
+
+/// Peak resident memory of a process, in KiB (`VmHWM` in `/proc/PID/status`).
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn a_large_binary_message_is_echoed_as_it_arrives_without_being_held_whole() {
+    // 48 MiB in 4 MiB frames (the default frame limit is 16 MiB), sent by one thread while
+    // another reads: the echo streams each frame back as it arrives, so the writer and the
+    // reader must run at the same time (a split connection whose reader waited for the
+    // writer's lock used to stall here until the write timeout).
+    let server = Server::start(&["--app", "echo"]);
+    let config = ws6455::Config::default().fragment_size(4 << 20);
+    let (ws, _) = ClientBuilder::new(server.url())
+        .config(config)
+        .connect()
+        .unwrap();
+    ws.get_ref().set_read_timeout(Some(WAIT)).unwrap();
+    let (mut reader, writer) = ws.split().unwrap();
+    let payload: Vec<u8> = (0..48u32 << 20).map(|i| (i % 251) as u8).collect();
+    let sent = payload.clone();
+    let sending = std::thread::spawn(move || {
+        writer.send_binary(&sent).unwrap();
+        writer
+    });
+    match reader.read().unwrap() {
+        Message::Binary(got) => assert!(got == payload, "echo differs ({} bytes)", got.len()),
+        other => panic!("expected the binary echo, got {other:?}"),
+    }
+    let writer = sending.join().unwrap();
+    // A frame sent piece by piece in the middle of which a ping arrives: the pong waits for
+    // the end of the frame, and the echo is still whole.
+    writer.ping(b"between").unwrap();
+    writer.send_binary(&[9u8; 100_000]).unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let m = reader.read().unwrap();
+        if matches!(m, Message::Pong(_) | Message::Binary(_)) {
+            seen.push(m);
+        }
+    }
+    assert_eq!(seen[0], Message::Pong(b"between".to_vec()));
+    assert_eq!(seen[1], Message::binary(vec![9u8; 100_000]));
+    // The server never held the message: its peak memory stays far below 48 MiB.
+    if let Some(peak) = peak_rss_kib(server.guard.id()) {
+        assert!(peak < 24 << 10, "server peak RSS {peak} KiB");
+    }
+    writer.close(CloseCode::Normal, "").unwrap();
+}
+
+#[test]
+fn invalid_text_is_refused_before_any_of_it_is_echoed() {
+    // Text is gathered, not streamed: a message whose last byte breaks UTF-8 gets 1007 and
+    // no echo of its first part.
+    use std::io::{Read, Write};
+    let server = Server::start(&["--app", "echo"]);
+    let (ws, _) = client::connect(&server.url()).unwrap();
+    let mut stream = ws.into_inner();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let mut payload = vec![b'a'; 70_000];
+    payload.push(0xFF);
+    let key = [1u8, 2, 3, 4];
+    let mut frame = vec![0x81, 0xFF];
+    frame.extend_from_slice(&(payload.len() as u64).to_be_bytes());
+    frame.extend_from_slice(&key);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    stream.write_all(&frame).unwrap();
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
+    assert!(reply.len() >= 4, "{reply:?}");
+    assert_eq!(
+        reply[0],
+        0x88,
+        "first frame back is the close: {:?}",
+        &reply[..4]
+    );
+    assert_eq!(&reply[2..4], &1007u16.to_be_bytes());
+}

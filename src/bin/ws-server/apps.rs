@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
+use ws6455::frame::OpCode;
+use ws6455::protocol::Chunk;
 use ws6455::socket::{WebSocket, WsWriter};
 use ws6455::{CloseCode, Error, Message};
 
@@ -38,8 +40,8 @@ fn preview(text: &str) -> String {
     out
 }
 
-fn describe_binary(b: &[u8]) -> String {
-    format!("[binary, {} bytes]", b.len())
+fn describe_binary(len: u64) -> String {
+    format!("[binary, {len} bytes]")
 }
 
 fn established(ws: &WebSocket<TcpStream>, id: u64) {
@@ -107,22 +109,25 @@ fn close_end(id: u64, shared: &Shared, we_closed: bool, frame: Option<&ws6455::C
     }
 }
 
-/// Runs the read loop of a whole (unsplit) connection; `on_data` answers text and binary
-/// messages. Handles close, idle timeout and errors, and logs how the connection ended.
-fn serve_messages<F>(mut ws: WebSocket<TcpStream>, id: u64, shared: &Shared, mut on_data: F)
+/// What one step of a connection's read loop saw.
+enum Seen {
+    /// Something handled; read on.
+    More,
+    /// The peer's close frame (already answered by the library).
+    Close(Option<ws6455::CloseFrame>),
+}
+
+/// Runs the read loop of a whole (unsplit) connection: `step` reads (and answers) one thing.
+/// Handles close, idle timeout and errors, and logs how the connection ended.
+fn serve<F>(mut ws: WebSocket<TcpStream>, id: u64, shared: &Shared, mut step: F)
 where
-    F: FnMut(&mut WebSocket<TcpStream>, Message) -> ws6455::Result<()>,
+    F: FnMut(&mut WebSocket<TcpStream>) -> ws6455::Result<Seen>,
 {
     let mut we_closed = false;
     let end = loop {
-        match ws.read() {
-            Ok(m @ (Message::Text(_) | Message::Binary(_))) => {
-                if let Err(e) = on_data(&mut ws, m) {
-                    break classify_error(id, &e, we_closed);
-                }
-            }
-            Ok(Message::Close(frame)) => break close_end(id, shared, we_closed, frame.as_ref()),
-            Ok(_) => {} // ping (answered by the library) or pong
+        match step(&mut ws) {
+            Ok(Seen::More) => {}
+            Ok(Seen::Close(frame)) => break close_end(id, shared, we_closed, frame.as_ref()),
             Err(Error::Timeout) if !we_closed => {
                 log::warn(&format!("[{id}] idle timeout: closing with 1001"));
                 we_closed = true;
@@ -134,6 +139,18 @@ where
         }
     };
     log_end(id, end);
+}
+
+/// [`serve`] with whole messages; `on_data` answers text and binary messages.
+fn serve_messages<F>(ws: WebSocket<TcpStream>, id: u64, shared: &Shared, mut on_data: F)
+where
+    F: FnMut(&mut WebSocket<TcpStream>, Message) -> ws6455::Result<()>,
+{
+    serve(ws, id, shared, |ws| match ws.read()? {
+        m @ (Message::Text(_) | Message::Binary(_)) => on_data(ws, m).map(|()| Seen::More),
+        Message::Close(frame) => Ok(Seen::Close(frame)),
+        _ => Ok(Seen::More), // ping (answered by the library) or pong
+    });
 }
 
 /// The article's bot: greeting, then one reply per text message.
@@ -157,7 +174,10 @@ pub fn chat(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
             other => {
                 log::conn(
                     id,
-                    &format!("CLIENT >> {}", describe_binary(other.as_bytes())),
+                    &format!(
+                        "CLIENT >> {}",
+                        describe_binary(other.as_bytes().len() as u64)
+                    ),
                 );
                 chat::BINARY_REPLY
             }
@@ -168,22 +188,94 @@ pub fn chat(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
     });
 }
 
-/// Echo: every message goes back as it came. Replies are queued and the next read flushes
+/// Echo: every message goes back as it came. Binary messages are forwarded frame by frame as
+/// their bytes arrive (the same frames, payload unmasked), so a message of any size takes one
+/// buffer of at most [`ECHO_CHUNK`] bytes and its echo starts before it has all arrived. Text is gathered and sent back
+/// whole once complete: its UTF-8 is checked up to the last byte first, so a bad message is
+/// refused (1007) before any of it goes back. Replies are queued and the next read flushes
 /// them before it blocks, so bursts are answered in few system calls.
 pub fn echo(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
     established(&ws, id);
-    let verbose = log::verbose();
-    serve_messages(ws, id, shared, |ws, msg| {
-        if verbose {
-            let shown = match &msg {
-                Message::Text(t) => preview(t),
-                other => describe_binary(other.as_bytes()),
-            };
-            log::conn(id, &format!("CLIENT >> {shown}"));
-            log::conn(id, &format!("SERVER >> {shown}"));
+    let mut echo = Echo {
+        buf: vec![0; 4096],
+        text: None,
+        binary_len: 0,
+        verbose: log::verbose(),
+        id,
+    };
+    serve(ws, id, shared, |ws| echo.step(ws));
+}
+
+/// Largest piece of a binary message the echo forwards at once.
+const ECHO_CHUNK: usize = 64 << 10;
+
+/// The echo's state between chunks.
+struct Echo {
+    buf: Vec<u8>,
+    /// The text message being gathered, if one is in progress.
+    text: Option<Vec<u8>>,
+    /// Bytes of the binary message in progress (for the log).
+    binary_len: u64,
+    verbose: bool,
+    id: u64,
+}
+
+impl Echo {
+    fn step(&mut self, ws: &mut WebSocket<TcpStream>) -> ws6455::Result<Seen> {
+        match ws.read_chunk(&mut self.buf)? {
+            Chunk::FrameStart { opcode, fin, len } => {
+                if len > self.buf.len() as u64 && self.buf.len() < ECHO_CHUNK {
+                    // Grown on the first large frame: an idle connection keeps 4 KiB.
+                    self.buf.resize(len.min(ECHO_CHUNK as u64) as usize, 0);
+                }
+                if opcode == OpCode::Text {
+                    // The limits were checked against `len` already.
+                    self.text = Some(Vec::with_capacity(len.min(1 << 20) as usize));
+                } else if self.text.is_none() {
+                    ws.write_frame_start(opcode, fin, len)?;
+                }
+            }
+            Chunk::Data {
+                len,
+                end_of_message,
+                ..
+            } => {
+                let data = &self.buf[..len];
+                match &mut self.text {
+                    Some(text) => {
+                        text.extend_from_slice(data);
+                        if end_of_message {
+                            let bytes = std::mem::take(text);
+                            self.text = None;
+                            // Checked piece by piece by the library; this cannot fail.
+                            let text = String::from_utf8(bytes)
+                                .map_err(|_| Error::Protocol(ws6455::ProtocolError::InvalidUtf8))?;
+                            self.log(&preview(&text));
+                            ws.write(Message::Text(text))?;
+                        }
+                    }
+                    None => {
+                        ws.write_chunk(data)?;
+                        self.binary_len += len as u64;
+                        if end_of_message {
+                            let n = std::mem::take(&mut self.binary_len);
+                            self.log(&describe_binary(n));
+                        }
+                    }
+                }
+            }
+            Chunk::Control(Message::Close(frame)) => return Ok(Seen::Close(frame)),
+            Chunk::Control(_) => {} // ping (answered by the library) or pong
         }
-        ws.write(msg)
-    });
+        Ok(Seen::More)
+    }
+
+    fn log(&self, shown: &str) {
+        if self.verbose {
+            log::conn(self.id, &format!("CLIENT >> {shown}"));
+            log::conn(self.id, &format!("SERVER >> {shown}"));
+        }
+    }
 }
 
 /// Logs what the room's fan-out thread reports.
@@ -337,7 +429,10 @@ pub fn room(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
                 shared.room.say(id, &t);
             }
             Ok(Message::Binary(b)) => {
-                log::conn(id, &format!("CLIENT >> {}", describe_binary(&b)));
+                log::conn(
+                    id,
+                    &format!("CLIENT >> {}", describe_binary(b.len() as u64)),
+                );
                 shared
                     .room
                     .tell(id, "* only text messages are shared in this room");
@@ -388,7 +483,7 @@ mod tests {
         let p = preview(&long);
         assert_eq!(p.chars().count(), PREVIEW_CHARS + 3);
         assert!(p.ends_with("..."));
-        assert_eq!(describe_binary(&[1, 2, 3]), "[binary, 3 bytes]");
+        assert_eq!(describe_binary(3), "[binary, 3 bytes]");
         assert_eq!(preview("a\nb\tc\u{7f}"), "a\\nb\\tc\\u{7f}");
     }
 }
