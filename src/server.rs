@@ -94,6 +94,10 @@ struct Shared {
     next_id: AtomicU64,
     /// Open connections, for shutdown: a clone of each stream.
     conns: Mutex<Vec<(u64, TcpStream)>>,
+    /// Clones in `conns` (each holds a file descriptor).
+    clones: AtomicUsize,
+    /// Most file descriptors the process may hold (the soft `RLIMIT_NOFILE`), when known.
+    fd_limit: usize,
     idle: Condvar,
     idle_lock: Mutex<()>,
     local_addr: SocketAddr,
@@ -248,6 +252,41 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// File descriptors kept free for `accept` and the application when deciding whether a
+/// connection may take a second descriptor (its shutdown clone).
+fn fd_reserve(limit: usize) -> usize {
+    (limit / 64).max(64)
+}
+
+/// The soft limit on open files (`Max open files` in `/proc/self/limits`; Linux only).
+fn fd_limit() -> Option<usize> {
+    parse_fd_limit(&std::fs::read_to_string("/proc/self/limits").ok()?)
+}
+
+/// The soft limit in the text of `/proc/self/limits`; `unlimited` is `usize::MAX`.
+fn parse_fd_limit(limits: &str) -> Option<usize> {
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    match line["Max open files".len()..].split_whitespace().next()? {
+        "unlimited" => Some(usize::MAX),
+        soft => soft.parse().ok(),
+    }
+}
+
+/// True when `accept` failed for want of a file descriptor (`EMFILE`: this process's limit,
+/// `ENFILE`: the system's).
+fn out_of_fds(e: &io::Error) -> bool {
+    cfg!(unix) && matches!(e.raw_os_error(), Some(23 | 24))
+}
+
+/// A file descriptor held in reserve by the accept loop (see [`Server::accept_at_fd_limit`]).
+fn spare_fd() -> Option<std::fs::File> {
+    if cfg!(unix) {
+        std::fs::File::open("/dev/null").ok()
+    } else {
+        None
+    }
+}
+
 /// Accepts every well-formed upgrade with no subprotocol.
 fn default_upgrade(_: &Request) -> Decision {
     Decision::Accept(handshake::Accept::default())
@@ -286,6 +325,8 @@ impl Server {
                 active: AtomicUsize::new(0),
                 next_id: AtomicU64::new(1),
                 conns: Mutex::new(Vec::new()),
+                clones: AtomicUsize::new(0),
+                fd_limit: fd_limit().unwrap_or(usize::MAX),
                 idle: Condvar::new(),
                 idle_lock: Mutex::new(()),
                 local_addr,
@@ -394,8 +435,9 @@ impl Server {
 
     /// Accepts connections until shut down, running `handler` on its own thread for every
     /// successful upgrade. Returns after a shutdown once the connections have ended (bounded by
-    /// [`Config::shutdown_timeout`]). A failed thread spawn or the connection limit refuses that
-    /// one connection with `503` and is logged; it never stops the server.
+    /// [`Config::shutdown_timeout`]). A failed thread spawn, the connection limit or running out
+    /// of file descriptors refuses that one connection with `503` and is logged; it never stops
+    /// the server.
     ///
     /// ```no_run
     /// ws6455::server::Server::bind("127.0.0.1:9001")?.serve(|mut ws| {
@@ -410,6 +452,7 @@ impl Server {
         let handler: Arc<dyn Fn(WebSocket<TcpStream>) + Send + Sync> = Arc::new(handler);
         let shared = self.shared.clone();
         let config = Arc::new(self.config.clone());
+        let mut spare = spare_fd();
         loop {
             let (stream, peer) = match self.listener.accept() {
                 Ok(s) => s,
@@ -422,8 +465,12 @@ impl Server {
                         | ErrorKind::ConnectionAborted
                         | ErrorKind::ConnectionReset
                         | ErrorKind::WouldBlock => continue,
+                        _ if out_of_fds(&e) => match self.accept_at_fd_limit(&mut spare) {
+                            Some(s) => s,
+                            None => continue,
+                        },
                         _ => {
-                            // EMFILE and friends: log, back off briefly, keep serving.
+                            // ENOBUFS, ENOMEM and friends: log, back off briefly, keep serving.
                             if self.log >= LogLevel::Normal {
                                 eprintln!("ws6455: accept failed: {e}");
                             }
@@ -480,6 +527,51 @@ impl Server {
         self.shutdown_handle().shutdown();
         Ok(())
     }
+
+    /// `accept` failed for want of a file descriptor: a client would wait in the backlog until
+    /// its handshake timed out. Gives up the spare descriptor to take a waiting connection
+    /// without blocking; returns it to be served if descriptors were freed meanwhile (the spare
+    /// could be re-opened), else refuses it at once with `503`. With nothing waiting, or no
+    /// spare to give up, it pauses briefly so that the loop does not spin (`accept` fails at
+    /// once while the process is out of descriptors, whether or not anyone is waiting).
+    fn accept_at_fd_limit(
+        &self,
+        spare: &mut Option<std::fs::File>,
+    ) -> Option<(TcpStream, SocketAddr)> {
+        const PAUSE: Duration = Duration::from_millis(10);
+        if spare.take().is_none() {
+            std::thread::sleep(PAUSE);
+            *spare = spare_fd();
+            return None;
+        }
+        let accepted = self
+            .listener
+            .set_nonblocking(true)
+            .and_then(|()| self.listener.accept());
+        let _ = self.listener.set_nonblocking(false);
+        *spare = spare_fd();
+        let (stream, peer) = match accepted {
+            Ok(s) => s,
+            Err(_) => {
+                std::thread::sleep(PAUSE);
+                return None;
+            }
+        };
+        // Some systems pass the listener's non-blocking mode on to accepted sockets.
+        if stream.set_nonblocking(false).is_err() {
+            return None;
+        }
+        if spare.is_some() || self.shared.signal.requested.load(Ordering::Acquire) {
+            return Some((stream, peer));
+        }
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        if self.log >= LogLevel::Normal {
+            eprintln!("ws6455: [{id}] {peer} refused: out of file descriptors");
+        }
+        refuse(stream, 503, "server busy");
+        *spare = spare_fd();
+        None
+    }
 }
 
 /// Writes a short error response and closes without a reset.
@@ -523,9 +615,20 @@ struct ConnContext {
 impl ConnContext {
     fn run(self, stream: TcpStream) {
         let _current = CurrentGuard::set(self.id, self.peer);
-        let registered = stream.try_clone().ok().map(|clone| {
-            lock(&self.shared.conns).push((self.id, clone));
-        });
+        // The clone is a second file descriptor per connection. Near the open-files limit it
+        // would take the descriptor the next `accept` needs, and that client would wait in the
+        // backlog until its handshake timed out; there the connection goes without the clone
+        // (no wake-up by a shutdown, no lingering close) rather than lose the next one.
+        let s = &self.shared;
+        let in_use = s.active.load(Ordering::Acquire) + s.clones.load(Ordering::Acquire);
+        let affordable = in_use.saturating_add(fd_reserve(s.fd_limit)) < s.fd_limit;
+        let registered = affordable
+            .then(|| stream.try_clone().ok())
+            .flatten()
+            .map(|clone| {
+                s.clones.fetch_add(1, Ordering::AcqRel);
+                lock(&s.conns).push((self.id, clone));
+            });
         // A shutdown that began before we registered would not have woken us.
         if self.shared.signal.requested.load(Ordering::Acquire) {
             let _ = stream.shutdown(Shutdown::Read);
@@ -539,6 +642,7 @@ impl ConnContext {
                 let at = conns.iter().position(|(id, _)| *id == self.id);
                 at.map(|i| conns.swap_remove(i).1)
             };
+            self.shared.clones.fetch_sub(1, Ordering::AcqRel);
             // The handler may have returned while the peer was still sending: end with a FIN
             // and read what is in flight, so that closing never turns into a reset that could
             // destroy data we sent before.
@@ -711,5 +815,40 @@ fn accept_inner<S: Read + Write>(
 impl WebSocket<TcpStream> {
     pub(crate) fn install_server_finisher(&mut self) {
         self.set_finisher(socket::server_finish);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn the_open_files_limit_is_read() {
+        let limit = fd_limit().expect("a soft limit or 'unlimited'");
+        assert!(limit >= 16, "{limit}");
+        assert!(fd_reserve(limit) >= 64 && fd_reserve(limit) < limit.max(128));
+    }
+
+    #[test]
+    fn the_open_files_limit_is_parsed() {
+        let limits = |soft: &str, hard: &str| {
+            format!(
+                "Limit                     Soft Limit           Hard Limit           Units     \n\
+                 Max processes             unlimited            unlimited            processes \n\
+                 Max open files            {soft:<20} {hard:<20} files     \n\
+                 Max locked memory         8388608              8388608              bytes     \n"
+            )
+        };
+        assert_eq!(parse_fd_limit(&limits("20000", "20000")), Some(20000));
+        assert_eq!(parse_fd_limit(&limits("1024", "unlimited")), Some(1024));
+        assert_eq!(
+            parse_fd_limit(&limits("unlimited", "unlimited")),
+            Some(usize::MAX)
+        );
+        assert_eq!(parse_fd_limit("Max processes 10 10 processes\n"), None);
+        // With no limit, every connection may keep its clone.
+        let reserve = fd_reserve(usize::MAX);
+        assert!(10_000usize.saturating_add(reserve) < usize::MAX);
     }
 }
