@@ -1582,6 +1582,8 @@ impl Sender {
     /// binary for the first frame of a message and [`OpCode::Continuation`] for the next ones;
     /// `fin` marks the last frame. Pings, pongs and closes queued while a frame is open
     /// (including automatic pongs) are sent right after it. Text payload is not checked here.
+    /// If the connection fails while a frame is open, no close frame can follow the unfinished
+    /// frame: the connection is simply dropped.
     ///
     /// Fails with [`Error::FrameSequence`] (nothing queued) if a frame is still open, on a
     /// control opcode, a continuation with no message open or a new message while one is open;

@@ -197,7 +197,7 @@ pub fn chat(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
 pub fn echo(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
     established(&ws, id);
     let mut echo = Echo {
-        buf: vec![0; 4096],
+        buf: vec![0; ECHO_FIRST_CHUNK],
         text: None,
         binary_len: 0,
         verbose: log::verbose(),
@@ -208,6 +208,9 @@ pub fn echo(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
 
 /// Largest piece of a binary message the echo forwards at once.
 const ECHO_CHUNK: usize = 64 << 10;
+/// The echo's buffer until a larger frame arrives: an idle connection blocks in a read with
+/// it allocated (4 KiB here cost 4 KiB per idle connection: 24.5 -> 28.6 KiB at 10 000).
+const ECHO_FIRST_CHUNK: usize = 256;
 
 /// The echo's state between chunks.
 struct Echo {
@@ -225,7 +228,7 @@ impl Echo {
         match ws.read_chunk(&mut self.buf)? {
             Chunk::FrameStart { opcode, fin, len } => {
                 if len > self.buf.len() as u64 && self.buf.len() < ECHO_CHUNK {
-                    // Grown on the first large frame: an idle connection keeps 4 KiB.
+                    // Grown on the first larger frame, to that frame's size (at most ECHO_CHUNK).
                     self.buf.resize(len.min(ECHO_CHUNK as u64) as usize, 0);
                 }
                 if opcode == OpCode::Text {
