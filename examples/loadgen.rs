@@ -32,6 +32,7 @@ use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use ws6455::client::ClientBuilder;
+use ws6455::protocol::Chunk;
 use ws6455::socket::{WebSocket, WsReader, WsWriter};
 use ws6455::{CloseCode, Config, Message};
 
@@ -388,7 +389,9 @@ enum TxHalf {
 }
 
 enum RxHalf {
-    Ws(Box<WsReader>),
+    /// Reads frame by frame into a 64 KiB buffer (`read_chunk`), counting the bytes of the
+    /// message in progress: like the raw client, it never holds a whole message.
+    Ws(Box<WsReader>, Vec<u8>, usize),
     Raw(TcpStream, Vec<u8>, usize), // stream, buffer, bytes of a partial message
 }
 
@@ -396,7 +399,7 @@ fn split(c: Conn) -> std::io::Result<(TxHalf, RxHalf)> {
     match c {
         Conn::Ws(ws) => {
             let (r, w) = ws.split().map_err(io_err)?;
-            Ok((TxHalf::Ws(w), RxHalf::Ws(Box::new(r))))
+            Ok((TxHalf::Ws(w), RxHalf::Ws(Box::new(r), vec![0; 64 << 10], 0)))
         }
         Conn::Raw(s, buf) => Ok((TxHalf::Raw(s.try_clone()?), RxHalf::Raw(s, buf, 0))),
     }
@@ -406,15 +409,24 @@ impl RxHalf {
     /// Receives at least one message of `size` bytes; returns how many completed.
     fn recv(&mut self, size: usize) -> std::io::Result<u64> {
         match self {
-            RxHalf::Ws(r) => loop {
-                match r.read().map_err(io_err)? {
-                    Message::Binary(b) => {
-                        if b.len() != size {
-                            return Err(std::io::Error::other("echo has the wrong length"));
+            RxHalf::Ws(r, buf, got) => loop {
+                match r.read_chunk(buf).map_err(io_err)? {
+                    Chunk::Data {
+                        len,
+                        end_of_message,
+                        ..
+                    } => {
+                        *got += len;
+                        if end_of_message {
+                            if std::mem::take(got) != size {
+                                return Err(std::io::Error::other("echo has the wrong length"));
+                            }
+                            return Ok(1);
                         }
-                        return Ok(1);
                     }
-                    Message::Close(_) => return Err(std::io::Error::other("server closed")),
+                    Chunk::Control(Message::Close(_)) => {
+                        return Err(std::io::Error::other("server closed"))
+                    }
                     _ => {}
                 }
             },

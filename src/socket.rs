@@ -1109,27 +1109,180 @@ impl WsReader {
             }
             let n = read_into(&mut self.stream, &mut self.receiver, self.read_buffer_size)?;
             if n == 0 {
-                let done = self.receiver.close_received() && lock(&self.writer).sender.close_sent();
-                match self.eof.on_eof(done, self.close_timeout) {
-                    Eof::SayGoingAway => {
-                        let mut w = lock(&self.writer);
-                        if !w.sender.close_sent() {
-                            let _ = w.sender.close(Some(going_away()));
-                        }
-                        w.flush_best_effort()?;
-                    }
-                    Eof::Retry => {}
-                    Eof::Closed => {
-                        self.finish();
-                        return Err(Error::ConnectionClosed);
-                    }
-                    Eof::Lost => {
-                        self.finish();
-                        return Err(lost());
-                    }
-                }
+                self.on_eof()?;
             }
         }
+    }
+
+    /// The stream ended: see `WebSocket::on_eof`.
+    fn on_eof(&mut self) -> Result<()> {
+        let done = self.receiver.close_received() && lock(&self.writer).sender.close_sent();
+        match self.eof.on_eof(done, self.close_timeout) {
+            Eof::SayGoingAway => {
+                let mut w = lock(&self.writer);
+                if !w.sender.close_sent() {
+                    let _ = w.sender.close(Some(going_away()));
+                }
+                w.flush_best_effort()
+            }
+            Eof::Retry => Ok(()),
+            Eof::Closed => {
+                self.finish();
+                Err(Error::ConnectionClosed)
+            }
+            Eof::Lost => {
+                self.finish();
+                Err(lost())
+            }
+        }
+    }
+
+    /// Reads the stream data frame by data frame into `buf`, as [`WebSocket::read_chunk`] does
+    /// (pings are answered through the writing half).
+    ///
+    /// ```no_run
+    /// use ws6455::protocol::Chunk;
+    /// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
+    /// let (mut reader, _writer) = ws.split()?;
+    /// let mut buf = vec![0u8; 64 << 10];
+    /// let mut total = 0; // the size of the first message, never held whole
+    /// loop {
+    ///     if let Chunk::Data { len, end_of_message, .. } = reader.read_chunk(&mut buf)? {
+    ///         total += len;
+    ///         if end_of_message {
+    ///             break;
+    ///         }
+    ///     }
+    /// }
+    /// println!("first message: {total} bytes");
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn read_chunk(&mut self, buf: &mut [u8]) -> Result<Chunk> {
+        if buf.is_empty() {
+            return Err(Error::Io(io::Error::new(
+                ErrorKind::InvalidInput,
+                "read_chunk needs a buffer of at least one byte",
+            )));
+        }
+        loop {
+            let result = self.receiver.next_chunk(buf);
+            let reply_queued = !matches!(
+                result,
+                Ok(None | Some(Chunk::FrameStart { .. } | Chunk::Data { .. }))
+            ) && {
+                let mut w = lock(&self.writer);
+                w.sender.respond_chunk(&result);
+                !w.sender.pending().is_empty()
+            };
+            match result {
+                Ok(Some(chunk)) if self.eof.draining_since.is_some() && !is_close_chunk(&chunk) => {
+                    continue
+                }
+                Ok(Some(chunk)) => {
+                    if self.receiver.buffered() == 0 {
+                        self.receiver.shrink();
+                    }
+                    if reply_queued {
+                        lock(&self.writer).flush_best_effort()?;
+                    }
+                    if is_close_chunk(&chunk) {
+                        self.finish();
+                    }
+                    return match chunk {
+                        Chunk::Data {
+                            len,
+                            end_of_frame: false,
+                            ..
+                        } => self.extend_chunk(buf, len, chunk),
+                        other => Ok(other),
+                    };
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.finish();
+                    return Err(e);
+                }
+            }
+            if reply_queued {
+                lock(&self.writer).flush_best_effort()?;
+            }
+            if self.receiver.in_chunked_frame() && self.receiver.buffered() == 0 {
+                // Payload of a large frame: straight into the caller's buffer.
+                let want = self.receiver.frame_remaining().min(buf.len() as u64) as usize;
+                match self.read_payload(&mut buf[..want])? {
+                    Some(chunk) => return Ok(chunk),
+                    None => continue,
+                }
+            }
+            let n = read_into(&mut self.stream, &mut self.receiver, self.read_buffer_size)?;
+            if n == 0 {
+                self.on_eof()?;
+            }
+        }
+    }
+
+    /// One read of the chunked frame's payload straight into `into`; `None` at the end of
+    /// input (handled) or on an interrupted read.
+    fn read_payload(&mut self, into: &mut [u8]) -> Result<Option<Chunk>> {
+        let n = match self.stream.read(into) {
+            Ok(0) => {
+                self.on_eof()?;
+                return Ok(None);
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        match self.receiver.chunk_read_direct(&mut into[..n]) {
+            Ok(chunk) if self.eof.draining_since.is_none() => Ok(Some(chunk)),
+            Ok(_) => Ok(None),
+            Err(e) => Err(self.fail_chunk(e)),
+        }
+    }
+
+    /// A chunk of `have` bytes came from the input buffer, now empty, and more of its frame
+    /// is on the way: one read into the rest of `buf` makes it bigger (as
+    /// `WebSocket::extend_chunk`). Errors of that read are left for the next call.
+    fn extend_chunk(&mut self, buf: &mut [u8], have: usize, chunk: Chunk) -> Result<Chunk> {
+        if !self.receiver.in_chunked_frame() || self.receiver.buffered() > 0 || have >= buf.len() {
+            return Ok(chunk);
+        }
+        let want = self
+            .receiver
+            .frame_remaining()
+            .min((buf.len() - have) as u64) as usize;
+        let n = loop {
+            match self.stream.read(&mut buf[have..have + want]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => break 0,
+            }
+        };
+        if n == 0 {
+            return Ok(chunk);
+        }
+        match self.receiver.chunk_read_direct(&mut buf[have..have + n]) {
+            Ok(Chunk::Data {
+                len,
+                end_of_frame,
+                end_of_message,
+            }) => Ok(Chunk::Data {
+                len: have + len,
+                end_of_frame,
+                end_of_message,
+            }),
+            Ok(other) => Ok(other),
+            Err(e) => Err(self.fail_chunk(e)),
+        }
+    }
+
+    /// Payload read straight from the stream broke the protocol: queue the close that fails
+    /// the connection (after the error's own reply rules) and end it.
+    fn fail_chunk(&mut self, e: Error) -> Error {
+        let failed: Result<Option<Chunk>> = Err(e);
+        lock(&self.writer).sender.respond_chunk(&failed);
+        self.finish();
+        failed.err().unwrap_or(Error::ConnectionClosed)
     }
 
     fn finish(&mut self) {

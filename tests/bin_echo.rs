@@ -160,6 +160,34 @@ fn a_large_binary_message_is_echoed_as_it_arrives_without_being_held_whole() {
         other => panic!("expected the binary echo, got {other:?}"),
     }
     let writer = sending.join().unwrap();
+    // The same echo read frame by frame on the split reader, checked piece by piece.
+    let expected: Vec<u8> = (0..9u32 << 20).map(|i| (i % 241) as u8).collect();
+    let sent = expected.clone();
+    let sending = std::thread::spawn(move || {
+        writer.send_binary(&sent).unwrap();
+        writer
+    });
+    let mut buf = vec![0u8; 100_000];
+    let (mut at, mut frames) = (0usize, 0);
+    loop {
+        match reader.read_chunk(&mut buf).unwrap() {
+            ws6455::protocol::Chunk::FrameStart { .. } => frames += 1,
+            ws6455::protocol::Chunk::Data {
+                len,
+                end_of_message,
+                ..
+            } => {
+                assert!(buf[..len] == expected[at..at + len], "bytes differ at {at}");
+                at += len;
+                if end_of_message {
+                    break;
+                }
+            }
+            ws6455::protocol::Chunk::Control(m) => panic!("unexpected {m:?}"),
+        }
+    }
+    assert_eq!((at, frames), (9 << 20, 3)); // the client's 4 MiB frames, mirrored
+    let writer = sending.join().unwrap();
     // A frame sent piece by piece in the middle of which a ping arrives: the pong waits for
     // the end of the frame, and the echo is still whole.
     writer.ping(b"between").unwrap();
