@@ -909,9 +909,12 @@ impl Receiver {
         }
     }
 
-    /// True while a data frame begun by [`Receiver::next_chunk`] still has payload to come.
-    pub(crate) fn in_chunked_frame(&self) -> bool {
-        self.chunked && self.frame_remaining() > 0
+    /// True while a data frame begun by [`Receiver::next_chunk`] still has a large payload
+    /// to come (at least 4 KiB) and nothing is buffered: the socket layer then reads it
+    /// straight into the caller's buffer. A small rest is read the usual way, in a read that
+    /// may also bring the next frames (one system call for several small frames).
+    pub(crate) fn wants_direct_chunk_read(&self) -> bool {
+        self.chunked && self.buffered() == 0 && self.frame_remaining() >= DIRECT_MIN as u64
     }
 
     /// Decodes until a message is complete, more input is needed, or an error.

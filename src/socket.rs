@@ -343,7 +343,7 @@ impl<S: Read + Write> WebSocket<S> {
                 self.flush_pending_best_effort()?;
             }
             let rx = self.proto.receiver();
-            if !(rx.in_chunked_frame() && rx.buffered() == 0) {
+            if !rx.wants_direct_chunk_read() {
                 self.fill()?;
                 continue;
             }
@@ -386,7 +386,7 @@ impl<S: Read + Write> WebSocket<S> {
             return Ok(chunk);
         };
         let rx = self.proto.receiver();
-        if !rx.in_chunked_frame() || rx.buffered() > 0 || have >= buf.len() {
+        if !rx.wants_direct_chunk_read() || have >= buf.len() {
             return Ok(chunk);
         }
         let want = rx.frame_remaining().min((buf.len() - have) as u64) as usize;
@@ -1206,7 +1206,7 @@ impl WsReader {
             if reply_queued {
                 lock(&self.writer).flush_best_effort()?;
             }
-            if self.receiver.in_chunked_frame() && self.receiver.buffered() == 0 {
+            if self.receiver.wants_direct_chunk_read() {
                 // Payload of a large frame: straight into the caller's buffer.
                 let want = self.receiver.frame_remaining().min(buf.len() as u64) as usize;
                 match self.read_payload(&mut buf[..want])? {
@@ -1244,7 +1244,7 @@ impl WsReader {
     /// is on the way: one read into the rest of `buf` makes it bigger (as
     /// `WebSocket::extend_chunk`). Errors of that read are left for the next call.
     fn extend_chunk(&mut self, buf: &mut [u8], have: usize, chunk: Chunk) -> Result<Chunk> {
-        if !self.receiver.in_chunked_frame() || self.receiver.buffered() > 0 || have >= buf.len() {
+        if !self.receiver.wants_direct_chunk_read() || have >= buf.len() {
             return Ok(chunk);
         }
         let want = self
