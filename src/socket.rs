@@ -377,48 +377,22 @@ impl<S: Read + Write> WebSocket<S> {
     /// chunk (the first piece of a large frame is usually what came with its header). Waits
     /// only for that one read; a timeout or the end of input is left for the next call.
     fn extend_chunk(&mut self, buf: &mut [u8], chunk: Chunk) -> Result<Chunk> {
-        let Chunk::Data {
-            len: have,
-            end_of_frame: false,
-            ..
-        } = chunk
-        else {
+        let Some(have) = extendable(&chunk, self.proto.receiver(), buf.len()) else {
             return Ok(chunk);
         };
-        let rx = self.proto.receiver();
-        if !rx.wants_direct_chunk_read() || have >= buf.len() {
-            return Ok(chunk);
-        }
-        let want = rx.frame_remaining().min((buf.len() - have) as u64) as usize;
         // Mid-way through a frame we are sending (forwarding), what is queued goes out with
         // the next piece of it, in one write; replies meanwhile are held behind that frame.
         if !self.proto.pending().is_empty() && !self.proto.sender().in_frame() {
             self.flush_pending_best_effort()?;
         }
-        let n = loop {
-            match self.stream.read(&mut buf[have..have + want]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => break 0, // reported by the next read
-            }
-        };
-        if n == 0 {
-            return Ok(chunk);
-        }
-        match self.proto.chunk_read_direct(&mut buf[have..have + n]) {
-            Ok(Chunk::Data {
-                len,
-                end_of_frame,
-                end_of_message,
-            }) => Ok(Chunk::Data {
-                len: have + len,
-                end_of_frame,
-                end_of_message,
-            }),
-            Ok(other) => Ok(other),
-            Err(e) => {
+        match read_more(&mut self.stream, self.proto.receiver_mut(), buf, have) {
+            None => Ok(chunk),
+            Some(Ok(bigger)) => Ok(bigger),
+            Some(Err(e)) => {
+                let failed = Err(e);
+                self.proto.sender_mut().respond_chunk(&failed);
                 self.finish();
-                Err(e)
+                Err(failed.err().unwrap_or(Error::ConnectionClosed))
             }
         }
     }
@@ -898,6 +872,57 @@ fn needs_reply(result: &Result<Option<Message>>) -> bool {
     )
 }
 
+/// The length of a data chunk that came from the input buffer (now empty) when more of its
+/// large frame is on the way and `buf` has room: it can be made bigger by [`read_more`].
+fn extendable(chunk: &Chunk, rx: &Receiver, room: usize) -> Option<usize> {
+    match *chunk {
+        Chunk::Data {
+            len,
+            end_of_frame: false,
+            ..
+        } if len < room && rx.wants_direct_chunk_read() => Some(len),
+        _ => None,
+    }
+}
+
+/// One read straight into `buf[have..]` (at most the rest of the frame), merged with the `have`
+/// bytes already there into one chunk. `None`: nothing came (a timeout, an error or the end of
+/// input is left for the next call); `Some(Err)`: the bytes broke the protocol (the caller
+/// answers with the close and ends the connection).
+fn read_more<S: Read>(
+    stream: &mut S,
+    rx: &mut Receiver,
+    buf: &mut [u8],
+    have: usize,
+) -> Option<Result<Chunk>> {
+    let want = rx.frame_remaining().min((buf.len() - have) as u64) as usize;
+    let n = loop {
+        match stream.read(&mut buf[have..have + want]) {
+            Ok(n) => break n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => break 0,
+        }
+    };
+    if n == 0 {
+        return None;
+    }
+    Some(
+        rx.chunk_read_direct(&mut buf[have..have + n])
+            .map(|chunk| match chunk {
+                Chunk::Data {
+                    len,
+                    end_of_frame,
+                    end_of_message,
+                } => Chunk::Data {
+                    len: have + len,
+                    end_of_frame,
+                    end_of_message,
+                },
+                other => other,
+            }),
+    )
+}
+
 fn is_close_chunk(chunk: &Chunk) -> bool {
     matches!(chunk, Chunk::Control(m) if m.is_close())
 }
@@ -1188,14 +1213,7 @@ impl WsReader {
                     if is_close_chunk(&chunk) {
                         self.finish();
                     }
-                    return match chunk {
-                        Chunk::Data {
-                            len,
-                            end_of_frame: false,
-                            ..
-                        } => self.extend_chunk(buf, len, chunk),
-                        other => Ok(other),
-                    };
+                    return self.extend_chunk(buf, chunk);
                 }
                 Ok(None) => {}
                 Err(e) => {
@@ -1243,36 +1261,14 @@ impl WsReader {
     /// A chunk of `have` bytes came from the input buffer, now empty, and more of its frame
     /// is on the way: one read into the rest of `buf` makes it bigger (as
     /// `WebSocket::extend_chunk`). Errors of that read are left for the next call.
-    fn extend_chunk(&mut self, buf: &mut [u8], have: usize, chunk: Chunk) -> Result<Chunk> {
-        if !self.receiver.wants_direct_chunk_read() || have >= buf.len() {
+    fn extend_chunk(&mut self, buf: &mut [u8], chunk: Chunk) -> Result<Chunk> {
+        let Some(have) = extendable(&chunk, &self.receiver, buf.len()) else {
             return Ok(chunk);
-        }
-        let want = self
-            .receiver
-            .frame_remaining()
-            .min((buf.len() - have) as u64) as usize;
-        let n = loop {
-            match self.stream.read(&mut buf[have..have + want]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => break 0,
-            }
         };
-        if n == 0 {
-            return Ok(chunk);
-        }
-        match self.receiver.chunk_read_direct(&mut buf[have..have + n]) {
-            Ok(Chunk::Data {
-                len,
-                end_of_frame,
-                end_of_message,
-            }) => Ok(Chunk::Data {
-                len: have + len,
-                end_of_frame,
-                end_of_message,
-            }),
-            Ok(other) => Ok(other),
-            Err(e) => Err(self.fail_chunk(e)),
+        match read_more(&mut self.stream, &mut self.receiver, buf, have) {
+            None => Ok(chunk),
+            Some(Ok(bigger)) => Ok(bigger),
+            Some(Err(e)) => Err(self.fail_chunk(e)),
         }
     }
 
