@@ -6,7 +6,7 @@
 mod bin_common;
 
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bin_common::*;
@@ -21,30 +21,13 @@ const FD_LIMIT: usize = 64;
 const FAST: Duration = Duration::from_secs(3);
 
 fn start_limited() -> Server {
-    let mut child = Command::new("sh")
-        .arg("-c")
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
         .arg(format!("ulimit -n {FD_LIMIT} && exec \"$0\" \"$@\""))
         .arg(server_bin())
         .args(["--app", "echo", "--listen", "127.0.0.1:0"])
-        .env_remove("WS_AUTH_KEY")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sh");
-    let stdout = Lines::new(child.stdout.take().unwrap());
-    let stderr = Lines::new(child.stderr.take().unwrap());
-    let mut server = Server {
-        guard: Guard(Some(child)),
-        addr: "127.0.0.1:1".parse().unwrap(),
-        stdout,
-        stderr,
-    };
-    let first = server
-        .stdout
-        .wait_for("Listening on", |l| l.starts_with("Listening on ws://"));
-    server.addr = first["Listening on ws://".len()..].parse().unwrap();
-    server
+        .env_remove("WS_AUTH_KEY");
+    Server::spawn(cmd)
 }
 
 fn connect(server: &Server) -> (Result<WebSocket<TcpStream>, Error>, Duration) {

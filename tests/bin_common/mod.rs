@@ -166,13 +166,18 @@ impl Server {
         let mut cmd = Command::new(server_bin());
         cmd.args(["--listen", "127.0.0.1:0"])
             .args(args)
-            .env_remove("WS_AUTH_KEY")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .env_remove("WS_AUTH_KEY");
         for (k, v) in env {
             cmd.env(k, v);
         }
+        Server::spawn(cmd)
+    }
+
+    /// Runs `cmd` (which must end up exec-ing `ws-server`) and reads the `Listening on` line.
+    pub fn spawn(mut cmd: Command) -> Server {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn ws-server");
         let stdout = Lines::new(child.stdout.take().unwrap());
         let stderr = Lines::new(child.stderr.take().unwrap());
