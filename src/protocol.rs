@@ -1017,6 +1017,17 @@ impl Receiver {
     }
 }
 
+/// Appends `payload` to `out`, masked with `key` (if any) as bytes from `offset` on of a
+/// frame's payload.
+#[inline]
+fn append_masked(out: &mut Vec<u8>, payload: &[u8], key: Option<[u8; 4]>, offset: usize) {
+    let start = out.len();
+    out.extend_from_slice(payload);
+    if let Some(key) = key {
+        apply_mask(&mut out[start..], key, offset);
+    }
+}
+
 /// XORs a short payload with `key`, eight bytes at a time.
 #[inline(always)]
 fn unmask_small(buf: &mut [u8], key: [u8; 4]) {
@@ -1552,22 +1563,14 @@ impl Sender {
         let header = FrameHeader::new(fin, opcode, key, payload.len() as u64);
         if self.out_frame.is_some() {
             header.write_to(&mut self.held);
-            let start = self.held.len();
-            self.held.extend_from_slice(payload);
-            if let Some(key) = key {
-                apply_mask(&mut self.held[start..], key, 0);
-            }
+            append_masked(&mut self.held, payload, key, 0);
             return usize::MAX;
         }
         self.compact();
         let frame_start = self.out.len();
         self.out.reserve(header.encoded_len() + payload.len());
         header.write_to(&mut self.out);
-        let start = self.out.len();
-        self.out.extend_from_slice(payload);
-        if let Some(key) = key {
-            apply_mask(&mut self.out[start..], key, 0);
-        }
+        append_masked(&mut self.out, payload, key, 0);
         frame_start
     }
 
@@ -1662,11 +1665,7 @@ impl Sender {
         let frame = self.frame_room(data.len())?;
         self.check_room(data.len())?;
         self.compact();
-        let start = self.out.len();
-        self.out.extend_from_slice(data);
-        if let Some(key) = frame.key {
-            apply_mask(&mut self.out[start..], key, frame.offset);
-        }
+        append_masked(&mut self.out, data, frame.key, frame.offset);
         self.frame_data_done(data.len());
         Ok(())
     }
