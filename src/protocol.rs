@@ -1460,6 +1460,12 @@ impl Sender {
         }
     }
 
+    /// The reaction to an error a receiver returned (a close with its code, for a protocol
+    /// error), for the socket layer's direct payload reads.
+    pub(crate) fn respond_error(&mut self, e: &Error) {
+        self.respond_to_control(Err(e));
+    }
+
     fn respond_to_control(&mut self, incoming: std::result::Result<MessageRef<'_>, &Error>) {
         match incoming {
             Ok(MessageRef::Ping(payload)) if self.auto_pong && !self.close_sent => {
@@ -1961,15 +1967,6 @@ impl Protocol {
     pub fn next_chunk(&mut self, buf: &mut [u8]) -> Result<Option<Chunk>> {
         let got = self.receiver.next_chunk(buf);
         self.sender.respond_chunk(&got);
-        got
-    }
-
-    /// [`Receiver::chunk_read_direct`], and a close frame if it failed the connection.
-    pub(crate) fn chunk_read_direct(&mut self, data: &mut [u8]) -> Result<Chunk> {
-        let got = self.receiver.chunk_read_direct(data);
-        if let Err(e) = &got {
-            self.sender.respond_to_control(Err(e));
-        }
         got
     }
 

@@ -358,16 +358,13 @@ impl<S: Read + Write> WebSocket<S> {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e.into()),
             };
-            match self.proto.chunk_read_direct(&mut buf[..n]) {
+            match self.proto.receiver_mut().chunk_read_direct(&mut buf[..n]) {
                 Ok(_) if self.eof.draining_since.is_some() => continue,
                 Ok(chunk) => {
                     self.delivered()?;
                     return Ok(chunk);
                 }
-                Err(e) => {
-                    self.finish();
-                    return Err(e);
-                }
+                Err(e) => return Err(self.fail_chunk(e)),
             }
         }
     }
@@ -388,13 +385,16 @@ impl<S: Read + Write> WebSocket<S> {
         match read_more(&mut self.stream, self.proto.receiver_mut(), buf, have) {
             None => Ok(chunk),
             Some(Ok(bigger)) => Ok(bigger),
-            Some(Err(e)) => {
-                let failed = Err(e);
-                self.proto.sender_mut().respond_chunk(&failed);
-                self.finish();
-                Err(failed.err().unwrap_or(Error::ConnectionClosed))
-            }
+            Some(Err(e)) => Err(self.fail_chunk(e)),
         }
+    }
+
+    /// Payload read straight from the stream broke the protocol: queue the close that fails
+    /// the connection and end it.
+    fn fail_chunk(&mut self, e: Error) -> Error {
+        self.proto.sender_mut().respond_error(&e);
+        self.finish();
+        e
     }
 
     /// Starts sending a data frame piece by piece: queues its header, announcing `len`
@@ -1275,10 +1275,9 @@ impl WsReader {
     /// Payload read straight from the stream broke the protocol: queue the close that fails
     /// the connection (after the error's own reply rules) and end it.
     fn fail_chunk(&mut self, e: Error) -> Error {
-        let failed: Result<Option<Chunk>> = Err(e);
-        lock(&self.writer).sender.respond_chunk(&failed);
+        lock(&self.writer).sender.respond_error(&e);
         self.finish();
-        failed.err().unwrap_or(Error::ConnectionClosed)
+        e
     }
 
     fn finish(&mut self) {

@@ -360,3 +360,32 @@ fn read_chunk_needs_a_buffer() {
         }
     );
 }
+
+#[test]
+fn bad_utf8_read_straight_into_the_callers_buffer_fails_with_1007_on_the_wire() {
+    // A 10 000-byte text frame whose last byte is invalid: its start comes with the header
+    // (buffered read), the rest is read straight into the caller's buffer, where the bad byte
+    // is found. The error must still send close 1007.
+    let mut text = vec![b'a'; 9_999];
+    text.push(0xFF);
+    let mut tx = Sender::new(Role::Client, &Config::default());
+    tx.begin_frame(OpCode::Text, true, text.len() as u64)
+        .unwrap();
+    tx.frame_data(&text).unwrap();
+    let stream = Duplex {
+        input: Cursor::new(tx.pending().to_vec()),
+        output: Vec::new(),
+    };
+    let mut ws = WebSocket::from_raw(stream, Role::Server, Config::default());
+    let mut buf = vec![0u8; 64 << 10];
+    let err = loop {
+        match ws.read_chunk(&mut buf) {
+            Ok(_) => {}
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.close_code(), Some(CloseCode::Invalid));
+    let out = &ws.get_ref().output;
+    assert_eq!(out[0], 0x88, "a close frame: {out:?}");
+    assert_eq!(&out[2..4], &1007u16.to_be_bytes());
+}
