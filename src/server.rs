@@ -94,8 +94,6 @@ struct Shared {
     next_id: AtomicU64,
     /// Open connections, for shutdown: a clone of each stream.
     conns: Mutex<Vec<(u64, TcpStream)>>,
-    /// Clones in `conns` (each holds a file descriptor).
-    clones: AtomicUsize,
     /// Most file descriptors the process may hold (the soft `RLIMIT_NOFILE`), when known.
     fd_limit: usize,
     idle: Condvar,
@@ -325,7 +323,6 @@ impl Server {
                 active: AtomicUsize::new(0),
                 next_id: AtomicU64::new(1),
                 conns: Mutex::new(Vec::new()),
-                clones: AtomicUsize::new(0),
                 fd_limit: fd_limit().unwrap_or(usize::MAX),
                 idle: Condvar::new(),
                 idle_lock: Mutex::new(()),
@@ -620,15 +617,15 @@ impl ConnContext {
         // backlog until its handshake timed out; there the connection goes without the clone
         // (no wake-up by a shutdown, no lingering close) rather than lose the next one.
         let s = &self.shared;
-        let in_use = s.active.load(Ordering::Acquire) + s.clones.load(Ordering::Acquire);
-        let affordable = in_use.saturating_add(fd_reserve(s.fd_limit)) < s.fd_limit;
-        let registered = affordable
-            .then(|| stream.try_clone().ok())
-            .flatten()
-            .map(|clone| {
-                s.clones.fetch_add(1, Ordering::AcqRel);
-                lock(&s.conns).push((self.id, clone));
-            });
+        let registered = {
+            let mut conns = lock(&s.conns);
+            let in_use = s.active.load(Ordering::Acquire) + conns.len();
+            let affordable = in_use.saturating_add(fd_reserve(s.fd_limit)) < s.fd_limit;
+            affordable
+                .then(|| stream.try_clone().ok())
+                .flatten()
+                .map(|clone| conns.push((self.id, clone)))
+        };
         // A shutdown that began before we registered would not have woken us.
         if self.shared.signal.requested.load(Ordering::Acquire) {
             let _ = stream.shutdown(Shutdown::Read);
@@ -642,7 +639,6 @@ impl ConnContext {
                 let at = conns.iter().position(|(id, _)| *id == self.id);
                 at.map(|i| conns.swap_remove(i).1)
             };
-            self.shared.clones.fetch_sub(1, Ordering::AcqRel);
             // The handler may have returned while the peer was still sending: end with a FIN
             // and read what is in flight, so that closing never turns into a reset that could
             // destroy data we sent before.
