@@ -2549,6 +2549,41 @@ pub mod fuzzing {
                 got.push(m);
             }
             assert_eq!(got, expected, "{from:?} to {to:?}, frame by frame");
+
+            // The same messages with data sent in pieces, each written out (drained) after
+            // it is queued; one write fails, which queues the rest of that message whole.
+            let mut tx = Protocol::new(from, config.clone());
+            let mut wire = Vec::new();
+            let piece = (usize::from(ctl) % 5) + 1;
+            let mut writes_left = usize::from(ctl % 16);
+            for m in &sent {
+                let (opcode, payload) = match m {
+                    Message::Text(t) => (OpCode::Text, t.as_bytes()),
+                    Message::Binary(b) => (OpCode::Binary, &b[..]),
+                    _ => {
+                        tx.send(m).expect("control");
+                        continue;
+                    }
+                };
+                let result = tx.sender.send_data_in_pieces(opcode, payload, piece, |s| {
+                    if writes_left == 0 {
+                        return Err(Error::Timeout);
+                    }
+                    writes_left -= 1;
+                    wire.extend_from_slice(s.pending());
+                    s.consume(s.pending().len());
+                    Ok(())
+                });
+                assert!(matches!(result, Ok(()) | Err(Error::Timeout)));
+            }
+            wire.extend_from_slice(tx.pending());
+            let mut rx = Protocol::new(to, Config::default().auto_pong(false));
+            rx.receive(&wire);
+            let mut got = Vec::new();
+            while let Some(m) = rx.next_message().expect("frames sent in pieces are valid") {
+                got.push(m);
+            }
+            assert_eq!(got, sent, "{from:?} to {to:?}, in pieces");
         }
     }
 }
