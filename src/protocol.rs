@@ -1365,10 +1365,11 @@ impl Sender {
     /// header). When `src` is large and little is queued, the queued bytes move so that the
     /// copy's destination sits half a page from its source, modulo 4096. A copy whose
     /// destination lies just past its source modulo 4096 makes the CPU hold loads behind
-    /// unrelated stores ("4K aliasing"): a client's 1 MiB payload and its queue, both
-    /// page-aligned allocations 14 header bytes apart, took 2.4× the CPU time to copy and mask
-    /// (perf and `/proc` CPU times of `loadgen --scenario big --size 1MiB`; memcpy of 256 KiB on
-    /// this machine: 2.8 GB/s 16 bytes apart, 41 GB/s 2 KiB apart).
+    /// unrelated stores ("4K aliasing"). A client sending 1 MiB messages in 256 KiB pieces,
+    /// from a page-aligned payload into a page-aligned queue 0-14 bytes further on, spent 2.5-3×
+    /// the CPU time copying and masking (perf, and `/proc` CPU times of `loadgen --scenario big
+    /// --size 1MiB`); memcpy of 256 KiB on this machine: 2.8 GB/s 16 bytes apart, 41 GB/s 2 KiB
+    /// apart.
     fn place_copy(&mut self, src: &[u8], before: usize) {
         let queued = self.out.len() - self.out_pos;
         if src.len() < PLACE_COPY_MIN || queued > PLACE_MOVE_MAX {
