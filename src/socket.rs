@@ -639,7 +639,10 @@ impl<S: Read + Write> WebSocket<S> {
         self.send_data(OpCode::Text, text.as_bytes())
     }
 
-    /// Sends a binary message.
+    /// Sends a binary message. A client masks and writes a message over 1 MiB 256 KiB at a
+    /// time instead of copying it whole into the output queue; if a write fails or times out
+    /// part-way, the rest is queued (as [`WebSocket::write`] would have queued it all) and the
+    /// error is returned. The same holds for [`WebSocket::send_text`] and [`WebSocket::send`].
     ///
     /// ```
     /// use ws6455::{socket::WebSocket, Config, Role};
@@ -1418,7 +1421,8 @@ impl WsWriter {
         self.send_data(OpCode::Text, text.as_bytes())
     }
 
-    /// Sends a binary message.
+    /// Sends a binary message (a client's message over 1 MiB in pieces, as
+    /// [`WebSocket::send_binary`] does).
     ///
     /// ```no_run
     /// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
