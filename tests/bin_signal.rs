@@ -129,3 +129,96 @@ fn a_second_signal_exits_at_once_with_130() {
     assert_eq!(server.guard.wait(WAIT).code(), Some(130));
     drop(silent);
 }
+
+/// Sends a signal to a process with the `kill` utility.
+fn kill(sig: &str, pid: u32) {
+    let status = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+}
+
+/// Starts `ws-client` (stdin left open, like a user still typing) against a one-connection
+/// server that greets it and then reports what the client sent. `answer_close`: whether the
+/// server answers the client's close frame.
+fn client_against_recording_server(
+    answer_close: bool,
+) -> (
+    Guard,
+    Lines,
+    std::process::ChildStdin,
+    std::thread::JoinHandle<Option<ws6455::CloseFrame>>,
+) {
+    use ws6455::handshake::{Accept, Decision};
+    use ws6455::server::accept;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        let config = ws6455::Config::default();
+        let mut ws = accept(stream, config, |_| Decision::Accept(Accept::default())).unwrap();
+        ws.send_text(HI).unwrap();
+        loop {
+            match ws.get_mut().peek(&mut [0u8; 1]) {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => {}
+            }
+            if !answer_close {
+                // The client's close has arrived; never answer it.
+                std::thread::sleep(WAIT);
+                return None;
+            }
+            match ws.read() {
+                Ok(Message::Close(frame)) => {
+                    // Wait for the client to close TCP after our echoed close.
+                    while ws.read().is_ok() {}
+                    return frame;
+                }
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+    });
+    let mut child = Command::new(client_bin())
+        .arg(&url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = Lines::new(child.stdout.take().unwrap());
+    let stdin = child.stdin.take().unwrap();
+    out.wait_line(&format!("SERVER >> {HI}"));
+    (Guard(Some(child)), out, stdin, server)
+}
+
+#[test]
+fn client_sigint_closes_with_1000_and_exits_130() {
+    let (mut client, mut out, _stdin, server) = client_against_recording_server(true);
+    kill("INT", client.id());
+    let frame = server
+        .join()
+        .unwrap()
+        .expect("a close frame from ws-client");
+    assert_eq!(frame.code, CloseCode::Normal);
+    assert_eq!(client.wait(WAIT).code(), Some(130));
+    assert_eq!(
+        out.until_end().last().map(String::as_str),
+        Some("Disconnected from server ...")
+    );
+}
+
+#[test]
+fn client_second_sigint_exits_at_once() {
+    // The server never answers the close: a second Ctrl-C must not wait for the timeout.
+    let (mut client, _out, _stdin, server) = client_against_recording_server(false);
+    kill("INT", client.id());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    kill("INT", client.id());
+    assert_eq!(client.wait(WAIT).code(), Some(130));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    drop(server); // detached: it sleeps out its wait
+}

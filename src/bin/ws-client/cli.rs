@@ -53,7 +53,8 @@ ws://localhost:5000/?accessToken=KEY&name=alice (wss:// is not supported).
 
 Like the client of the Deno WebSockets article: every message from the server
 is printed as `SERVER >> ...`, each line you type is sent as a message, and
-the line `exit` (or end of input) closes the connection cleanly (code 1000).
+the line `exit` (or end of input) closes the connection cleanly (code 1000),
+and so does Ctrl-C (a second Ctrl-C quits without waiting for the server).
 
 OPTIONS:
     --header 'NAME: VALUE'    Extra request header (repeatable), e.g.
@@ -104,7 +105,8 @@ ERRORS:
 
 EXIT STATUS:
     0 after a clean close (ours, or the server's with 1000/1001), 1 on a
-    failure or any other close code, 2 on a usage error.
+    failure or any other close code, 2 on a usage error, 130 after Ctrl-C
+    (SIGINT) or SIGTERM.
 ";
 
 fn parse_secs(flag: &str, v: &str) -> Result<Duration, UsageError> {

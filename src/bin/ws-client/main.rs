@@ -1,11 +1,15 @@
 //! `ws-client`: the Deno article's interactive client, on ws6455.
 //!
 //! See `ws-client --help` (text in cli.rs) for flags, output formats and exit codes. The main
-//! thread reads messages from the server; a second thread reads stdin and sends. Both print
-//! through [`console::Console`], which keeps lines whole and redraws the prompt.
+//! thread reads messages from the server; a second thread reads stdin and sends; a third
+//! waits for Ctrl-C to close cleanly. All print through [`console::Console`], which keeps
+//! lines whole and redraws the prompt.
 
 mod cli;
 mod console;
+// The server's SIGINT/SIGTERM catcher (its only `unsafe`), shared rather than repeated.
+#[path = "../ws-server/signal.rs"]
+mod signal;
 
 use std::io::{BufRead, IsTerminal};
 use std::process::exit;
@@ -23,6 +27,8 @@ use console::{Console, Mode};
 
 /// With piped input, how long to wait for a greeting before sending the first line.
 const GREETING_WAIT: Duration = Duration::from_secs(1);
+/// Exit status after Ctrl-C (SIGINT) or SIGTERM: 128 + SIGINT, as shells report it.
+const INTERRUPTED: i32 = 130;
 
 type Out = Console<std::io::Stdout>;
 
@@ -119,6 +125,16 @@ fn main() {
     };
 
     let we_closed = Arc::new(AtomicBool::new(false));
+    if signal::install() {
+        let (writer, console, we_closed) = (writer.clone(), console.clone(), we_closed.clone());
+        let timeout = opts.timeout;
+        let spawned = std::thread::Builder::new()
+            .name("signal".into())
+            .spawn(move || on_interrupt(writer, &console, &we_closed, timeout));
+        if let Err(e) = spawned {
+            fail(&format!("cannot start the signal thread: {e}"), 1);
+        }
+    }
     {
         let console = console.clone();
         let we_closed = we_closed.clone();
@@ -156,7 +172,33 @@ fn main() {
         }
     };
     console.disconnected();
-    exit(code);
+    exit(if signal::received() > 0 {
+        INTERRUPTED
+    } else {
+        code
+    });
+}
+
+/// The signal thread: on Ctrl-C (SIGINT) or SIGTERM, sends close 1000 and waits (up to
+/// `timeout`) for the server's answer, which ends the reader loop in `main`; a second signal,
+/// or no answer, exits at once. Exit status 130 either way.
+fn on_interrupt(writer: WsWriter, console: &Out, we_closed: &AtomicBool, timeout: Duration) {
+    while signal::received() == 0 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    console.input_ended();
+    we_closed.store(true, Ordering::SeqCst);
+    if writer.close(CloseCode::Normal, "").is_ok() {
+        let deadline = std::time::Instant::now() + timeout;
+        while signal::received() == 1 && std::time::Instant::now() < deadline {
+            if console.wait_closed(Duration::from_millis(20)) {
+                // The reader saw the close reply and is exiting.
+                return;
+            }
+        }
+    }
+    console.disconnected();
+    exit(INTERRUPTED);
 }
 
 /// Exit status after a close frame from the server: 0 for our own close or a server close
