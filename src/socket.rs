@@ -1588,6 +1588,17 @@ mod tests {
         }
     }
 
+    /// Flushes until nothing is pending, retrying through `WouldBlock`.
+    fn flush_through_stalls(ws: &mut WebSocket<Trickle>) {
+        for _ in 0..1_000_000 {
+            if ws.pending_bytes() == 0 {
+                return;
+            }
+            let _ = ws.flush();
+        }
+        panic!("still {} bytes pending", ws.pending_bytes());
+    }
+
     fn expected(msgs: &[Message]) -> Vec<u8> {
         let mut tx = Sender::new(Role::Server, &Config::default());
         for m in msgs {
@@ -1628,12 +1639,7 @@ mod tests {
             ws.write(big.clone()).unwrap();
             assert!(ws.get_ref().vectored_calls >= 1, "chunk {chunk}");
             ws.write(Message::text("after")).unwrap();
-            for _ in 0..1_000_000 {
-                if ws.pending_bytes() == 0 {
-                    break;
-                }
-                let _ = ws.flush();
-            }
+            flush_through_stalls(&mut ws);
             assert_eq!(
                 ws.get_ref().out,
                 expected(&[big.clone(), Message::text("after")]),
@@ -1676,12 +1682,7 @@ mod tests {
             ws.ping(b"mid").unwrap_or(());
             ws.write_chunk(&data[30_000..30_010]).unwrap();
             ws.write_chunk(&data[30_010..]).unwrap();
-            for _ in 0..1_000_000 {
-                if ws.pending_bytes() == 0 {
-                    break;
-                }
-                let _ = ws.flush();
-            }
+            flush_through_stalls(&mut ws);
             let want = expected(&[
                 Message::text("before"),
                 Message::binary(data.clone()),
@@ -1792,12 +1793,7 @@ mod tests {
         assert_eq!(ws.get_ref().out.len(), 100_000);
         assert!(ws.pending_bytes() > data.len() - 100_000);
         ws.write(Message::text("next")).unwrap();
-        for _ in 0..1_000 {
-            if ws.pending_bytes() == 0 {
-                break;
-            }
-            let _ = ws.flush();
-        }
+        flush_through_stalls(&mut ws);
         assert_eq!(
             read_back(&ws.get_ref().out),
             [Message::binary(data), Message::text("next")]

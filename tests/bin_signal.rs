@@ -4,7 +4,7 @@
 
 mod bin_common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use bin_common::*;
 use ws6455::{client, CloseCode, Message};
@@ -31,17 +31,7 @@ fn sigint_closes_chat_clients_with_1001_and_exits_0() {
     assert_eq!(ws.read().unwrap(), Message::text(HI));
 
     // A ws-client process too, its stdin left open (a user who is still typing).
-    let mut child = Command::new(client_bin())
-        .arg(server.url())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut client_out = Lines::new(child.stdout.take().unwrap());
-    let _stdin = child.stdin.take();
-    let mut client_proc = Guard(Some(child));
-    client_out.wait_line(&format!("SERVER >> {HI}"));
+    let (mut client_proc, mut client_out, _stdin) = spawn_client(&server.url());
     server
         .stdout
         .wait_line("[2] Connection established with client ...");
@@ -139,7 +129,7 @@ fn kill(sig: &str, pid: u32) {
     assert!(status.success());
 }
 
-/// Starts `ws-client` (stdin left open, like a user still typing) against a one-connection
+/// Starts `ws-client` against a one-connection
 /// server that greets it and then reports what the client sent. `answer_close`: whether the
 /// server answers the client's close frame.
 fn client_against_recording_server(
@@ -181,17 +171,18 @@ fn client_against_recording_server(
             }
         }
     });
-    let mut child = Command::new(client_bin())
-        .arg(&url)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (client, out, stdin) = spawn_client(&url);
+    (client, out, stdin, server)
+}
+
+/// Starts `ws-client` on `url` with its stdin left open (a user who is still typing) and waits
+/// for the chat greeting.
+fn spawn_client(url: &str) -> (Guard, Lines, std::process::ChildStdin) {
+    let mut child = spawn_client_process(&[url]);
     let mut out = Lines::new(child.stdout.take().unwrap());
     let stdin = child.stdin.take().unwrap();
     out.wait_line(&format!("SERVER >> {HI}"));
-    (Guard(Some(child)), out, stdin, server)
+    (Guard(Some(child)), out, stdin)
 }
 
 #[test]

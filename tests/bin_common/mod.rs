@@ -223,15 +223,20 @@ pub struct ClientRun {
     pub stderr: String,
 }
 
-/// Runs `ws-client ARGS` with `input` on stdin, to completion (bounded).
-pub fn run_client(args: &[&str], input: &str) -> ClientRun {
-    let mut child = Command::new(client_bin())
+/// Starts `ws-client ARGS` with stdin, stdout and stderr piped.
+pub fn spawn_client_process(args: &[&str]) -> Child {
+    Command::new(client_bin())
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn ws-client");
+        .expect("spawn ws-client")
+}
+
+/// Runs `ws-client ARGS` with `input` on stdin, to completion (bounded).
+pub fn run_client(args: &[&str], input: &str) -> ClientRun {
+    let mut child = spawn_client_process(args);
     let mut stdin: ChildStdin = child.stdin.take().unwrap();
     let input = input.to_string();
     std::thread::spawn(move || {
