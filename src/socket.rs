@@ -414,8 +414,15 @@ impl<S: Read + Write> WebSocket<S> {
     /// assert_eq!(ws.get_ref().get_ref(), b"\x01\x02He\x80\x03llo");
     /// ```
     pub fn write_frame_start(&mut self, opcode: OpCode, fin: bool, len: u64) -> Result<()> {
-        self.make_room(MAX_HEADER_LEN)?;
-        self.proto.sender_mut().begin_frame(opcode, fin, len)
+        let max = self.config.max_write_buffer;
+        start_frame(
+            &mut self.stream,
+            self.proto.sender_mut(),
+            max,
+            opcode,
+            fin,
+            len,
+        )
     }
 
     /// Sends payload of the frame begun with [`WebSocket::write_frame_start`] (at most what
@@ -423,40 +430,8 @@ impl<S: Read + Write> WebSocket<S> {
     /// the next flush or read sends; on the server side a piece of 16 KiB or more is written
     /// at once, straight from `data`, after what is queued.
     pub fn write_chunk(&mut self, data: &[u8]) -> Result<()> {
-        self.proto.sender().check_frame_data(data.len())?;
-        if self.proto.role() == Role::Server && data.len() >= DIRECT_CHUNK_MIN {
-            // What is queued (this frame's header, say) and `data`, in one vectored write.
-            let queued = self.proto.pending().len();
-            let done = write_now(&mut self.stream, self.proto.pending(), data)?;
-            let sender = self.proto.sender_mut();
-            sender.consume(done.min(queued));
-            if done < queued {
-                sender.queue_frame_rest(data);
-            } else {
-                sender.queue_frame_rest(&data[done - queued..]);
-            }
-            sender.frame_data_done(data.len());
-            return Ok(());
-        }
-        self.make_room(data.len())?;
-        self.proto.sender_mut().frame_data(data)
-    }
-
-    /// Flushes first if `extra` more bytes would take the queue past
-    /// [`Config::max_write_buffer`]; fails with [`Error::WriteBufferFull`] if it stays full.
-    fn make_room(&mut self, extra: usize) -> Result<()> {
-        let pending = self.proto.pending().len();
-        if pending > 0 && pending.saturating_add(extra) > self.config.max_write_buffer {
-            match write_pending(&mut self.stream, &mut self.proto) {
-                Ok(()) | Err(Error::Timeout) => {}
-                Err(e) => return Err(e),
-            }
-            let pending = self.proto.pending().len();
-            if pending > 0 && pending.saturating_add(extra) > self.config.max_write_buffer {
-                return Err(Error::WriteBufferFull);
-            }
-        }
-        Ok(())
+        let max = self.config.max_write_buffer;
+        send_chunk(&mut self.stream, self.proto.sender_mut(), max, data)
     }
 
     /// Reads once from the stream into the core's buffer.
@@ -977,6 +952,70 @@ fn send_pieces<S: Write>(
     write_sender(stream, sender)
 }
 
+/// Queues a frame header for frame-by-frame sending, flushing first if the queue is full.
+fn start_frame<S: Write>(
+    stream: &mut S,
+    sender: &mut Sender,
+    max_write_buffer: usize,
+    opcode: OpCode,
+    fin: bool,
+    len: u64,
+) -> Result<()> {
+    make_room(stream, sender, max_write_buffer, MAX_HEADER_LEN)?;
+    sender.begin_frame(opcode, fin, len)
+}
+
+/// Sends payload of the open frame: a server's piece of [`DIRECT_CHUNK_MIN`] or more goes out
+/// at once, straight from `data`, in one vectored write with what is queued; anything else
+/// is queued (a client masks as it queues).
+fn send_chunk<S: Write>(
+    stream: &mut S,
+    sender: &mut Sender,
+    max_write_buffer: usize,
+    data: &[u8],
+) -> Result<()> {
+    sender.check_frame_data(data.len())?;
+    if sender.role() == Role::Server && data.len() >= DIRECT_CHUNK_MIN {
+        // What is queued (this frame's header, say) and `data`, in one vectored write.
+        let queued = sender.pending().len();
+        let done = write_now(stream, sender.pending(), data)?;
+        sender.consume(done.min(queued));
+        if done < queued {
+            sender.queue_frame_rest(data);
+        } else {
+            sender.queue_frame_rest(&data[done - queued..]);
+        }
+        sender.frame_data_done(data.len());
+        return Ok(());
+    }
+    make_room(stream, sender, max_write_buffer, data.len())?;
+    sender.frame_data(data)
+}
+
+/// Flushes first if `extra` more bytes would take the queue past `max_write_buffer`; fails
+/// with [`Error::WriteBufferFull`] if it stays full.
+fn make_room<S: Write>(
+    stream: &mut S,
+    sender: &mut Sender,
+    max_write_buffer: usize,
+    extra: usize,
+) -> Result<()> {
+    let over = |sender: &Sender| {
+        let pending = sender.pending().len();
+        pending > 0 && pending.saturating_add(extra) > max_write_buffer
+    };
+    if over(sender) {
+        match write_sender(stream, sender) {
+            Ok(()) | Err(Error::Timeout) => {}
+            Err(e) => return Err(e),
+        }
+        if over(sender) {
+            return Err(Error::WriteBufferFull);
+        }
+    }
+    Ok(())
+}
+
 fn write_pending<S: Write>(stream: &mut S, proto: &mut Protocol) -> Result<()> {
     write_sender(stream, proto.sender_mut())
 }
@@ -1432,6 +1471,67 @@ impl WsWriter {
     /// ```
     pub fn send_binary(&self, data: &[u8]) -> Result<()> {
         self.send_data(OpCode::Binary, data)
+    }
+
+    /// Starts sending a data frame piece by piece, as [`WebSocket::write_frame_start`] does:
+    /// its payload follows through [`WsWriter::write_chunk`], and [`WsWriter::flush`] sends
+    /// what is queued. While such a message is open, whole-message sends (from any clone) fail
+    /// with [`Error::FrameSequence`]; pings, pongs and closes, the reader's automatic replies
+    /// included, wait until the open frame is complete. Forwarding a large message without
+    /// holding it whole:
+    ///
+    /// ```no_run
+    /// use ws6455::frame::OpCode;
+    /// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
+    /// let (_reader, writer) = ws.split()?;
+    /// let mut file = std::fs::File::open("big.bin")?;
+    /// let len = file.metadata()?.len();
+    /// writer.write_frame_start(OpCode::Binary, true, len)?;
+    /// let mut buf = vec![0; 64 << 10];
+    /// loop {
+    ///     let n = std::io::Read::read(&mut file, &mut buf)?;
+    ///     if n == 0 {
+    ///         break;
+    ///     }
+    ///     writer.write_chunk(&buf[..n])?;
+    /// }
+    /// writer.flush()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn write_frame_start(&self, opcode: OpCode, fin: bool, len: u64) -> Result<()> {
+        let mut w = lock(&self.inner);
+        let WriteHalf {
+            stream,
+            sender,
+            max_write_buffer,
+            ..
+        } = &mut *w;
+        start_frame(stream, sender, *max_write_buffer, opcode, fin, len)
+    }
+
+    /// Sends payload of the frame begun with [`WsWriter::write_frame_start`] (at most what it
+    /// still owes), as [`WebSocket::write_chunk`] does: queued (a client masks as it queues),
+    /// except that on the server side a piece of 16 KiB or more is written at once.
+    ///
+    /// ```no_run
+    /// use ws6455::frame::OpCode;
+    /// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
+    /// let (_reader, writer) = ws.split()?;
+    /// writer.write_frame_start(OpCode::Text, true, 5)?;
+    /// writer.write_chunk(b"He")?;
+    /// writer.write_chunk(b"llo")?;
+    /// writer.flush()?;
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn write_chunk(&self, data: &[u8]) -> Result<()> {
+        let mut w = lock(&self.inner);
+        let WriteHalf {
+            stream,
+            sender,
+            max_write_buffer,
+            ..
+        } = &mut *w;
+        send_chunk(stream, sender, *max_write_buffer, data)
     }
 
     /// Queues and writes a data message (a client's large one in pieces, [`send_pieces`]).

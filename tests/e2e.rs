@@ -555,3 +555,81 @@ fn handler_returning_early_ends_with_fin_not_reset() {
         }
     }
 }
+
+#[test]
+fn split_writers_send_frame_by_frame_on_both_sides() {
+    // Server side: the handler splits its connection; a reader thread echoes and answers pings
+    // while the handler sends a two-frame message piece by piece (pieces of 20 KiB go straight
+    // to the socket, small ones are queued), slowly, so the client's ping arrives mid-frame and
+    // its pong must wait for the frame to end. Client side: the split writer sends the same
+    // way, masked, and the server echoes it whole.
+    let data: Vec<u8> = (0..150_000u32).map(|i| (i % 249) as u8).collect();
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .log_level(LogLevel::Quiet);
+    let addr = server.local_addr().unwrap();
+    let sent = data.clone();
+    thread::spawn(move || {
+        server.serve(move |ws| {
+            let (mut reader, writer) = ws.split().unwrap();
+            let echo = writer.clone();
+            let echoing = thread::spawn(move || loop {
+                match reader.read() {
+                    Ok(m @ (Message::Text(_) | Message::Binary(_))) => echo.send(m).unwrap(),
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            });
+            let first = 100_000;
+            writer
+                .write_frame_start(ws6455::frame::OpCode::Binary, false, first as u64)
+                .unwrap();
+            for piece in sent[..first].chunks(20_000) {
+                writer.write_chunk(piece).unwrap();
+                thread::sleep(Duration::from_millis(20));
+            }
+            // A whole message while this one is open is refused, and nothing is queued.
+            assert!(matches!(
+                writer.send_text("no"),
+                Err(Error::FrameSequence(_))
+            ));
+            let rest = &sent[first..];
+            writer
+                .write_frame_start(ws6455::frame::OpCode::Continuation, true, rest.len() as u64)
+                .unwrap();
+            for piece in rest.chunks(777) {
+                writer.write_chunk(piece).unwrap();
+            }
+            writer.flush().unwrap();
+            let _ = echoing.join();
+        })
+    });
+    let (ws, _) = connect(&url(addr)).unwrap();
+    ws.get_ref()
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let (mut reader, writer) = ws.split().unwrap();
+    writer.ping(b"mid").unwrap();
+    // The pong cannot come inside the message's frames: it comes after them, or before they
+    // started.
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        match reader.read().unwrap() {
+            m @ (Message::Binary(_) | Message::Pong(_)) => got.push(m),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(got.contains(&Message::binary(data.clone())));
+    assert!(got.contains(&Message::Pong(b"mid".to_vec())));
+
+    writer
+        .write_frame_start(ws6455::frame::OpCode::Binary, true, data.len() as u64)
+        .unwrap();
+    for piece in data.chunks(30_001) {
+        writer.write_chunk(piece).unwrap();
+    }
+    writer.flush().unwrap();
+    assert_eq!(reader.read().unwrap(), Message::binary(data));
+    writer.close(CloseCode::Normal, "").unwrap();
+    assert!(matches!(reader.read().unwrap(), Message::Close(_)));
+}
