@@ -1050,6 +1050,11 @@ struct WriteHalf {
 }
 
 impl WriteHalf {
+    /// The stream, the sender and the write-buffer limit, borrowed together.
+    fn parts(&mut self) -> (&mut TcpStream, &mut Sender, usize) {
+        (&mut self.stream, &mut self.sender, self.max_write_buffer)
+    }
+
     fn flush(&mut self) -> Result<()> {
         write_sender(&mut self.stream, &mut self.sender)?;
         Ok(())
@@ -1500,13 +1505,8 @@ impl WsWriter {
     /// ```
     pub fn write_frame_start(&self, opcode: OpCode, fin: bool, len: u64) -> Result<()> {
         let mut w = lock(&self.inner);
-        let WriteHalf {
-            stream,
-            sender,
-            max_write_buffer,
-            ..
-        } = &mut *w;
-        start_frame(stream, sender, *max_write_buffer, opcode, fin, len)
+        let (stream, sender, max) = w.parts();
+        start_frame(stream, sender, max, opcode, fin, len)
     }
 
     /// Sends payload of the frame begun with [`WsWriter::write_frame_start`] (at most what it
@@ -1525,20 +1525,15 @@ impl WsWriter {
     /// ```
     pub fn write_chunk(&self, data: &[u8]) -> Result<()> {
         let mut w = lock(&self.inner);
-        let WriteHalf {
-            stream,
-            sender,
-            max_write_buffer,
-            ..
-        } = &mut *w;
-        send_chunk(stream, sender, *max_write_buffer, data)
+        let (stream, sender, max) = w.parts();
+        send_chunk(stream, sender, max, data)
     }
 
     /// Queues and writes a data message (a client's large one in pieces, [`send_pieces`]).
     fn send_data(&self, opcode: OpCode, payload: &[u8]) -> Result<()> {
         let mut w = lock(&self.inner);
         w.check_room()?;
-        let WriteHalf { stream, sender, .. } = &mut *w;
+        let (stream, sender, _) = w.parts();
         send_pieces(stream, sender, opcode, payload)
     }
 

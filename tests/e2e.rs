@@ -8,6 +8,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use ws6455::client::{connect, ClientBuilder};
+use ws6455::frame::OpCode;
 use ws6455::handshake::{Accept, Decision, HandshakeError, Response};
 use ws6455::server::{LogLevel, Server, ShutdownHandle};
 use ws6455::{CloseCode, CloseFrame, Config, Error, Message};
@@ -556,6 +557,25 @@ fn handler_returning_early_ends_with_fin_not_reset() {
     }
 }
 
+/// Sends one frame with `write_frame_start` and `write_chunk`, `piece` bytes at a time,
+/// pausing `pause_ms` after each piece.
+fn send_frame_in_pieces(
+    writer: &ws6455::socket::WsWriter,
+    opcode: OpCode,
+    fin: bool,
+    data: &[u8],
+    piece: usize,
+    pause_ms: u64,
+) {
+    writer
+        .write_frame_start(opcode, fin, data.len() as u64)
+        .unwrap();
+    for part in data.chunks(piece) {
+        writer.write_chunk(part).unwrap();
+        thread::sleep(Duration::from_millis(pause_ms));
+    }
+}
+
 #[test]
 fn split_writers_send_frame_by_frame_on_both_sides() {
     // Server side: the handler splits its connection; a reader thread echoes and answers pings
@@ -581,25 +601,13 @@ fn split_writers_send_frame_by_frame_on_both_sides() {
                 }
             });
             let first = 100_000;
-            writer
-                .write_frame_start(ws6455::frame::OpCode::Binary, false, first as u64)
-                .unwrap();
-            for piece in sent[..first].chunks(20_000) {
-                writer.write_chunk(piece).unwrap();
-                thread::sleep(Duration::from_millis(20));
-            }
+            send_frame_in_pieces(&writer, OpCode::Binary, false, &sent[..first], 20_000, 20);
             // A whole message while this one is open is refused, and nothing is queued.
             assert!(matches!(
                 writer.send_text("no"),
                 Err(Error::FrameSequence(_))
             ));
-            let rest = &sent[first..];
-            writer
-                .write_frame_start(ws6455::frame::OpCode::Continuation, true, rest.len() as u64)
-                .unwrap();
-            for piece in rest.chunks(777) {
-                writer.write_chunk(piece).unwrap();
-            }
+            send_frame_in_pieces(&writer, OpCode::Continuation, true, &sent[first..], 777, 0);
             writer.flush().unwrap();
             let _ = echoing.join();
         })
@@ -622,12 +630,7 @@ fn split_writers_send_frame_by_frame_on_both_sides() {
     assert!(got.contains(&Message::binary(data.clone())));
     assert!(got.contains(&Message::Pong(b"mid".to_vec())));
 
-    writer
-        .write_frame_start(ws6455::frame::OpCode::Binary, true, data.len() as u64)
-        .unwrap();
-    for piece in data.chunks(30_001) {
-        writer.write_chunk(piece).unwrap();
-    }
+    send_frame_in_pieces(&writer, OpCode::Binary, true, &data, 30_001, 0);
     writer.flush().unwrap();
     assert_eq!(reader.read().unwrap(), Message::binary(data));
     writer.close(CloseCode::Normal, "").unwrap();
