@@ -2369,12 +2369,10 @@ pub mod fuzzing {
                 match got {
                     Ok(Some(m)) => events.push(Ok(m)),
                     Ok(None) => break,
-                    Err(Error::Protocol(e)) => {
-                        events.push(Err(e));
+                    Err(e) => {
+                        record_error(e, &mut events);
                         break;
                     }
-                    Err(Error::ConnectionClosed) => break,
-                    Err(e) => panic!("unexpected error: {e}"),
                 }
                 check_bounds(&p, config, false);
             }
@@ -2427,13 +2425,21 @@ pub mod fuzzing {
                 }
                 Ok(Some(Chunk::Control(m))) => events.push(Ok(m)),
                 Ok(None) => break,
-                Err(Error::Protocol(e)) => {
-                    events.push(Err(e));
+                Err(e) => {
+                    record_error(e, events);
                     break;
                 }
-                Err(Error::ConnectionClosed) => break,
-                Err(e) => panic!("unexpected error: {e}"),
             }
+        }
+    }
+
+    /// An error that ends a turn's reads: a protocol error is an event, the end of the
+    /// connection is not, and anything else is a bug.
+    fn record_error(e: Error, events: &mut Vec<Result<Message, ProtocolError>>) {
+        match e {
+            Error::Protocol(e) => events.push(Err(e)),
+            Error::ConnectionClosed => {}
+            e => panic!("unexpected error: {e}"),
         }
     }
 
