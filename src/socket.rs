@@ -518,7 +518,12 @@ impl<S: Read + Write> WebSocket<S> {
     /// assert_eq!(ws.get_ref().get_ref(), &[0x81, 1, b'a', 0x81, 1, b'b']);
     /// ```
     pub fn write(&mut self, msg: Message) -> Result<()> {
-        if let Some(result) = self.write_direct(&msg) {
+        let direct = match &msg {
+            Message::Text(t) => self.write_direct(OpCode::Text, t.as_bytes()),
+            Message::Binary(b) => self.write_direct(OpCode::Binary, b),
+            _ => None,
+        };
+        if let Some(result) = direct {
             return result;
         }
         if self.proto.pending().len() >= self.config.max_write_buffer {
@@ -538,12 +543,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// fifth of the server's CPU time (perf, `examples/loadgen --scenario big`). Keeps the
     /// order: what is queued is written first, and if that cannot all go now the message is
     /// queued normally. `None`: not applicable, queue it.
-    fn write_direct(&mut self, msg: &Message) -> Option<Result<()>> {
-        let (opcode, payload) = match msg {
-            Message::Text(t) => (OpCode::Text, t.as_bytes()),
-            Message::Binary(b) => (OpCode::Binary, b.as_slice()),
-            _ => return None,
-        };
+    fn write_direct(&mut self, opcode: OpCode, payload: &[u8]) -> Option<Result<()>> {
         if self.proto.role() != Role::Server
             || payload.len() < DIRECT_WRITE_MIN
             || payload.len() > self.config.fragment_size
@@ -614,10 +614,12 @@ impl<S: Read + Write> WebSocket<S> {
         self.send_data(OpCode::Text, text.as_bytes())
     }
 
-    /// Sends a binary message. A client masks and writes a message over 1 MiB 256 KiB at a
-    /// time instead of copying it whole into the output queue; if a write fails or times out
-    /// part-way, the rest is queued (as [`WebSocket::write`] would have queued it all) and the
-    /// error is returned. The same holds for [`WebSocket::send_text`] and [`WebSocket::send`].
+    /// Sends a binary message. Large messages are not copied whole into the output queue: a
+    /// server writes one of 64 KiB or more straight from `data` (header and payload in one
+    /// vectored write), and a client masks and writes one over 1 MiB 256 KiB at a time. If a
+    /// write fails or times out part-way, the rest is queued (as [`WebSocket::write`] would
+    /// have queued it all) and the error is returned. The same holds for
+    /// [`WebSocket::send_text`] and [`WebSocket::send`].
     ///
     /// ```
     /// use ws6455::{socket::WebSocket, Config, Role};
@@ -629,11 +631,18 @@ impl<S: Read + Write> WebSocket<S> {
         self.send_data(OpCode::Binary, data)
     }
 
-    /// Queues and writes a data message (a client's large one in pieces, [`send_pieces`]),
-    /// then flushes the stream.
+    /// Writes a data message and flushes: a server's large one straight from `payload`
+    /// ([`WebSocket::write_direct`]), a client's large one in pieces ([`send_pieces`]),
+    /// anything else through the queue.
     fn send_data(&mut self, opcode: OpCode, payload: &[u8]) -> Result<()> {
         self.check_write_room()?;
-        send_pieces(&mut self.stream, self.proto.sender_mut(), opcode, payload)?;
+        match self.write_direct(opcode, payload) {
+            Some(result) => {
+                result?;
+                write_pending(&mut self.stream, &mut self.proto)?;
+            }
+            None => send_pieces(&mut self.stream, self.proto.sender_mut(), opcode, payload)?,
+        }
         self.stream.flush()?;
         Ok(())
     }
@@ -1721,6 +1730,36 @@ mod tests {
     }
 
     #[test]
+    fn a_servers_large_send_binary_is_written_directly_too() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
+        for chunk in [usize::MAX, 30_000] {
+            let stream = Trickle {
+                out: Vec::new(),
+                chunk,
+                block_next: false,
+                vectored_calls: 0,
+            };
+            let mut ws = WebSocket::from_raw(stream, Role::Server, Config::default());
+            ws.send_text("first").unwrap();
+            let sent = ws.send_binary(&data);
+            // Straight from `data` (one vectored write of header + payload), not queued first.
+            assert!(ws.get_ref().vectored_calls >= 1, "chunk {chunk}");
+            if chunk == usize::MAX {
+                sent.unwrap();
+            } else {
+                // The stream stalls part-way: the rest is queued, as a flush reports.
+                assert!(matches!(sent, Err(Error::Timeout)), "{sent:?}");
+            }
+            flush_through_stalls(&mut ws);
+            assert_eq!(
+                ws.get_ref().out,
+                expected(&[Message::text("first"), Message::binary(data.clone())]),
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
     fn partial_direct_write_queues_the_rest_of_the_frame_in_order() {
         let big = Message::binary(vec![0xA5; 70_000]);
         for chunk in [1, 5, 10, 4096, 69_999, 70_004] {
@@ -1903,7 +1942,14 @@ mod tests {
         ] {
             let mut ws = WebSocket::from_raw(Recorder::default(), role, Config::default());
             ws.send_binary(&vec![7; len]).unwrap();
-            assert_eq!(ws.get_ref().writes.len(), 1, "{role:?} {len}");
+            // One write carries the whole payload (a server's header may go in one of its
+            // own: `Recorder` takes vectored writes one buffer at a time).
+            let writes = &ws.get_ref().writes;
+            assert!(writes.len() <= 2, "{role:?} {len}: {writes:?}");
+            assert!(
+                writes.iter().any(|&w| w >= len),
+                "{role:?} {len}: {writes:?}"
+            );
         }
     }
 
