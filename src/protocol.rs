@@ -1806,6 +1806,11 @@ impl Sender {
         }
     }
 
+    /// The largest frame payload a whole message is sent in (`Config::fragment_size`).
+    pub(crate) fn fragment_size(&self) -> usize {
+        self.fragment_size
+    }
+
     /// A message sent frame by frame is in progress (whole messages must wait).
     pub(crate) fn sending_frames(&self) -> bool {
         self.out_frame.is_some() || self.out_message_open

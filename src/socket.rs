@@ -518,9 +518,10 @@ impl<S: Read + Write> WebSocket<S> {
     /// assert_eq!(ws.get_ref().get_ref(), &[0x81, 1, b'a', 0x81, 1, b'b']);
     /// ```
     pub fn write(&mut self, msg: Message) -> Result<()> {
+        let (stream, sender) = (&mut self.stream, self.proto.sender_mut());
         let direct = match &msg {
-            Message::Text(t) => self.write_direct(OpCode::Text, t.as_bytes()),
-            Message::Binary(b) => self.write_direct(OpCode::Binary, b),
+            Message::Text(t) => write_direct(stream, sender, OpCode::Text, t.as_bytes()),
+            Message::Binary(b) => write_direct(stream, sender, OpCode::Binary, b),
             _ => None,
         };
         if let Some(result) = direct {
@@ -536,47 +537,6 @@ impl<S: Read + Write> WebSocket<S> {
             }
         }
         self.proto.send(&msg)
-    }
-
-    /// Writes a large unmasked (server) data message as header + payload in one vectored write,
-    /// without copying the payload into the output queue: for a 16 MiB echo the copy was about a
-    /// fifth of the server's CPU time (perf, `examples/loadgen --scenario big`). Keeps the
-    /// order: what is queued is written first, and if that cannot all go now the message is
-    /// queued normally. `None`: not applicable, queue it.
-    fn write_direct(&mut self, opcode: OpCode, payload: &[u8]) -> Option<Result<()>> {
-        if self.proto.role() != Role::Server
-            || payload.len() < DIRECT_WRITE_MIN
-            || payload.len() > self.config.fragment_size
-            || self.proto.sender().close_sent()
-            || self.proto.sender().sending_frames()
-        {
-            return None;
-        }
-        match write_pending(&mut self.stream, &mut self.proto) {
-            Ok(()) => {}
-            Err(Error::Timeout) => return None,
-            Err(e) => return Some(Err(e)),
-        }
-        let mut head = [0u8; MAX_HEADER_LEN];
-        let hlen = FrameHeader::new(true, opcode, None, payload.len() as u64).encode(&mut head);
-        let total = hlen + payload.len();
-        let done = match write_now(&mut self.stream, &head[..hlen], payload) {
-            Ok(done) => done,
-            Err(e) => return Some(Err(e)),
-        };
-        if done == 0 {
-            // Nothing went out: queue it the ordinary way (with its checks).
-            return None;
-        }
-        // The frame has started on the wire: the rest must follow, so it is queued as is.
-        let sender = self.proto.sender_mut();
-        if done < hlen {
-            sender.queue_frame_rest(&head[done..hlen]);
-            sender.queue_frame_rest(payload);
-        } else if done < total {
-            sender.queue_frame_rest(&payload[done - hlen..]);
-        }
-        Some(Ok(()))
     }
 
     /// Sends a message: [`WebSocket::write`] then [`WebSocket::flush`].
@@ -631,18 +591,10 @@ impl<S: Read + Write> WebSocket<S> {
         self.send_data(OpCode::Binary, data)
     }
 
-    /// Writes a data message and flushes: a server's large one straight from `payload`
-    /// ([`WebSocket::write_direct`]), a client's large one in pieces ([`send_pieces`]),
-    /// anything else through the queue.
+    /// Sends a data message ([`send_message`]) and flushes the stream.
     fn send_data(&mut self, opcode: OpCode, payload: &[u8]) -> Result<()> {
         self.check_write_room()?;
-        match self.write_direct(opcode, payload) {
-            Some(result) => {
-                result?;
-                write_pending(&mut self.stream, &mut self.proto)?;
-            }
-            None => send_pieces(&mut self.stream, self.proto.sender_mut(), opcode, payload)?,
-        }
+        send_message(&mut self.stream, self.proto.sender_mut(), opcode, payload)?;
         self.stream.flush()?;
         Ok(())
     }
@@ -811,7 +763,6 @@ impl<S: Read + Write> WebSocket<S> {
     }
 }
 
-/// Writes the core's queued bytes to `stream`, as few `write` calls as the stream allows.
 /// Server data messages at least this large are written straight from the message.
 const DIRECT_WRITE_MIN: usize = 64 << 10;
 
@@ -931,34 +882,86 @@ fn is_close_chunk(chunk: &Chunk) -> bool {
 
 /// A client masks and writes a data message longer than this in pieces ([`SEND_PIECE`]).
 const SEND_IN_PIECES_ABOVE: usize = 1 << 20;
-/// The piece size of [`send_pieces`].
+/// The piece size of [`send_message`].
 const SEND_PIECE: usize = 256 << 10;
 
-/// Whether [`send_pieces`] sends a data message of `len` bytes in pieces.
+/// Whether [`send_message`] sends a data message of `len` bytes in pieces.
 fn sends_in_pieces(role: Role, len: usize) -> bool {
     role == Role::Client && len > SEND_IN_PIECES_ABOVE
 }
 
-/// Queues a data message and writes the queue. A client's message longer than
-/// [`SEND_IN_PIECES_ABOVE`] is masked and written [`SEND_PIECE`] bytes at a time
-/// ([`Sender::send_data_in_pieces`]), so the masked copy stays in cache and the kernel is
-/// already sending while the rest is masked; the queue no longer grows to the message's size.
-/// For a 16 MiB echo (`examples/loadgen --scenario big`, medians of 3) that took the
-/// throughput from 0.65× to 1.03× the raw TCP echo's. Up to 1 MiB one copy and one write cost
-/// less (1 MiB: whole 1.09× pieces of 256 KiB; 4 MiB: pieces 1.15× whole; 64 KiB pieces did
-/// worse than 256 KiB at both sizes).
-fn send_pieces<S: Write>(
+/// Sends a data message and writes the queue. Large messages are not copied whole into the
+/// queue:
+/// - a server writes one of [`DIRECT_WRITE_MIN`] or more straight from `payload`
+///   ([`write_direct`]);
+/// - a client's message longer than [`SEND_IN_PIECES_ABOVE`] is masked and written
+///   [`SEND_PIECE`] bytes at a time ([`Sender::send_data_in_pieces`]), so the masked copy
+///   stays in cache and the kernel is already sending while the rest is masked. For a 16 MiB
+///   echo (`examples/loadgen --scenario big`, medians of 3) that took the throughput from
+///   0.65× to 1.03× the raw TCP echo's. Up to 1 MiB one copy and one write cost less (1 MiB:
+///   whole 1.09× pieces of 256 KiB; 4 MiB: pieces 1.15× whole; 64 KiB pieces did worse than
+///   256 KiB at both sizes).
+fn send_message<S: Write>(
     stream: &mut S,
     sender: &mut Sender,
     opcode: OpCode,
     payload: &[u8],
 ) -> Result<()> {
+    if let Some(result) = write_direct(stream, sender, opcode, payload) {
+        result?;
+        return write_sender(stream, sender);
+    }
     if sends_in_pieces(sender.role(), payload.len()) {
         return sender
             .send_data_in_pieces(opcode, payload, SEND_PIECE, |s| write_sender(stream, s));
     }
     sender.send_data(opcode, payload)?;
     write_sender(stream, sender)
+}
+
+/// Writes a large unmasked (server) data message as header + payload in one vectored write,
+/// without copying the payload into the output queue: for a 16 MiB echo the copy was about a
+/// fifth of the server's CPU time (perf, `examples/loadgen --scenario big`). Keeps the order:
+/// what is queued is written first, and if that cannot all go now the message is queued
+/// normally. `None`: not applicable, queue it.
+fn write_direct<S: Write>(
+    stream: &mut S,
+    sender: &mut Sender,
+    opcode: OpCode,
+    payload: &[u8],
+) -> Option<Result<()>> {
+    if sender.role() != Role::Server
+        || payload.len() < DIRECT_WRITE_MIN
+        || payload.len() > sender.fragment_size()
+        || sender.close_sent()
+        || sender.sending_frames()
+    {
+        return None;
+    }
+    match write_sender(stream, sender) {
+        Ok(()) => {}
+        Err(Error::Timeout) => return None,
+        Err(e) => return Some(Err(e)),
+    }
+    let mut head = [0u8; MAX_HEADER_LEN];
+    let hlen = FrameHeader::new(true, opcode, None, payload.len() as u64).encode(&mut head);
+    let total = hlen + payload.len();
+    let done = match write_now(stream, &head[..hlen], payload) {
+        Ok(done) => done,
+        Err(e) => return Some(Err(e)),
+    };
+    if done == 0 {
+        // Nothing went out: queue it the ordinary way (with its checks).
+        return None;
+    }
+    // The frame has started on the wire: the rest must follow, so it is queued as is.
+    if done < hlen {
+        sender.queue_frame_rest(&head[done..hlen]);
+        sender.queue_frame_rest(payload);
+    } else if done < total {
+        sender.queue_frame_rest(&payload[done - hlen..]);
+    }
+    Some(Ok(()))
 }
 
 /// Queues a frame header for frame-by-frame sending, flushing first if the queue is full.
@@ -1025,6 +1028,7 @@ fn make_room<S: Write>(
     Ok(())
 }
 
+/// Writes the core's queued bytes to `stream`, in as few `write` calls as the stream allows.
 fn write_pending<S: Write>(stream: &mut S, proto: &mut Protocol) -> Result<()> {
     write_sender(stream, proto.sender_mut())
 }
@@ -1474,7 +1478,7 @@ impl WsWriter {
         self.send_data(OpCode::Text, text.as_bytes())
     }
 
-    /// Sends a binary message (a client's message over 1 MiB in pieces, as
+    /// Sends a binary message (a large one without copying it whole into the queue, as
     /// [`WebSocket::send_binary`] does).
     ///
     /// ```no_run
@@ -1538,12 +1542,12 @@ impl WsWriter {
         send_chunk(stream, sender, max, data)
     }
 
-    /// Queues and writes a data message (a client's large one in pieces, [`send_pieces`]).
+    /// Sends a data message ([`send_message`]).
     fn send_data(&self, opcode: OpCode, payload: &[u8]) -> Result<()> {
         let mut w = lock(&self.inner);
         w.check_room()?;
         let (stream, sender, _) = w.parts();
-        send_pieces(stream, sender, opcode, payload)
+        send_message(stream, sender, opcode, payload)
     }
 
     /// Sends a ping.
