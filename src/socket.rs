@@ -1667,6 +1667,17 @@ mod tests {
         vectored_calls: usize,
     }
 
+    impl Trickle {
+        fn new(chunk: usize) -> Trickle {
+            Trickle {
+                out: Vec::new(),
+                chunk,
+                block_next: false,
+                vectored_calls: 0,
+            }
+        }
+    }
+
     impl Read for Trickle {
         fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
             Err(ErrorKind::WouldBlock.into())
@@ -1737,13 +1748,7 @@ mod tests {
     fn a_servers_large_send_binary_is_written_directly_too() {
         let data: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
         for chunk in [usize::MAX, 30_000] {
-            let stream = Trickle {
-                out: Vec::new(),
-                chunk,
-                block_next: false,
-                vectored_calls: 0,
-            };
-            let mut ws = WebSocket::from_raw(stream, Role::Server, Config::default());
+            let mut ws = WebSocket::from_raw(Trickle::new(chunk), Role::Server, Config::default());
             ws.send_text("first").unwrap();
             let sent = ws.send_binary(&data);
             // Straight from `data` (one vectored write of header + payload), not queued first.
@@ -1767,13 +1772,7 @@ mod tests {
     fn partial_direct_write_queues_the_rest_of_the_frame_in_order() {
         let big = Message::binary(vec![0xA5; 70_000]);
         for chunk in [1, 5, 10, 4096, 69_999, 70_004] {
-            let stream = Trickle {
-                out: Vec::new(),
-                chunk,
-                block_next: false,
-                vectored_calls: 0,
-            };
-            let mut ws = WebSocket::from_raw(stream, Role::Server, Config::default());
+            let mut ws = WebSocket::from_raw(Trickle::new(chunk), Role::Server, Config::default());
             ws.write(big.clone()).unwrap();
             assert!(ws.get_ref().vectored_calls >= 1, "chunk {chunk}");
             ws.write(Message::text("after")).unwrap();
@@ -1806,13 +1805,7 @@ mod tests {
         // bytes of a whole-message encoding, with a ping queued mid-frame after the frame.
         let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
         for chunk in [1, 7, 4096, 20_000, 100_020] {
-            let stream = Trickle {
-                out: Vec::new(),
-                chunk,
-                block_next: false,
-                vectored_calls: 0,
-            };
-            let mut ws = WebSocket::from_raw(stream, Role::Server, Config::default());
+            let mut ws = WebSocket::from_raw(Trickle::new(chunk), Role::Server, Config::default());
             ws.write(Message::text("before")).unwrap();
             ws.write_frame_start(OpCode::Binary, true, data.len() as u64)
                 .unwrap();
@@ -1920,13 +1913,7 @@ mod tests {
         // of the message is queued whole (as a queued send would be), and flushing later
         // completes a correct frame, followed by what was sent next.
         let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
-        let stream = Trickle {
-            out: Vec::new(),
-            chunk: 100_000,
-            block_next: false,
-            vectored_calls: 0,
-        };
-        let mut ws = WebSocket::from_raw(stream, Role::Client, Config::default());
+        let mut ws = WebSocket::from_raw(Trickle::new(100_000), Role::Client, Config::default());
         assert!(matches!(ws.send_binary(&data), Err(Error::Timeout)));
         assert_eq!(ws.get_ref().out.len(), 100_000);
         assert!(ws.pending_bytes() > data.len() - 100_000);
