@@ -57,10 +57,10 @@ enum Eof {
     SayGoingAway,
     /// Still waiting (bounded) for the peer's reply to our 1001: read again.
     Retry,
-    /// The connection is over.
-    Closed,
-    /// The peer vanished without a close handshake.
-    Lost,
+    /// The connection is over, with this error for the caller: `ConnectionClosed` after a
+    /// close handshake (or our bounded wait for one), [`lost`] when the peer vanished
+    /// without one.
+    Over(Error),
 }
 
 /// End-of-input handling shared by [`WebSocket`] and [`WsReader`]. A server shutdown wakes
@@ -80,10 +80,10 @@ impl EofPolicy {
             .as_ref()
             .is_some_and(|s| s.requested.load(Ordering::Acquire));
         if handshake_done {
-            return Eof::Closed;
+            return Eof::Over(Error::ConnectionClosed);
         }
         if !shutting_down {
-            return Eof::Lost;
+            return Eof::Over(lost());
         }
         match self.draining_since {
             None => {
@@ -94,7 +94,7 @@ impl EofPolicy {
                 std::thread::sleep(Duration::from_millis(5));
                 Eof::Retry
             }
-            Some(_) => Eof::Closed,
+            Some(_) => Eof::Over(Error::ConnectionClosed),
         }
     }
 }
@@ -460,13 +460,9 @@ impl<S: Read + Write> WebSocket<S> {
                 self.flush_pending_best_effort()
             }
             Eof::Retry => Ok(()),
-            Eof::Closed => {
+            Eof::Over(e) => {
                 self.finish();
-                Err(Error::ConnectionClosed)
-            }
-            Eof::Lost => {
-                self.finish();
-                Err(lost())
+                Err(e)
             }
         }
     }
@@ -1258,13 +1254,9 @@ impl WsReader {
                 w.flush_best_effort()
             }
             Eof::Retry => Ok(()),
-            Eof::Closed => {
+            Eof::Over(e) => {
                 self.finish();
-                Err(Error::ConnectionClosed)
-            }
-            Eof::Lost => {
-                self.finish();
-                Err(lost())
+                Err(e)
             }
         }
     }
