@@ -190,9 +190,9 @@ pub fn chat(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
 
 /// Echo: every message goes back as it came. Binary messages are forwarded frame by frame as
 /// their bytes arrive (the same frames, payload unmasked), so a message of any size takes one
-/// buffer of at most [`ECHO_CHUNK`] bytes and its echo starts before it has all arrived. Text is gathered and sent back
-/// whole once complete: its UTF-8 is checked up to the last byte first, so a bad message is
-/// refused (1007) before any of it goes back. Replies are queued and the next read flushes
+/// buffer of at most [`ECHO_CHUNK`] bytes and its echo starts before it has all arrived. Text
+/// is gathered and sent back whole once complete: its UTF-8 is checked up to the last byte
+/// first, so a bad message is refused (1007) before any of it goes back. Replies are queued and the next read flushes
 /// them before it blocks, so bursts are answered in few system calls.
 pub fn echo(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
     established(&ws, id);
