@@ -192,6 +192,13 @@ pub enum ProtocolError {
     },
     /// The peer sent a frame after its close frame.
     DataAfterClose,
+    /// The peer sent pings faster than it read our pongs: answering the next one would take
+    /// the unwritten output past [`crate::Config::max_write_buffer`]. Every ping is answered
+    /// in order, so rather than skip one the connection is failed with 1008.
+    PongBacklog {
+        /// The configured write-buffer limit.
+        limit: usize,
+    },
 }
 
 impl ProtocolError {
@@ -207,6 +214,7 @@ impl ProtocolError {
             ProtocolError::FrameTooLarge { .. }
             | ProtocolError::MessageTooLarge { .. }
             | ProtocolError::TooManyFragments { .. } => CloseCode::Size,
+            ProtocolError::PongBacklog { .. } => CloseCode::Policy,
             _ => CloseCode::Protocol,
         }
     }
@@ -248,6 +256,9 @@ impl fmt::Display for ProtocolError {
                 write!(f, "more than {limit} fragments in one message")
             }
             ProtocolError::DataAfterClose => f.write_str("frame received after close"),
+            ProtocolError::PongBacklog { limit } => {
+                write!(f, "pings unanswered past the write buffer of {limit} bytes")
+            }
         }
     }
 }

@@ -522,8 +522,9 @@ impl Receiver {
         }
     }
 
+    /// Stops reading for good: the connection failed with `e` (found here, or by the sender).
     #[cold]
-    fn fail(&mut self, e: ProtocolError) -> Error {
+    pub(crate) fn fail(&mut self, e: ProtocolError) -> Error {
         self.state = RecvState::Failed;
         self.release();
         Error::Protocol(e)
@@ -1152,20 +1153,45 @@ pub struct Sender {
     close_received: bool,
     peer_initiated_close: bool,
     failed: bool,
-    /// Where the queued automatic pong sits in `out` (start, length), while no byte of it has
-    /// been consumed: a newer ping replaces it.
-    auto_pong_at: Option<(usize, usize)>,
-    /// The data frame being sent piece by piece ([`Sender::begin_frame`]), while payload is
-    /// still owed.
-    out_frame: Option<OutFrame>,
-    /// A message sent frame by frame is open (its last frame had no FIN).
-    out_message_open: bool,
-    /// Control frames queued while `out_frame` was open: they follow it.
+    /// Where a frame-by-frame send stands ([`Sender::begin_frame`]).
+    frames: FrameSeq,
+    /// Control frames queued while a frame was open: they follow it.
     held: Vec<u8>,
+    /// A failure the sender found itself (a ping flood), not yet reported to the receiving
+    /// side ([`Sender::take_failure`]).
+    own_failure: Option<ProtocolError>,
+}
+
+/// The frame-by-frame send's state, changed only by `open_frame` and `frame_data_done`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FrameSeq {
+    /// No frame has been begun since the sender was made.
+    Idle,
+    /// A frame is open: its header is queued and payload is still owed. `fin` is its FIN bit.
+    Open { frame: OutFrame, fin: bool },
+    /// The last frame begun is complete (a 0-byte frame is complete at once); `fin` is its
+    /// FIN bit, so a message is still open when it is false.
+    Done { fin: bool },
+}
+
+impl FrameSeq {
+    /// A message sent frame by frame is unfinished (a frame still owes payload, or the last
+    /// frame had no FIN): whole messages must wait.
+    fn message_open(self) -> bool {
+        matches!(self, FrameSeq::Open { .. } | FrameSeq::Done { fin: false })
+    }
+
+    /// The open frame, if any.
+    fn open(self) -> Option<OutFrame> {
+        match self {
+            FrameSeq::Open { frame, .. } => Some(frame),
+            _ => None,
+        }
+    }
 }
 
 /// A data frame whose header is queued and whose payload is still to come.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct OutFrame {
     key: Option<[u8; 4]>,
     remaining: u64,
@@ -1196,10 +1222,9 @@ impl Sender {
             close_received: false,
             peer_initiated_close: false,
             failed: false,
-            auto_pong_at: None,
-            out_frame: None,
-            out_message_open: false,
+            frames: FrameSeq::Idle,
             held: Vec::new(),
+            own_failure: None,
         }
     }
 
@@ -1342,7 +1367,6 @@ impl Sender {
         if self.out_pos == self.out.len() {
             self.out.clear();
             self.out_pos = 0;
-            self.auto_pong_at = None;
         }
     }
 
@@ -1354,10 +1378,6 @@ impl Sender {
             let cut = self.out_pos;
             self.out.drain(..cut);
             self.out_pos = 0;
-            self.auto_pong_at = match self.auto_pong_at {
-                Some((start, len)) if start >= cut => Some((start - cut, len)),
-                _ => None,
-            };
         }
     }
 
@@ -1390,7 +1410,6 @@ impl Sender {
         self.out.copy_within(from..end, to);
         self.out.truncate(to + queued);
         self.out_pos = to;
-        self.auto_pong_at = self.auto_pong_at.map(|(at, len)| (at - from + to, len));
     }
 
     /// Queues the unsent rest of a data frame whose beginning the socket layer wrote straight
@@ -1428,15 +1447,15 @@ impl Sender {
         if self.out_pos == self.out.len() {
             self.out = Vec::new();
             self.out_pos = 0;
-            self.auto_pong_at = None;
         }
     }
 
     /// Reacts to what a [`Receiver`] returned, with the same rules for [`Protocol`] and for a
     /// connection split across threads:
-    /// - a ping is answered with a pong carrying the same payload (if `config.auto_pong`); an
-    ///   automatic pong still waiting, unsent, is replaced by the newer one (answering only the
-    ///   latest ping is allowed, §5.5.3), and none is queued past `config.max_write_buffer`;
+    /// - a ping is answered with a pong carrying the same payload (if `config.auto_pong`):
+    ///   every ping gets its own pong, in order. Queued pongs count against
+    ///   `config.max_write_buffer`: a ping whose pong would pass it (the peer pings but does
+    ///   not read) fails the connection with close 1008 ([`ProtocolError::PongBacklog`]);
     /// - a close is echoed (its code and reason, or an empty close if it had none) unless we
     ///   already sent one;
     /// - a protocol error queues a close with the error's close code.
@@ -1446,9 +1465,9 @@ impl Sender {
     /// let mut tx = Sender::new(Role::Server, &Config::default());
     /// tx.respond(&Ok(Some(Message::Ping(b"a".to_vec()))));
     /// tx.respond(&Ok(Some(Message::Ping(b"b".to_vec()))));
-    /// assert_eq!(tx.pending(), &[0x8A, 0x01, b'b']); // only the latest ping is answered
+    /// assert_eq!(tx.pending(), &[0x8A, 0x01, b'a', 0x8A, 0x01, b'b']); // one pong per ping
     /// tx.respond(&Err(Error::Protocol(ProtocolError::InvalidUtf8)));
-    /// assert_eq!(&tx.pending()[3..7], &[0x88, 0x17, 0x03, 0xEF]); // close 1007 + reason
+    /// assert_eq!(&tx.pending()[6..10], &[0x88, 0x17, 0x03, 0xEF]); // close 1007 + reason
     /// assert!(tx.close_sent());
     /// ```
     #[inline]
@@ -1518,35 +1537,52 @@ impl Sender {
                     }
                 }
             }
-            Err(Error::Protocol(e)) => {
-                self.failed = true;
-                if !self.close_sent {
-                    // The reason is cut to fit by `encode_close`.
-                    let _ = self.queue_close(Some(&CloseFrame::new(e.close_code(), e.to_string())));
-                }
-            }
+            Err(Error::Protocol(e)) => self.fail(e.clone()),
             _ => {}
         }
     }
 
+    /// Answers a ping, after everything queued before it: one pong per ping, in order
+    /// (RFC 6455 §5.5.3 would allow answering only the latest, but peers and test suites
+    /// expect each). Queued pongs count against `max_write_buffer`, held frames included: a
+    /// peer that pings while it leaves our output unread is failed with 1008 once the next
+    /// pong would pass the bound.
     fn queue_auto_pong(&mut self, payload: &[u8]) {
-        if self.out_frame.is_some() {
-            // Held until the open frame is complete; no replacing there.
-            self.write_frame(true, OpCode::Pong, payload);
+        // A control frame's exact size: 2 header bytes, a client's mask key, the payload.
+        let key = if self.role == Role::Client { 4 } else { 0 };
+        let cost = 2 + key + payload.len();
+        if self.queued_with_held().saturating_add(cost) > self.max_write_buffer
+            && self.queued_with_held() > 0
+        {
+            let e = ProtocolError::PongBacklog {
+                limit: self.max_write_buffer,
+            };
+            self.fail(e.clone());
+            self.own_failure = Some(e);
             return;
         }
-        if let Some((start, len)) = self.auto_pong_at.take() {
-            if start >= self.out_pos && start + len <= self.out.len() {
-                self.out.drain(start..start + len);
-            }
+        self.write_frame(true, OpCode::Pong, payload);
+    }
+
+    /// A failure the sender found itself (so far only [`ProtocolError::PongBacklog`]), once:
+    /// the receiving side reports it as the next read's error and stops reading. The close
+    /// frame with its code is already queued.
+    pub(crate) fn take_failure(&mut self) -> Option<ProtocolError> {
+        self.own_failure.take()
+    }
+
+    /// Bytes waiting to be written, with the control frames held behind an open frame.
+    fn queued_with_held(&self) -> usize {
+        self.out.len() - self.out_pos + self.held.len()
+    }
+
+    /// Fails the connection for `e`: queues a close with its code (unless one was sent).
+    fn fail(&mut self, e: ProtocolError) {
+        self.failed = true;
+        if !self.close_sent {
+            // The reason is cut to fit by `encode_close`.
+            let _ = self.queue_close(Some(&CloseFrame::new(e.close_code(), e.to_string())));
         }
-        let pending = self.out.len() - self.out_pos;
-        let cost = payload.len() + MAX_HEADER_LEN;
-        if pending > 0 && pending + cost > self.max_write_buffer {
-            return;
-        }
-        let start = self.write_frame(true, OpCode::Pong, payload);
-        self.auto_pong_at = Some((start, self.out.len() - start));
     }
 
     fn check_room(&self, cost: usize) -> Result<()> {
@@ -1574,7 +1610,7 @@ impl Sender {
         if self.close_sent {
             return Err(Error::AlreadyClosed);
         }
-        if self.out_frame.is_some() || self.out_message_open {
+        if self.frames.message_open() {
             return Err(Error::FrameSequence(
                 "a whole message while a message sent frame by frame is open",
             ));
@@ -1606,7 +1642,7 @@ impl Sender {
     fn write_frame(&mut self, fin: bool, opcode: OpCode, payload: &[u8]) -> usize {
         let key = self.new_key();
         let header = FrameHeader::new(fin, opcode, key, payload.len() as u64);
-        if self.out_frame.is_some() {
+        if self.in_frame() {
             header.write_to(&mut self.held);
             append_masked(&mut self.held, payload, key, 0);
             return usize::MAX;
@@ -1648,7 +1684,8 @@ impl Sender {
     /// tx.frame_data(&[1, 2]).unwrap();
     /// tx.ping(b"").unwrap(); // held until the frame is complete
     /// tx.frame_data(&[3]).unwrap();
-    /// tx.begin_frame(OpCode::Continuation, true, 0).unwrap();
+    /// tx.begin_frame(OpCode::Continuation, true, 0).unwrap(); // an empty last frame
+    /// tx.frame_data(&[]).unwrap(); // mirrors the empty `Chunk::Data` a reader yields for it
     /// assert_eq!(tx.pending(), &[0x02, 3, 1, 2, 3, 0x89, 0, 0x80, 0]);
     /// assert!(matches!(tx.frame_data(&[4]), Err(Error::FrameSequence(_))));
     /// ```
@@ -1656,16 +1693,17 @@ impl Sender {
         if self.close_sent {
             return Err(Error::AlreadyClosed);
         }
-        if self.out_frame.is_some() {
+        if self.in_frame() {
             return Err(Error::FrameSequence(
                 "a frame started before the last one was complete",
             ));
         }
+        let message_open = self.frames.message_open();
         match opcode {
-            OpCode::Text | OpCode::Binary if self.out_message_open => {
+            OpCode::Text | OpCode::Binary if message_open => {
                 return Err(Error::FrameSequence("a new message while one is open"));
             }
-            OpCode::Continuation if !self.out_message_open => {
+            OpCode::Continuation if !message_open => {
                 return Err(Error::FrameSequence("a continuation with no message open"));
             }
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {}
@@ -1686,20 +1724,25 @@ impl Sender {
         let key = self.new_key();
         self.compact();
         FrameHeader::new(fin, opcode, key, len).write_to(&mut self.out);
-        self.out_message_open = !fin;
-        if len > 0 {
-            self.out_frame = Some(OutFrame {
+        self.frames = if len > 0 {
+            let frame = OutFrame {
                 key,
                 remaining: len,
                 offset: 0,
-            });
-        }
+            };
+            FrameSeq::Open { frame, fin }
+        } else {
+            FrameSeq::Done { fin }
+        };
     }
 
     /// Queues payload of the frame begun with [`Sender::begin_frame`] (masked if we are a
-    /// client). Fails with [`Error::FrameSequence`] if no frame is open or `data` is more than
-    /// the frame still owes, and with [`Error::WriteBufferFull`] as the whole-message sends do;
-    /// nothing is queued then.
+    /// client). Empty `data` is always accepted once a frame has been begun, even a frame
+    /// that is complete (a 0-byte frame, or one whose payload is all sent): whatever
+    /// [`Receiver::next_chunk`] yields can be written back as it came. Fails with
+    /// [`Error::FrameSequence`] if no frame was ever begun or `data` is more than the frame
+    /// still owes, and with [`Error::WriteBufferFull`] as the whole-message sends do; nothing
+    /// is queued then.
     ///
     /// ```
     /// use ws6455::{frame::OpCode, protocol::Sender, Config, Role};
@@ -1722,7 +1765,7 @@ impl Sender {
 
     /// Queues (masks) payload of the open frame; the caller has made the checks.
     fn push_frame_data(&mut self, data: &[u8]) {
-        let Some(frame) = self.out_frame else {
+        let Some(frame) = self.frames.open() else {
             return;
         };
         self.compact();
@@ -1772,33 +1815,36 @@ impl Sender {
 
     /// Fails unless a frame begun with [`Sender::begin_frame`] still owes at least `n` bytes.
     pub(crate) fn check_frame_data(&self, n: usize) -> Result<()> {
-        self.frame_room(n).map(|_| ())
+        self.frame_room(n)
     }
 
-    /// The open frame, if it still owes at least `n` payload bytes.
-    fn frame_room(&self, n: usize) -> Result<OutFrame> {
-        match self.out_frame {
-            Some(f) if n as u64 <= f.remaining => Ok(f),
-            Some(_) => Err(Error::FrameSequence(
+    /// Succeeds if the frame begun last still owes at least `n` payload bytes. `n` = 0 is
+    /// always fine once a frame has been begun, complete or not: it mirrors the empty
+    /// [`Chunk::Data`] that a reader yields for a 0-byte frame or at a frame's end.
+    fn frame_room(&self, n: usize) -> Result<()> {
+        match self.frames {
+            FrameSeq::Open { frame, .. } if n as u64 <= frame.remaining => Ok(()),
+            FrameSeq::Done { .. } if n == 0 => Ok(()),
+            FrameSeq::Open { .. } | FrameSeq::Done { .. } => Err(Error::FrameSequence(
                 "more payload than the frame announced",
             )),
-            None => Err(Error::FrameSequence("no frame is open")),
+            FrameSeq::Idle => Err(Error::FrameSequence("no frame is open")),
         }
     }
 
     /// `n` bytes of the open frame's payload are queued or written: the frame is complete
     /// once it owes nothing, and the control frames held meanwhile follow it.
     pub(crate) fn frame_data_done(&mut self, n: usize) {
-        let Some(mut frame) = self.out_frame else {
+        let FrameSeq::Open { mut frame, fin } = self.frames else {
             return;
         };
         frame.remaining -= n as u64;
         frame.offset = frame.offset.wrapping_add(n);
         if frame.remaining > 0 {
-            self.out_frame = Some(frame);
+            self.frames = FrameSeq::Open { frame, fin };
             return;
         }
-        self.out_frame = None;
+        self.frames = FrameSeq::Done { fin };
         if !self.held.is_empty() {
             self.compact();
             self.out.extend_from_slice(&self.held);
@@ -1813,7 +1859,7 @@ impl Sender {
 
     /// A message sent frame by frame is in progress (whole messages must wait).
     pub(crate) fn sending_frames(&self) -> bool {
-        self.out_frame.is_some() || self.out_message_open
+        self.frames.message_open()
     }
 
     /// True while a frame begun with [`Sender::begin_frame`] still owes payload.
@@ -1827,7 +1873,7 @@ impl Sender {
     /// assert!(!tx.in_frame());
     /// ```
     pub fn in_frame(&self) -> bool {
-        self.out_frame.is_some()
+        self.frames.open().is_some()
     }
 }
 
@@ -2028,6 +2074,7 @@ impl Protocol {
     /// ```
     #[inline]
     pub fn next_message(&mut self) -> Result<Option<Message>> {
+        self.sender_failure()?;
         let got = self.receiver.next_message();
         self.sender.respond(&got);
         got
@@ -2046,6 +2093,7 @@ impl Protocol {
     /// ```
     #[inline]
     pub fn next_message_ref(&mut self) -> Result<Option<MessageRef<'_>>> {
+        self.sender_failure()?;
         let got = self.receiver.next_message_ref();
         self.sender.respond_ref(&got);
         got
@@ -2064,9 +2112,19 @@ impl Protocol {
     /// assert_eq!(p.pending(), &[0x8A, 0x00]);
     /// ```
     pub fn next_chunk(&mut self, buf: &mut [u8]) -> Result<Option<Chunk>> {
+        self.sender_failure()?;
         let got = self.receiver.next_chunk(buf);
         self.sender.respond_chunk(&got);
         got
+    }
+
+    /// Reports a failure the sender found (a ping flood) as this read's error, once; the
+    /// receiver stops reading then, as after any protocol error.
+    fn sender_failure(&mut self) -> Result<()> {
+        match self.sender.take_failure() {
+            Some(e) => Err(self.receiver.fail(e)),
+            None => Ok(()),
+        }
     }
 
     /// See [`Receiver::shrink`] and [`Sender::shrink`].

@@ -1206,11 +1206,7 @@ impl WsReader {
             // Only pings, closes and errors call for a reply. Data must not wait for the
             // writing half: a writer blocked sending a large message to a peer that echoes as
             // it reads would never get the lock back to us otherwise (both ends stuck).
-            let reply_queued = needs_reply(&result) && {
-                let mut w = lock(&self.writer);
-                w.sender.respond(&result);
-                !w.sender.pending().is_empty()
-            };
+            let reply_queued = needs_reply(&result) && self.answer(|tx| tx.respond(&result))?;
             match result {
                 // Shutting down: drop data until the peer's close reply (see WebSocket::read).
                 Ok(Some(msg)) if self.eof.draining_since.is_some() && !msg.is_close() => continue,
@@ -1240,6 +1236,23 @@ impl WsReader {
                 self.on_eof()?;
             }
         }
+    }
+
+    /// Lets the writing half react to what was read (`respond`: a pong, a close echo, a
+    /// close for an error); true if that queued a reply. If the reaction failed the
+    /// connection (pongs unwritten past the write bound), the reader stops and that is the
+    /// error.
+    fn answer(&mut self, respond: impl FnOnce(&mut Sender)) -> Result<bool> {
+        let mut w = lock(&self.writer);
+        respond(&mut w.sender);
+        if let Some(e) = w.sender.take_failure() {
+            let _ = w.flush_best_effort();
+            drop(w);
+            let e = self.receiver.fail(e);
+            self.finish();
+            return Err(e);
+        }
+        Ok(!w.sender.pending().is_empty())
     }
 
     /// The stream ended: see `WebSocket::on_eof`.
@@ -1293,11 +1306,7 @@ impl WsReader {
             let reply_queued = !matches!(
                 result,
                 Ok(None | Some(Chunk::FrameStart { .. } | Chunk::Data { .. }))
-            ) && {
-                let mut w = lock(&self.writer);
-                w.sender.respond_chunk(&result);
-                !w.sender.pending().is_empty()
-            };
+            ) && self.answer(|tx| tx.respond_chunk(&result))?;
             match result {
                 Ok(Some(chunk)) if self.eof.draining_since.is_some() && !is_close_chunk(&chunk) => {
                     continue

@@ -356,17 +356,46 @@ fn unsolicited_pong_is_surfaced_and_not_answered() {
 }
 
 #[test]
-fn ping_flood_keeps_only_the_latest_unsent_pong() {
+fn every_ping_gets_its_own_pong_in_order() {
     let mut p = server();
     let mut wire = Vec::new();
-    for i in 0..10_000u32 {
+    for i in 0..1_000u32 {
         wire.extend(client_frame(true, OpCode::Ping, &i.to_be_bytes()));
     }
     let ev = feed(&mut p, &wire);
-    assert_eq!(ev.len(), 10_000);
+    assert_eq!(ev.len(), 1_000);
     let out = frames(p.pending());
-    assert_eq!(out.len(), 1);
-    assert_eq!(out[0].payload, 9_999u32.to_be_bytes());
+    assert_eq!(out.len(), 1_000);
+    for (i, f) in out.iter().enumerate() {
+        assert_eq!(f.header.opcode, OpCode::Pong);
+        assert_eq!(f.payload, (i as u32).to_be_bytes());
+    }
+}
+
+#[test]
+fn ping_flood_past_the_write_bound_fails_with_1008() {
+    // 100 pongs of 4 + 2 bytes fit in 600; the next ping's pong does not.
+    let mut p = Protocol::new(Role::Server, Config::default().max_write_buffer(600));
+    let mut wire = Vec::new();
+    for i in 0..101u32 {
+        wire.extend(client_frame(true, OpCode::Ping, &i.to_be_bytes()));
+    }
+    wire.extend(client_frame(true, OpCode::Text, b"after"));
+    let ev = feed(&mut p, &wire);
+    assert_eq!(ev.len(), 102, "{ev:?}"); // 101 pings, then the failure
+    assert!(ev[..101]
+        .iter()
+        .all(|e| matches!(e, Event::Msg(Message::Ping(_)))));
+    assert_eq!(
+        ev[101],
+        Event::Protocol(ProtocolError::PongBacklog { limit: 600 })
+    );
+    let out = frames(p.pending());
+    assert_eq!(out.len(), 101, "100 pongs in order, then the close");
+    for (i, f) in out[..100].iter().enumerate() {
+        assert_eq!(f.payload, (i as u32).to_be_bytes());
+    }
+    assert_failed_with(&mut p, &ev, CloseCode::Policy);
 }
 
 #[test]
@@ -384,14 +413,22 @@ fn pong_being_written_is_not_replaced() {
 }
 
 #[test]
-fn auto_pongs_do_not_pass_max_write_buffer() {
+fn a_pong_that_fits_the_write_bound_is_queued_and_one_past_it_fails() {
     let mut p = Protocol::new(Role::Server, Config::default().max_write_buffer(1000));
-    p.send_binary(&[0; 990]).unwrap(); // 994 bytes pending
+    p.send_binary(&[0; 984]).unwrap(); // 988 bytes pending: a 12-byte pong fits exactly
     feed(&mut p, &client_frame(true, OpCode::Ping, b"0123456789"));
-    assert_eq!(p.pending().len(), 994, "pong not queued past the bound");
-    p.consume(994);
-    feed(&mut p, &client_frame(true, OpCode::Ping, b"0123456789"));
-    assert_eq!(p.pending().len(), 12);
+    assert_eq!(p.pending().len(), 988 + 12, "pong queued up to the bound");
+    assert_eq!(p.state(), State::Open);
+    let ev = feed(&mut p, &client_frame(true, OpCode::Ping, b"x"));
+    assert_eq!(
+        ev,
+        [
+            Event::Msg(Message::Ping(b"x".to_vec())),
+            Event::Protocol(ProtocolError::PongBacklog { limit: 1000 })
+        ]
+    );
+    assert_eq!(p.state(), State::Failed);
+    assert_eq!(close_code_in(p.pending()), Some(Some(CloseCode::Policy)));
 }
 
 #[test]
