@@ -105,6 +105,7 @@ fn main() {
             }
         }
     };
+    let table = table.with_match(opts.match_mode);
 
     let mut config = Config::default();
     if let Some(n) = opts.max_message_size {
