@@ -70,17 +70,6 @@ fn end_of_input_closes_cleanly_and_ids_count_up() {
 }
 
 #[test]
-fn empty_line_sends_no_reply_like_the_article() {
-    let mut server = Server::start(&[]);
-    let run = run_client(&[&server.url()], "\nexit\n");
-    assert!(run.status.success(), "{run:?}");
-    assert!(run
-        .stdout
-        .contains(&format!("Client >> \nSERVER >> {UNKNOWN}\n")));
-    server.stdout.wait_line("[1] CLIENT >> No reply");
-}
-
-#[test]
 fn binary_messages_get_a_polite_text_reply() {
     let mut server = Server::start(&[]);
     let run = run_client(&["--binary", &server.url()], "hello\nexit\n");

@@ -8,6 +8,7 @@
 mod apps;
 mod chat;
 mod cli;
+mod escape;
 mod log;
 mod page;
 mod policy;
