@@ -51,10 +51,11 @@ USAGE:
 URL is ws://HOST[:PORT][/PATH][?QUERY], e.g. ws://localhost:5000 or
 ws://localhost:5000/?accessToken=KEY&name=alice (wss:// is not supported).
 
-Like the client of the Deno WebSockets article: every message from the server
-is printed as `SERVER >> ...`, each line you type is sent as a message, and
-the line `exit` (or end of input) closes the connection cleanly (code 1000),
-and so does Ctrl-C (a second Ctrl-C quits without waiting for the server).
+Like the client of the article \"WebSockets (client & server) in Deno\" (The
+JS runtimes): every message from the server is printed as `SERVER >> ...`,
+each line you type is sent as a message, and the line `exit` (or end of
+input) closes the connection cleanly (code 1000), and so does Ctrl-C (a
+second Ctrl-C quits without waiting for the server).
 
 OPTIONS:
     --header 'NAME: VALUE'    Extra request header (repeatable), e.g.

@@ -109,9 +109,11 @@ ws-server - WebSocket (RFC 6455) demo server built on the ws6455 crate
 USAGE:
     ws-server [OPTIONS]
 
-With no options it runs the chat bot from the Deno WebSockets article on
-ws://127.0.0.1:5000. A plain browser GET / is answered with a small HTML chat
-page that talks to this server; any other plain HTTP path gets 404.
+With no options it runs the chat bot of the article \"WebSockets (client &
+server) in Deno\" (The JS runtimes) on ws://127.0.0.1:5000. A plain browser
+GET / is answered with a chat page that talks to this server (it reconnects
+by itself and asks for a token when the server wants one); any other plain
+HTTP path gets 404.
 
 OPTIONS:
     --listen HOST:PORT        Address to listen on [default: 127.0.0.1:5000];
