@@ -70,11 +70,10 @@ fn describe_refusal(status: u16, reason: &str, body: &[u8]) -> String {
     let body = String::from_utf8_lossy(&body[..body.len().min(300)]);
     let mut why = body.trim();
     let reason = reason.trim();
-    if !reason.is_empty()
-        && why.len() >= reason.len()
-        && why.is_char_boundary(reason.len())
-        && why[..reason.len()].eq_ignore_ascii_case(reason)
-    {
+    let repeats_reason = why
+        .get(..reason.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(reason));
+    if !reason.is_empty() && repeats_reason {
         why = why[reason.len()..].trim_start_matches([':', '.', '-', ' ']);
     }
     let why = escape::escape(why.trim());
@@ -328,6 +327,38 @@ fn typing(
                 opts.timeout.as_secs_f64()
             ),
             1,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_refusal;
+
+    #[test]
+    fn a_refusal_names_the_status_once() {
+        let said = |status, reason, body: &str| describe_refusal(status, reason, body.as_bytes());
+        assert_eq!(
+            said(403, "Forbidden", "Forbidden: send the key\n"),
+            "the server refused the connection: 403 Forbidden (send the key)"
+        );
+        assert_eq!(
+            said(403, "Forbidden", "forbidden"),
+            "the server refused the connection: 403 Forbidden"
+        );
+        assert_eq!(
+            said(503, "Service Unavailable", "too many connections"),
+            "the server refused the connection: 503 Service Unavailable (too many connections)"
+        );
+        assert_eq!(said(418, "", ""), "the server refused the connection: 418");
+        assert_eq!(
+            said(400, "Bad\x1bRequest", "bad\x1b[2Jbody"),
+            "the server refused the connection: 400 Bad\\u{1b}Request (bad\\u{1b}[2Jbody)"
+        );
+        // A body that is not UTF-8 or starts inside a character does not trip it up.
+        assert_eq!(
+            describe_refusal(403, "Forbidden", "é".as_bytes()),
+            "the server refused the connection: 403 Forbidden (é)"
         );
     }
 }
