@@ -52,6 +52,8 @@ impl MatchMode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyTable {
     entries: Vec<(String, String)>,
+    /// The keys of `entries` in lower case, for word matching.
+    folded: Vec<String>,
     unknown: String,
     greeting: Option<String>,
     mode: MatchMode,
@@ -140,6 +142,7 @@ impl ReplyTable {
                 .map(|(_, r)| r.clone())
         });
         Ok(ReplyTable {
+            folded: entries.iter().map(|(k, _)| k.to_lowercase()).collect(),
             entries,
             unknown: unknown.unwrap_or_else(|| ARTICLE_UNKNOWN.to_string()),
             greeting,
@@ -161,20 +164,20 @@ impl ReplyTable {
     /// The reply to a text message: the reply of the last key (in table order) found in the
     /// message, else the unknown reply.
     pub fn reply(&self, message: &str) -> &str {
-        // Word mode compares lowercased text; keys are short, lowered as they are tried.
+        // Word mode compares the lowercased message with the lowercased keys.
         let lowered = match self.mode {
             MatchMode::Word => Some(message.to_lowercase()),
             MatchMode::Substring => None,
         };
-        let found = |key: &str| match &lowered {
-            Some(text) => contains_words(text, &key.to_lowercase()),
-            None => message.contains(key),
-        };
         self.entries
             .iter()
+            .zip(&self.folded)
             .rev()
-            .find(|(k, _)| found(k))
-            .map(|(_, r)| r.as_str())
+            .find(|((key, _), folded)| match &lowered {
+                Some(text) => contains_words(text, folded),
+                None => message.contains(key.as_str()),
+            })
+            .map(|((_, reply), _)| reply.as_str())
             .unwrap_or(&self.unknown)
     }
 
