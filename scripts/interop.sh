@@ -5,7 +5,7 @@
 # Prints `PASS peer case` / `FAIL peer case: why` per peer and case, then exactly
 # `interop: N passed, M failed`; exits non-zero on any failure.
 # Installs are idempotent (a rerun skips what is already there). Every process started here is
-# stopped on exit and every wait is bounded. Logs and the chat page screenshot: interop/out/.
+# stopped on exit and every wait is bounded. Logs and the chat page screenshots: interop/out/.
 # See docs/interop.md.
 #
 # Environment:
@@ -286,6 +286,9 @@ if want chat; then
       HTTP_URL=http${URL#ws}
       run_peer chromium-page chromium-page 4 120 node "$IO/browser/chat-page.mjs" "$HTTP_URL" "$OUT/chat-page.png"
       stop_server
+      # The page as a person uses it (bubbles, phone width, token prompt, reconnect): the
+      # script starts and restarts its own ws-server processes on 127.0.0.1.
+      run_peer chromium-ui chromium-ui 7 240 node "$IO/browser/chat-ui.mjs" "$WS_SERVER" "$OUT"
     else
       record "FAIL ws-server start: ws-server (chat app) did not print its address"
     fi

@@ -70,17 +70,6 @@ fn end_of_input_closes_cleanly_and_ids_count_up() {
 }
 
 #[test]
-fn empty_line_sends_no_reply_like_the_article() {
-    let mut server = Server::start(&[]);
-    let run = run_client(&[&server.url()], "\nexit\n");
-    assert!(run.status.success(), "{run:?}");
-    assert!(run
-        .stdout
-        .contains(&format!("Client >> \nSERVER >> {UNKNOWN}\n")));
-    server.stdout.wait_line("[1] CLIENT >> No reply");
-}
-
-#[test]
 fn binary_messages_get_a_polite_text_reply() {
     let mut server = Server::start(&[]);
     let run = run_client(&["--binary", &server.url()], "hello\nexit\n");
@@ -156,4 +145,75 @@ fn malformed_reply_table_names_the_line_and_exits_2() {
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read reply table"));
+}
+
+#[test]
+fn replies_match_whole_words_in_any_case_by_default() {
+    let mut server = Server::start(&[]);
+    let run = run_client(
+        &[&server.url()],
+        "something else\nHELP\nHello there\nthis is helpful\nexit\n",
+    );
+    assert!(run.status.success(), "{run:?}");
+    assert_eq!(
+        run.stdout,
+        format!(
+            "Connecting to server ...\nConnected to server ...\n\
+             SERVER >> {HI}\n\
+             Client >> something else\nSERVER >> {UNKNOWN}\n\
+             Client >> HELP\nSERVER >> {HELP}\n\
+             Client >> Hello there\nSERVER >> {HI}\n\
+             Client >> this is helpful\nSERVER >> {UNKNOWN}\n\
+             Client >> exit\nDisconnected from server ...\n"
+        )
+    );
+    server.stdout.wait_line("[1] CLIENT >> this is helpful");
+}
+
+#[test]
+fn match_substring_is_the_articles_rule() {
+    let server = Server::start(&["--match", "substring"]);
+    let run = run_client(
+        &[&server.url()],
+        "something else\nHELP\nhello\ni need help\nhelp with this\nexit\n",
+    );
+    assert!(run.status.success(), "{run:?}");
+    // The article: `something` contains `hi`, `HELP` is not `help`, and the last key
+    // contained wins (`hi` in `this` comes after `help` in the table).
+    assert_eq!(
+        run.stdout,
+        format!(
+            "Connecting to server ...\nConnected to server ...\n\
+             SERVER >> {HI}\n\
+             Client >> something else\nSERVER >> {HI}\n\
+             Client >> HELP\nSERVER >> {UNKNOWN}\n\
+             Client >> hello\nSERVER >> {HI}\n\
+             Client >> i need help\nSERVER >> {HELP}\n\
+             Client >> help with this\nSERVER >> {HI}\n\
+             Client >> exit\nDisconnected from server ...\n"
+        )
+    );
+}
+
+#[test]
+fn words_keep_the_last_key_wins_order_of_a_custom_table() {
+    let file = temp_file(
+        "replies-words.txt",
+        "price = 5 euros\nship = We ship worldwide.\n* = Pardon?\n",
+    );
+    let server = Server::start(&["--replies", file.to_str().unwrap()]);
+    let run = run_client(
+        &[&server.url()],
+        "SHIP at what PRICE?\nshipping prices\nexit\n",
+    );
+    std::fs::remove_file(&file).ok();
+    assert!(run.status.success(), "{run:?}");
+    assert!(
+        run.stdout.contains(
+            "Client >> SHIP at what PRICE?\nSERVER >> We ship worldwide.\n\
+             Client >> shipping prices\nSERVER >> Pardon?\n"
+        ),
+        "{}",
+        run.stdout
+    );
 }

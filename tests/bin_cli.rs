@@ -46,6 +46,7 @@ fn server_help_documents_every_flag() {
         "echo",
         "room",
         "--replies",
+        "--match",
         "--auth-key",
         "WS_AUTH_KEY",
         "--origin",
@@ -61,6 +62,55 @@ fn server_help_documents_every_flag() {
     ] {
         assert!(text.contains(flag), "help lacks {flag}");
     }
+}
+
+#[test]
+fn server_help_shows_the_default_of_every_flag_that_has_one() {
+    let out = output(server_bin(), &["--help"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    // Each option's block runs from its line to the next option's line.
+    let block = |flag: &str| -> String {
+        let start = text
+            .find(&format!("\n    {flag} "))
+            .unwrap_or_else(|| panic!("no {flag} line"));
+        let rest = &text[start + 1..];
+        let end = rest[4..].find("\n    -").map_or(rest.len(), |e| e + 4);
+        rest[..end].to_string()
+    };
+    for (flag, default) in [
+        ("--listen", "127.0.0.1:5000"),
+        ("--app", "chat"),
+        ("--replies", "the article's table"),
+        ("--match", "word"),
+        ("--auth-key", "the WS_AUTH_KEY"),
+        ("--origin", "any origin"),
+        ("--max-message-size", "64M"),
+        ("--max-connections", "10000"),
+        ("--idle-timeout", "0"),
+        ("--room-queue", "256"),
+    ] {
+        let b = block(flag);
+        assert!(
+            b.contains(&format!("[default: {default}")),
+            "{flag}: no [default: {default}] in {b:?}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_listen_value_names_the_expected_form() {
+    for bad in ["5000", "localhost", "127.0.0.1:99999", ":5000"] {
+        let out = output(server_bin(), &["--listen", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("HOST:PORT"), "{bad}: {err}");
+        assert!(err.contains(bad), "{bad}: {err}");
+        assert!(out.stdout.is_empty(), "{bad}: nothing may listen");
+    }
+    // The form it asks for is accepted.
+    let server = Server::start(&["--listen", "127.0.0.1:0"]);
+    assert!(server.addr.ip().is_loopback(), "{}", server.addr);
 }
 
 #[test]

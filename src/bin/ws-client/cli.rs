@@ -51,10 +51,11 @@ USAGE:
 URL is ws://HOST[:PORT][/PATH][?QUERY], e.g. ws://localhost:5000 or
 ws://localhost:5000/?accessToken=KEY&name=alice (wss:// is not supported).
 
-Like the client of the Deno WebSockets article: every message from the server
-is printed as `SERVER >> ...`, each line you type is sent as a message, and
-the line `exit` (or end of input) closes the connection cleanly (code 1000),
-and so does Ctrl-C (a second Ctrl-C quits without waiting for the server).
+Like the client of the article \"WebSockets (client & server) in Deno\" (The
+JS runtimes): every message from the server is printed as `SERVER >> ...`,
+each line you type is sent as a message, and the line `exit` (or end of
+input) closes the connection cleanly (code 1000), and so does Ctrl-C (a
+second Ctrl-C quits without waiting for the server).
 
 OPTIONS:
     --header 'NAME: VALUE'    Extra request header (repeatable), e.g.
@@ -62,8 +63,9 @@ OPTIONS:
     --subprotocol P           Offer subprotocol P (repeatable, in order)
     --binary                  Send each line as a binary message (without
                               its line ending) instead of text
-    --quiet                   Print only the received messages, one per line
-                              (binary ones raw), for scripts:
+    --quiet                   Print only the received messages, one per line,
+                              for scripts (exactly as received, binary ones
+                              raw, when stdout is a pipe or file):
                               echo hi | ws-client --quiet ws://localhost:5000
     --timeout SECS            Limit for connecting plus the handshake, for the
                               server's answer to our close, and, with piped
@@ -81,8 +83,11 @@ OUTPUT (stdout):
     SERVER >> Hi, how can I help you today?
     Client >> exit
     Disconnected from server ...
-A binary message is shown as `SERVER >> [binary, N bytes] HEX`. With --quiet
-only the message payloads are printed.
+A binary message is shown as `SERVER >> [binary, N bytes] HEX`. Control
+characters in the server's text (escape sequences, line breaks, bidi
+overrides) are shown escaped, e.g. `\u{1b}[2J` or `\n`, so a server cannot
+drive your terminal or fake a line. With --quiet only the message payloads
+are printed, unchanged when stdout is not a terminal.
 
 INPUT:
     From a terminal, `Client >> ` is shown whenever the client waits for you,
@@ -94,14 +99,19 @@ INPUT:
     (up to --timeout) for at least one message before reading the next line.
     With --quiet there are no prompts and no greeting wait, but piped lines
     still wait for a reply, so that replies are not cut off by the close.
-    An empty line is sent as `No reply`, like the article's client (with
-    --quiet it is sent as an empty message).
+    An empty line is sent as the text `No reply`, like the article's client,
+    and shown as sent: `Client >> No reply` when piped, a line
+    `(empty line: sent No reply)` in a terminal. With --quiet an empty line
+    is sent as an empty message.
 
 ERRORS:
     Failures print one line on stderr starting with `ws-client: `: refused
-    connection, unknown host, a non-101 answer (status, reason and body, e.g.
-    `403 Forbidden`), an invalid handshake, a timeout. A close from the server
-    with a code other than 1000 or 1001 is reported on stderr too.
+    connection, unknown host, a non-101 answer, e.g.
+      ws-client: the server refused the connection: 403 Forbidden (send
+      the key in an X-WS-AUTH-KEY header or ?accessToken=)
+    (status, then the server's explanation from the body, if any), an
+    invalid handshake, a timeout. A close from the server with a code other
+    than 1000 or 1001 is reported on stderr too.
 
 EXIT STATUS:
     0 after a clean close (ours, or the server's with 1000/1001), 1 on a

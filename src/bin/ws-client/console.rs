@@ -8,6 +8,8 @@ use std::io::Write;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::escape::escape;
+
 /// Text of the prompt, as in the article.
 pub const PROMPT: &str = "Client >> ";
 
@@ -94,23 +96,39 @@ impl<W: Write> Console<W> {
         let _ = s.out.flush();
     }
 
+    /// Output that goes to a person rather than a program: server text is then printed with
+    /// control characters escaped, so that it cannot drive the terminal. Only `--quiet` into a
+    /// pipe or file prints payloads exactly as they came.
+    fn for_people(&self) -> bool {
+        self.mode != Mode::Quiet || self.tty_out
+    }
+
     /// A text message from the server.
     pub fn text(&self, text: &str) {
+        let shown = if self.for_people() {
+            escape(text)
+        } else {
+            text.into()
+        };
         self.message(|out, quiet| {
             if quiet {
-                writeln!(out, "{text}")
+                writeln!(out, "{shown}")
             } else {
-                writeln!(out, "SERVER >> {text}")
+                writeln!(out, "SERVER >> {shown}")
             }
         });
     }
 
-    /// A binary message from the server: raw in quiet mode, else a hex summary.
+    /// A binary message from the server: raw in quiet mode into a pipe or file, else a hex
+    /// summary.
     pub fn binary(&self, data: &[u8]) {
+        let raw = !self.for_people();
         self.message(|out, quiet| {
-            if quiet {
+            if raw {
                 out.write_all(data)?;
                 out.write_all(b"\n")
+            } else if quiet {
+                writeln!(out, "{}", describe_binary(data))
             } else {
                 writeln!(out, "SERVER >> {}", describe_binary(data))
             }
@@ -157,6 +175,24 @@ impl<W: Write> Console<W> {
             }
             Mode::Quiet => {}
         }
+    }
+
+    /// An empty line was read and `sent` goes out instead. Piped: prints `Client >> SENT`, as
+    /// the server logs it. Interactive: the terminal shows the empty line the user entered,
+    /// so a note `(empty line: sent SENT)` follows it.
+    pub fn input_replaced(&self, sent: &str) {
+        let mut s = self.lock();
+        match self.mode {
+            Mode::Interactive => {
+                s.prompt_shown = false;
+                let _ = writeln!(s.out, "(empty line: sent {sent})");
+            }
+            Mode::Piped => {
+                let _ = writeln!(s.out, "{PROMPT}{sent}");
+            }
+            Mode::Quiet => return,
+        }
+        let _ = s.out.flush();
     }
 
     /// stdin ended: ends a prompt line left on screen.
@@ -312,6 +348,53 @@ mod tests {
         c.input("typed");
         c.disconnected();
         assert_eq!(c.with_out(|v| v.clone()), b"hi\n\x00raw\n");
+    }
+
+    #[test]
+    fn server_text_cannot_drive_the_terminal() {
+        let evil = "\x1b[2J\x1b[31mred\u{9b}0m\nforged line";
+        for (mode, tty) in [
+            (Mode::Piped, false),
+            (Mode::Interactive, true),
+            (Mode::Quiet, true),
+        ] {
+            let c = Console::new(Vec::new(), mode, tty);
+            c.text(evil);
+            c.binary(b"\x1b[2J");
+            let out = text(&c);
+            assert!(
+                !out.contains('\x1b') && !out.contains('\u{9b}'),
+                "{mode:?}: {out:?}"
+            );
+            assert!(
+                out.contains("\\u{1b}[2J\\u{1b}[31mred\\u{9b}0m\\nforged line\n"),
+                "{out:?}"
+            );
+            assert!(out.contains("[binary, 4 bytes] 1b5b324a\n"), "{out:?}");
+            assert_eq!(out.matches('\n').count(), 2, "{mode:?}: {out:?}");
+        }
+        // --quiet into a pipe is for programs: payloads exactly as they came.
+        let c = Console::new(Vec::new(), Mode::Quiet, false);
+        c.text(evil);
+        assert_eq!(text(&c), format!("{evil}\n"));
+    }
+
+    #[test]
+    fn an_empty_line_shows_what_is_sent() {
+        let c = Console::new(Vec::new(), Mode::Piped, false);
+        c.input_replaced("No reply");
+        assert_eq!(text(&c), "Client >> No reply\n");
+        let c = Console::new(Vec::new(), Mode::Interactive, false);
+        c.show_prompt();
+        c.input_replaced("No reply");
+        c.text("x");
+        assert_eq!(
+            text(&c),
+            "Client >> (empty line: sent No reply)\nSERVER >> x\n"
+        );
+        let c = Console::new(Vec::new(), Mode::Quiet, false);
+        c.input_replaced("No reply");
+        assert_eq!(text(&c), "");
     }
 
     #[test]

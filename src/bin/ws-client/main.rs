@@ -7,6 +7,9 @@
 
 mod cli;
 mod console;
+// Control characters in the server's text are printed escaped, as in ws-server's log.
+#[path = "../ws-server/escape.rs"]
+mod escape;
 // The server's SIGINT/SIGTERM catcher (its only `unsafe`), shared rather than repeated.
 #[path = "../ws-server/signal.rs"]
 mod signal;
@@ -27,6 +30,8 @@ use console::{Console, Mode};
 
 /// With piped input, how long to wait for a greeting before sending the first line.
 const GREETING_WAIT: Duration = Duration::from_secs(1);
+/// What an empty input line sends (not with --quiet), as the article's client does.
+const EMPTY_LINE_TEXT: &str = "No reply";
 /// Exit status after Ctrl-C (SIGINT) or SIGTERM: 128 + SIGINT, as shells report it.
 const INTERRUPTED: i32 = 130;
 
@@ -52,17 +57,34 @@ fn describe_connect_error(url: &str, timeout: Duration, e: &Error) -> String {
             status,
             reason,
             body,
-        }) => {
-            let body = String::from_utf8_lossy(&body[..body.len().min(200)]);
-            let body = body.trim();
-            if body.is_empty() {
-                format!("server refused the upgrade: {status} {reason}")
-            } else {
-                format!("server refused the upgrade: {status} {reason}: {body}")
-            }
-        }
+        }) => describe_refusal(*status, reason, body),
         Error::Handshake(h) => format!("handshake with {url} failed: {h}"),
         other => format!("cannot connect to {url}: {other}"),
+    }
+}
+
+/// `the server refused the connection: 403 Forbidden (why)`: the status line once, then the
+/// body's explanation if it has one. A body that starts by repeating the reason phrase (as
+/// `Forbidden: send the key ...` does) is not shown twice; server text is escaped.
+fn describe_refusal(status: u16, reason: &str, body: &[u8]) -> String {
+    let body = String::from_utf8_lossy(&body[..body.len().min(300)]);
+    let mut why = body.trim();
+    let reason = reason.trim();
+    let repeats_reason = why
+        .get(..reason.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(reason));
+    if !reason.is_empty() && repeats_reason {
+        why = why[reason.len()..].trim_start_matches([':', '.', '-', ' ']);
+    }
+    let why = escape::escape(why.trim());
+    let head = format!(
+        "the server refused the connection: {status} {}",
+        escape::escape(reason)
+    );
+    if why.is_empty() {
+        head.trim_end().to_string()
+    } else {
+        format!("{} ({why})", head.trim_end())
     }
 }
 
@@ -211,7 +233,15 @@ fn close_status(frame: Option<CloseFrame>, we_closed: &AtomicBool) -> i32 {
         None => 0,
         Some(f) if matches!(f.code, CloseCode::Normal | CloseCode::Away) => 0,
         Some(f) => {
-            eprintln!("ws-client: server closed the connection with {f}");
+            let reason = escape::escape(&f.reason);
+            if reason.is_empty() {
+                eprintln!("ws-client: server closed the connection with {}", f.code);
+            } else {
+                eprintln!(
+                    "ws-client: server closed the connection with {} ({reason})",
+                    f.code
+                );
+            }
             1
         }
     }
@@ -254,13 +284,16 @@ fn typing(
             }
         }
         let line = String::from_utf8_lossy(&buf).into_owned();
-        console.input(&line);
         if line == "exit" {
+            console.input(&line);
             break;
         }
         let payload: &[u8] = if buf.is_empty() && console.mode() != Mode::Quiet {
-            b"No reply" // the article's client sends this for an empty answer
+            // The article's client sends this for an empty answer; show what goes out.
+            console.input_replaced(EMPTY_LINE_TEXT);
+            EMPTY_LINE_TEXT.as_bytes()
         } else {
+            console.input(&line);
             &buf
         };
         let seen = console.received();
@@ -294,6 +327,38 @@ fn typing(
                 opts.timeout.as_secs_f64()
             ),
             1,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_refusal;
+
+    #[test]
+    fn a_refusal_names_the_status_once() {
+        let said = |status, reason, body: &str| describe_refusal(status, reason, body.as_bytes());
+        assert_eq!(
+            said(403, "Forbidden", "Forbidden: send the key\n"),
+            "the server refused the connection: 403 Forbidden (send the key)"
+        );
+        assert_eq!(
+            said(403, "Forbidden", "forbidden"),
+            "the server refused the connection: 403 Forbidden"
+        );
+        assert_eq!(
+            said(503, "Service Unavailable", "too many connections"),
+            "the server refused the connection: 503 Service Unavailable (too many connections)"
+        );
+        assert_eq!(said(418, "", ""), "the server refused the connection: 418");
+        assert_eq!(
+            said(400, "Bad\x1bRequest", "bad\x1b[2Jbody"),
+            "the server refused the connection: 400 Bad\\u{1b}Request (bad\\u{1b}[2Jbody)"
+        );
+        // A body that is not UTF-8 or starts inside a character does not trip it up.
+        assert_eq!(
+            describe_refusal(403, "Forbidden", "é".as_bytes()),
+            "the server refused the connection: 403 Forbidden (é)"
         );
     }
 }

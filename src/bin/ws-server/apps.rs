@@ -25,19 +25,7 @@ const LAGGING_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 /// A message as shown in a log line: control characters escaped (so a message cannot forge
 /// log lines) and at most [`PREVIEW_CHARS`] characters, then `...`.
 fn preview(text: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i == PREVIEW_CHARS {
-            out.push_str("...");
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::escape::escape_prefix(text, PREVIEW_CHARS)
 }
 
 fn describe_binary(len: u64) -> String {

@@ -4,6 +4,11 @@
 //! character is `#` are ignored; key and reply are trimmed; the reply may contain `=` and `#`.
 //! `* = reply` sets the reply used when no key matches; `@greeting = text` sets what is sent on
 //! connect (default: the reply of `hi`, as in the article).
+//!
+//! Matching: for each text message the table is scanned in order and the reply of the last
+//! key found in the message wins. By default ([`MatchMode::Word`]) a key is found only as whole
+//! words, whatever the case ("HELP!" finds `help`, "something" does not find `hi`); the
+//! article's own rule, a case-sensitive substring test, is [`MatchMode::Substring`].
 
 use std::fmt;
 
@@ -23,12 +28,35 @@ unknown = Sorry, I am unable to understand you.
 * = Sorry, I am unable to understand you.
 ";
 
+/// How a key is looked for in a message (`--match`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MatchMode {
+    /// Whole words, case-insensitively: the key must not be part of a longer word.
+    #[default]
+    Word,
+    /// The article's `message.includes(key)`: anywhere, case-sensitively.
+    Substring,
+}
+
+impl MatchMode {
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            MatchMode::Word => "word",
+            MatchMode::Substring => "substring",
+        }
+    }
+}
+
 /// An ordered reply table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyTable {
     entries: Vec<(String, String)>,
+    /// The keys of `entries` in lower case, for word matching.
+    folded: Vec<String>,
     unknown: String,
     greeting: Option<String>,
+    mode: MatchMode,
 }
 
 /// A malformed reply table line.
@@ -114,10 +142,18 @@ impl ReplyTable {
                 .map(|(_, r)| r.clone())
         });
         Ok(ReplyTable {
+            folded: entries.iter().map(|(k, _)| k.to_lowercase()).collect(),
             entries,
             unknown: unknown.unwrap_or_else(|| ARTICLE_UNKNOWN.to_string()),
             greeting,
+            mode: MatchMode::default(),
         })
+    }
+
+    /// The same table, looking for keys the way `mode` says.
+    pub fn with_match(mut self, mode: MatchMode) -> ReplyTable {
+        self.mode = mode;
+        self
     }
 
     /// What the bot says when a client connects, if anything.
@@ -125,14 +161,23 @@ impl ReplyTable {
         self.greeting.as_deref()
     }
 
-    /// The reply to a text message: the reply of the last key (in table order) that the
-    /// message contains, else the unknown reply.
+    /// The reply to a text message: the reply of the last key (in table order) found in the
+    /// message, else the unknown reply.
     pub fn reply(&self, message: &str) -> &str {
+        // Word mode compares the lowercased message with the lowercased keys.
+        let lowered = match self.mode {
+            MatchMode::Word => Some(message.to_lowercase()),
+            MatchMode::Substring => None,
+        };
         self.entries
             .iter()
+            .zip(&self.folded)
             .rev()
-            .find(|(k, _)| message.contains(k.as_str()))
-            .map(|(_, r)| r.as_str())
+            .find(|((key, _), folded)| match &lowered {
+                Some(text) => contains_words(text, folded),
+                None => message.contains(key.as_str()),
+            })
+            .map(|((_, reply), _)| reply.as_str())
             .unwrap_or(&self.unknown)
     }
 
@@ -141,6 +186,28 @@ impl ReplyTable {
     pub fn len(&self) -> usize {
         self.entries.len()
     }
+}
+
+/// A letter, digit or `_`: what a word is made of.
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// True if `key` occurs in `text` with no word character glued to either end of it (a key
+/// that starts or ends with punctuation needs no boundary on that side).
+fn contains_words(text: &str, key: &str) -> bool {
+    if key.is_empty() {
+        return false;
+    }
+    let key_starts_word = key.chars().next().is_some_and(is_word_char);
+    let key_ends_word = key.chars().next_back().is_some_and(is_word_char);
+    text.match_indices(key).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + key.len()..].chars().next();
+        let glued_before = key_starts_word && before.is_some_and(is_word_char);
+        let glued_after = key_ends_word && after.is_some_and(is_word_char);
+        !glued_before && !glued_after
+    })
 }
 
 fn shorten(s: &str) -> String {
@@ -172,8 +239,36 @@ mod tests {
     }
 
     #[test]
-    fn last_matching_key_wins() {
+    fn words_match_whole_and_in_any_case() {
         let t = ReplyTable::article();
+        // "something" contains "hi", but not as a word.
+        assert_eq!(t.reply("something else"), ARTICLE_UNKNOWN);
+        assert_eq!(t.reply("HELP"), HELP);
+        assert_eq!(t.reply("Help!"), HELP);
+        assert_eq!(t.reply("Hello, world"), HI);
+        assert_eq!(t.reply("helpful"), ARTICLE_UNKNOWN);
+        assert_eq!(t.reply("(hi)"), HI);
+        assert_eq!(t.reply("high five"), ARTICLE_UNKNOWN);
+        // Last key wins, as with substrings: `hello` comes after `help` in the table.
+        assert_eq!(t.reply("help, hello"), HI);
+        assert_eq!(t.reply("help with this"), HELP);
+        // Non-ASCII letters are word characters too.
+        assert_eq!(t.reply("hié"), ARTICLE_UNKNOWN);
+        assert_eq!(t.reply("ÉCOLE hi"), HI);
+    }
+
+    #[test]
+    fn word_keys_with_spaces_and_punctuation() {
+        let t = ReplyTable::parse("thank you = You are welcome.\n?? = Ask away.\n").unwrap();
+        assert_eq!(t.reply("Thank  you"), ARTICLE_UNKNOWN); // two spaces: not the key
+        assert_eq!(t.reply("well, THANK YOU!"), "You are welcome.");
+        assert_eq!(t.reply("thank yours"), ARTICLE_UNKNOWN);
+        assert_eq!(t.reply("what??"), "Ask away.");
+    }
+
+    #[test]
+    fn last_matching_key_wins() {
+        let t = ReplyTable::article().with_match(MatchMode::Substring);
         // "help" comes before "hello" in the table: hello wins.
         assert_eq!(t.reply("hello, help me"), HI);
         // "hi" is contained in "this" and comes after "help".

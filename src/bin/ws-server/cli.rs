@@ -4,6 +4,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::chat::MatchMode;
+
 /// Default listen address: the article's port, on loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5000";
 /// Default bound on the per-client outgoing queue of the room app, in messages.
@@ -50,6 +52,7 @@ pub struct Options {
     pub auth_key: Option<String>,
     pub origins: Vec<String>,
     pub replies: Option<PathBuf>,
+    pub match_mode: MatchMode,
     pub max_message_size: Option<usize>,
     pub max_connections: Option<usize>,
     pub idle_timeout: Option<Duration>,
@@ -65,6 +68,7 @@ impl Default for Options {
             auth_key: None,
             origins: Vec::new(),
             replies: None,
+            match_mode: MatchMode::Word,
             max_message_size: None,
             max_connections: None,
             idle_timeout: None,
@@ -105,13 +109,16 @@ ws-server - WebSocket (RFC 6455) demo server built on the ws6455 crate
 USAGE:
     ws-server [OPTIONS]
 
-With no options it runs the chat bot from the Deno WebSockets article on
-ws://127.0.0.1:5000. A plain browser GET / is answered with a small HTML chat
-page that talks to this server; any other plain HTTP path gets 404.
+With no options it runs the chat bot of the article \"WebSockets (client &
+server) in Deno\" (The JS runtimes) on ws://127.0.0.1:5000. A plain browser
+GET / is answered with a chat page that talks to this server (it reconnects
+by itself and asks for a token when the server wants one); any other plain
+HTTP path gets 404.
 
 OPTIONS:
-    --listen ADDR             Address to listen on [default: 127.0.0.1:5000];
-                              use 127.0.0.1:0 for a free port
+    --listen HOST:PORT        Address to listen on [default: 127.0.0.1:5000];
+                              HOST is an IP address or a name such as
+                              localhost; use 127.0.0.1:0 for a free port
     --app APP                 Application: chat, echo or room [default: chat]
                                 chat  the article's bot: greets, then answers
                                       each text message from the reply table
@@ -121,19 +128,30 @@ OPTIONS:
                                       client as `NAME: text`; the name comes
                                       from ?name= in the URL, else guest-N
     --replies FILE            Reply table for --app chat (format below)
+                              [default: the article's table, shown below]
+    --match MODE              How --app chat finds a key in a message
+                              [default: word]
+                                word       whole words, in any case: `HELP!`
+                                           finds help, `something` does not
+                                           find hi
+                                substring  the article's rule: anywhere in
+                                           the message, case-sensitive
     --auth-key KEY            Require `X-WS-AUTH-KEY: KEY` or `?accessToken=KEY`
-                              on upgrades; others get 403 Forbidden.
-                              Default: the WS_AUTH_KEY environment variable
-                              (unset or empty: no authentication)
+                              on upgrades; others get 403 Forbidden
+                              [default: the WS_AUTH_KEY environment variable;
+                              unset or empty: no authentication]
     --origin ORIGIN           Allowed browser Origin, e.g. http://localhost:5000
                               (repeatable). When given, upgrades carrying an
                               Origin header not in the list get 403 Forbidden;
                               upgrades without an Origin header are allowed
+                              [default: any origin]
     --max-message-size BYTES  Largest incoming message (suffixes K, M, G = KiB,
                               MiB, GiB); larger ones are closed with 1009
+                              [default: 64M; a single frame: at most 16M]
     --max-connections N       Most concurrent connections; more get 503
+                              [default: 10000]
     --idle-timeout SECS       Close connections silent for SECS seconds
-                              (0 = never, the default)
+                              (0 = never) [default: 0]
     --room-queue N            Room app: messages queued for one client before
                               it is closed with 1008 as too slow [default: 256]
     --verbose                 Also log diagnostics (rejected upgrades, close
@@ -174,8 +192,11 @@ OUTPUT:
 REPLY TABLE (--replies FILE):
     One `key = reply` per line; blank lines and lines starting with `#` are
     ignored; spaces around key and reply are trimmed. For each text message
-    the table is scanned in order and the reply of the LAST key contained in
-    the message (case-sensitive) wins. Special keys:
+    the table is scanned in order and the reply of the LAST key found in the
+    message wins: found as whole words in any case (--match word, the
+    default), or anywhere, case-sensitively (--match substring, the
+    article's rule, where `something else` gets the greeting since it
+    contains `hi`). Special keys:
         * = REPLY          reply when no key matches
         @greeting = TEXT   sent on connect
     Without `*` the article's `Sorry, I am unable to understand you.` is used;
@@ -212,6 +233,29 @@ pub fn parse_size(s: &str) -> Option<usize> {
     let n: u64 = digits.parse().ok()?;
     let total = n.checked_mul(mult)?;
     usize::try_from(total).ok()
+}
+
+/// `HOST:PORT` with a non-empty host (an IPv6 address in brackets) and a port of 0-65535. Names
+/// are resolved later, by the bind.
+fn is_host_port(s: &str) -> bool {
+    let Some((host, port)) = s.rsplit_once(':') else {
+        return false;
+    };
+    let host_ok = match host.strip_prefix('[') {
+        Some(v6) => v6
+            .strip_suffix(']')
+            .is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok()),
+        None => {
+            !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        }
+    };
+    host_ok
+        && !port.is_empty()
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && port.parse::<u16>().is_ok()
 }
 
 fn parse_count(flag: &str, v: &str) -> Result<usize, UsageError> {
@@ -255,6 +299,7 @@ where
                 | "--auth-key"
                 | "--origin"
                 | "--replies"
+                | "--match"
                 | "--max-message-size"
                 | "--max-connections"
                 | "--idle-timeout"
@@ -280,8 +325,11 @@ where
             "--verbose" | "-v" => verbose = true,
             "--quiet" | "-q" => quiet = true,
             "--listen" => {
-                if value.trim().is_empty() {
-                    return err("--listen needs an address such as 127.0.0.1:5000");
+                if !is_host_port(&value) {
+                    return err(format!(
+                        "invalid value '{value}' for --listen: expected HOST:PORT, \
+                         e.g. 127.0.0.1:5000, [::1]:5000 or localhost:0"
+                    ));
                 }
                 o.listen = value;
             }
@@ -310,6 +358,17 @@ where
                 o.origins.push(value.trim().to_string());
             }
             "--replies" => o.replies = Some(PathBuf::from(value)),
+            "--match" => {
+                o.match_mode = match value.as_str() {
+                    "word" => MatchMode::Word,
+                    "substring" => MatchMode::Substring,
+                    _ => {
+                        return err(format!(
+                            "invalid value '{value}' for --match: expected word or substring"
+                        ));
+                    }
+                }
+            }
             "--max-message-size" => match parse_size(&value) {
                 Some(n) if n > 0 => o.max_message_size = Some(n),
                 _ => {
@@ -339,6 +398,9 @@ where
     };
     if o.replies.is_some() && o.app != App::Chat {
         return err("--replies only applies to --app chat");
+    }
+    if o.match_mode != MatchMode::Word && o.app != App::Chat {
+        return err("--match only applies to --app chat");
     }
     if o.auth_key.is_none() {
         o.auth_key = env_auth_key.filter(|k| !k.is_empty());
@@ -418,6 +480,7 @@ mod tests {
             "--listen",
             "--app",
             "--replies",
+            "--match",
             "--auth-key",
             "WS_AUTH_KEY",
             "--origin",
@@ -452,11 +515,69 @@ mod tests {
             &["--verbose", "--quiet"],
             &["--quiet=yes"],
             &["--app", "echo", "--replies", "r.txt"],
+            &["--listen", "5000"],
+            &["--listen", "localhost"],
+            &["--listen", ":5000"],
+            &["--listen", "127.0.0.1:70000"],
+            &["--listen", "127.0.0.1:"],
+            &["--listen", "[::1:5000"],
+            &["--listen", "a b:1"],
+            &["--match", "fuzzy"],
+            &["--app", "echo", "--match", "substring"],
         ] {
             let e = run(args).expect_err(&format!("{args:?} should fail"));
             assert!(!e.0.is_empty());
         }
         assert!(run(&["--bogus"]).unwrap_err().0.contains("--bogus"));
+    }
+
+    #[test]
+    fn listen_takes_host_port_and_says_so() {
+        for good in ["127.0.0.1:0", "0.0.0.0:5000", "[::1]:9001", "localhost:80"] {
+            assert_eq!(opts(&["--listen", good]).listen, good);
+        }
+        let e = run(&["--listen", "5000"]).unwrap_err();
+        assert!(e.0.contains("HOST:PORT"), "{e}");
+        assert!(e.0.contains("'5000'"), "{e}");
+    }
+
+    #[test]
+    fn match_mode_defaults_to_words() {
+        assert_eq!(opts(&[]).match_mode, MatchMode::Word);
+        assert_eq!(
+            opts(&["--match", "substring"]).match_mode,
+            MatchMode::Substring
+        );
+        assert_eq!(opts(&["--match=word"]).match_mode, MatchMode::Word);
+    }
+
+    /// The `[default: ...]` of the help text are the values the server really uses.
+    #[test]
+    fn help_defaults_are_the_real_ones() {
+        let c = ws6455::Config::default();
+        let o = Options::default();
+        let in_help = |flag: &str, default: &str| {
+            let start = HELP.find(&format!("    {flag} ")).expect(flag);
+            let rest = &HELP[start..];
+            let end = rest[4..].find("\n    --").map_or(rest.len(), |e| e + 4);
+            assert!(
+                rest[..end].contains(&format!("[default: {default}")),
+                "{flag} should show [default: {default}...]"
+            );
+        };
+        in_help("--listen", DEFAULT_LISTEN);
+        in_help("--app", o.app.name());
+        in_help("--match", o.match_mode.name());
+        assert_eq!(c.max_message_size, 64 << 20);
+        assert_eq!(c.max_frame_size, 16 << 20);
+        in_help("--max-message-size", "64M; a single frame: at most 16M");
+        in_help("--max-connections", &c.max_connections.to_string());
+        assert_eq!(c.idle_timeout, None);
+        in_help("--idle-timeout", "0");
+        in_help("--room-queue", &DEFAULT_ROOM_QUEUE.to_string());
+        in_help("--auth-key", "the WS_AUTH_KEY environment variable");
+        in_help("--origin", "any origin");
+        in_help("--replies", "the article's table");
     }
 
     #[test]

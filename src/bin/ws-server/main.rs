@@ -8,6 +8,7 @@
 mod apps;
 mod chat;
 mod cli;
+mod escape;
 mod log;
 mod page;
 mod policy;
@@ -105,6 +106,7 @@ fn main() {
             }
         }
     };
+    let table = table.with_match(opts.match_mode);
 
     let mut config = Config::default();
     if let Some(n) = opts.max_message_size {

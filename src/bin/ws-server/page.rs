@@ -34,6 +34,8 @@ mod tests {
             "<input id=\"input\"",
             "id=\"log\"",
             "id=\"status\"",
+            "id=\"token-form\"",
+            "<input id=\"token\"",
             "new WebSocket(",
             "accessToken",
             "\"name\"",
@@ -42,9 +44,18 @@ mod tests {
         ] {
             assert!(PAGE.contains(needle), "page lacks {needle}");
         }
-        for external in ["src=\"http", "href=\"http", "<link", "src=\"//", "@import"] {
+        for external in [
+            "src=\"http",
+            "href=\"http",
+            "src=\"//",
+            "href=\"//",
+            "@import",
+        ] {
             assert!(!PAGE.contains(external), "page loads {external}");
         }
+        // One <link>: the favicon, inline, so that a page load makes no request for it.
+        assert_eq!(PAGE.matches("<link").count(), 1);
+        assert!(PAGE.contains("<link rel=\"icon\" href=\"data:image/svg+xml,"));
     }
 
     #[test]
