@@ -662,7 +662,7 @@ fn room_connection(
             let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
             let mut seq = 0u64;
             while Instant::now() < deadline {
-                if let Err(e) = writer.send_text(&encode(conn, seq, true)) {
+                if let Err(e) = writer.send_text(encode(conn, seq, true)) {
                     count_error(&c, conn, "send", &e);
                     break;
                 }
@@ -1013,7 +1013,7 @@ fn busy_client(
                     thread::sleep(Duration::from_millis(1));
                     continue;
                 }
-                match writer.send_text(&encode(conn, seq, true)) {
+                match writer.send_text(encode(conn, seq, true)) {
                     Ok(()) => {
                         c.sent.fetch_add(1, Ordering::Relaxed);
                         seq += 1;

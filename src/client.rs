@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use crate::handshake::{self, ClientHandshake, HandshakeError, Response, WsUrl};
 use crate::http;
-use crate::socket::{self, WebSocket};
+use crate::socket::WebSocket;
 use crate::{Config, Error, Result, Role};
 
 /// Connects to a `ws://` URL with the default [`Config`] and runs the opening handshake.
@@ -133,7 +133,7 @@ impl ClientBuilder {
         let idle = self.config.idle_timeout;
         let (mut ws, resp) = self.handshake(&url, stream)?;
         ws.get_ref().set_read_timeout(idle)?;
-        ws.set_finisher(socket::client_finish);
+        ws.install_client_finisher();
         Ok((ws, resp))
     }
 

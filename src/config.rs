@@ -52,8 +52,20 @@ pub struct Config {
     /// Time a connection may stay silent before reads fail with [`crate::Error::Timeout`]
     /// (default: none).
     pub idle_timeout: Option<Duration>,
-    /// Time allowed for the peer to answer our close frame (default 5 s).
+    /// Time allowed for the peer to answer our close frame, from the moment it is queued
+    /// (default 5 s). Past it the connection ends without the peer's close: reads return
+    /// [`crate::Error::ConnectionClosed`]. A close held behind a frame still being sent
+    /// frame by frame counts from when it was queued too: past the deadline the unfinished
+    /// frame is abandoned and TCP closed.
     pub close_timeout: Option<Duration>,
+    /// Keepalive: after this long without a byte from the peer, a reader sends a ping
+    /// (default 30 s; `None` = never). Needs a socket made by [`crate::server`] or
+    /// [`crate::client`] (the reader sets the TCP read timeout to wake up).
+    pub ping_interval: Option<Duration>,
+    /// Keepalive: a peer that sends nothing (no pong, no data) for this long after our
+    /// keepalive ping is closed with 1001 and the read fails with
+    /// [`crate::Error::PingTimeout`] (default 30 s; `None` = wait forever).
+    pub ping_timeout: Option<Duration>,
     /// Time allowed for a TCP connect by the client (default 10 s).
     pub connect_timeout: Option<Duration>,
     /// Time a blocked write may wait (default 30 s).
@@ -90,6 +102,8 @@ impl Default for Config {
             handshake_timeout: Some(Duration::from_secs(10)),
             idle_timeout: None,
             close_timeout: Some(Duration::from_secs(5)),
+            ping_interval: Some(Duration::from_secs(30)),
+            ping_timeout: Some(Duration::from_secs(30)),
             connect_timeout: Some(Duration::from_secs(10)),
             write_timeout: Some(Duration::from_secs(30)),
             max_connections: 10_000,
@@ -192,6 +206,20 @@ setters! {
     /// assert_eq!(ws6455::Config::default().close_timeout(None).close_timeout, None);
     /// ```
     close_timeout: Option<std::time::Duration>;
+    /// Sets [`Config::ping_interval`].
+    ///
+    /// ```
+    /// assert_eq!(ws6455::Config::default().ping_interval(None).ping_interval, None);
+    /// ```
+    ping_interval: Option<std::time::Duration>;
+    /// Sets [`Config::ping_timeout`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let c = ws6455::Config::default().ping_timeout(Some(Duration::from_secs(5)));
+    /// assert_eq!(c.ping_timeout, Some(Duration::from_secs(5)));
+    /// ```
+    ping_timeout: Option<std::time::Duration>;
     /// Sets [`Config::connect_timeout`].
     ///
     /// ```

@@ -50,6 +50,9 @@ pub enum Error {
     /// payload than the frame announced, a continuation with no message open, a new message
     /// (or a whole-message send) while a fragmented one is open. Nothing was queued.
     FrameSequence(&'static str),
+    /// Keepalive: the peer sent nothing for [`crate::Config::ping_timeout`] after our ping;
+    /// the connection was closed with 1001.
+    PingTimeout,
 }
 
 impl Error {
@@ -96,6 +99,7 @@ impl fmt::Display for Error {
                 write!(f, "close code {c} may not be sent on the wire")
             }
             Error::FrameSequence(what) => write!(f, "frame-by-frame send out of order: {what}"),
+            Error::PingTimeout => f.write_str("the peer did not answer a keepalive ping in time"),
         }
     }
 }

@@ -27,14 +27,14 @@
 use std::cell::Cell;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::handshake::{self, Decision, Incoming, Request, Response, ServerHandshake};
 use crate::http;
 use crate::pool::Pool;
-use crate::socket::{self, ShutdownSignal, WebSocket};
+use crate::socket::{ShutdownSignal, WebSocket};
 use crate::{Config, Error, Result, Role};
 
 /// Decides whether to accept an upgrade request (auth, origin, subprotocol).
@@ -630,9 +630,9 @@ impl ConnContext {
         if self.shared.signal.requested.load(Ordering::Acquire) {
             let _ = stream.shutdown(Shutdown::Read);
         }
-        socket::FINISHED_CLEANLY.with(|f| f.set(false));
-        self.serve_one(stream);
-        let clean = socket::FINISHED_CLEANLY.with(|f| f.replace(false));
+        let finished_cleanly = Arc::new(AtomicBool::new(false));
+        self.serve_one(stream, &finished_cleanly);
+        let clean = finished_cleanly.load(Ordering::Acquire);
         if registered.is_some() {
             let mine = {
                 let mut conns = lock(&self.shared.conns);
@@ -652,7 +652,7 @@ impl ConnContext {
         self.shared.idle.notify_all();
     }
 
-    fn serve_one(&self, stream: TcpStream) {
+    fn serve_one(&self, stream: TcpStream, finished_cleanly: &Arc<AtomicBool>) {
         let (id, peer) = (self.id, self.peer);
         if self.config.nodelay {
             let _ = stream.set_nodelay(true);
@@ -676,7 +676,7 @@ impl ConnContext {
                     );
                 }
                 let _ = ws.get_ref().set_read_timeout(self.config.idle_timeout);
-                ws.install_server_finisher();
+                ws.install_server_finisher(Some(finished_cleanly.clone()));
                 (self.handler)(ws);
                 if self.log >= LogLevel::Verbose {
                     eprintln!("ws6455: [{id}] {peer} closed");
@@ -806,12 +806,6 @@ fn accept_inner<S: Read + Write>(
         ws.set_shutdown_signal(signal);
     }
     Ok(Outcome::Upgraded(Box::new(ws)))
-}
-
-impl WebSocket<TcpStream> {
-    pub(crate) fn install_server_finisher(&mut self) {
-        self.set_finisher(socket::server_finish);
-    }
 }
 
 #[cfg(test)]

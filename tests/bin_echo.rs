@@ -191,7 +191,7 @@ fn a_large_binary_message_is_echoed_as_it_arrives_without_being_held_whole() {
     // A frame sent piece by piece in the middle of which a ping arrives: the pong waits for
     // the end of the frame, and the echo is still whole.
     writer.ping(b"between").unwrap();
-    writer.send_binary(&[9u8; 100_000]).unwrap();
+    writer.send_binary([9u8; 100_000]).unwrap();
     let mut seen = Vec::new();
     while seen.len() < 2 {
         let m = reader.read().unwrap();

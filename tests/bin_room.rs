@@ -65,7 +65,7 @@ fn three_clients_see_every_message_in_the_same_order() {
             w,
             thread::spawn(move || {
                 for i in 0..N {
-                    w2.send_text(&format!("{name} says {i}")).unwrap();
+                    w2.send_text(format!("{name} says {i}")).unwrap();
                 }
             }),
         ));
@@ -157,7 +157,7 @@ fn a_stalled_client_does_not_hold_up_the_others() {
             assert!(Instant::now() < deadline, "live clients stopped receiving");
             thread::sleep(Duration::from_millis(1));
         }
-        alice_w.send_text(&format!("{i:04}{filler}")).unwrap();
+        alice_w.send_text(format!("{i:04}{filler}")).unwrap();
     }
     for _ in 0..2 {
         let (who, got) = rx.recv_timeout(WAIT).expect("both keep receiving");

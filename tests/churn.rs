@@ -144,7 +144,7 @@ fn short_connections_reuse_threads_and_parked_threads_end_with_the_server() {
     const N: usize = 50;
     for i in 0..N {
         let (mut ws, _) = ws6455::client::connect(&format!("ws://{addr}/")).unwrap();
-        ws.send_text(&format!("{i}")).unwrap();
+        ws.send_text(format!("{i}")).unwrap();
         assert_eq!(ws.read().unwrap(), Message::text(format!("{i}")));
         ws.close(CloseCode::Normal, "").unwrap();
         while ws.read().is_ok() {}
@@ -207,7 +207,7 @@ fn shutdown_under_load(split: bool) {
             let sender = thread::spawn(move || {
                 let mut n = 0usize;
                 loop {
-                    match writer.send_text(&format!("{c}:{n}")) {
+                    match writer.send_text(format!("{c}:{n}")) {
                         Ok(()) => n += 1,
                         Err(Error::AlreadyClosed) => return n,
                         Err(e) if is_reset(&e) => panic!("client {c}: reset while sending: {e}"),

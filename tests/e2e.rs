@@ -542,7 +542,7 @@ fn handler_returning_early_ends_with_fin_not_reset() {
     for _ in 0..5 {
         let (mut ws, _) = connect(&url(addr)).unwrap();
         for i in 0..20 {
-            if ws.send_text(&format!("message {i}")).is_err() {
+            if ws.send_text(format!("message {i}")).is_err() {
                 break;
             }
         }

@@ -300,7 +300,7 @@ fn typing(
         let sent = if opts.binary {
             writer.send_binary(payload)
         } else {
-            writer.send_text(&String::from_utf8_lossy(payload))
+            writer.send_text(String::from_utf8_lossy(payload))
         };
         match sent {
             Ok(()) => {}
