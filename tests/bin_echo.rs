@@ -236,3 +236,37 @@ fn invalid_text_is_refused_before_any_of_it_is_echoed() {
     );
     assert_eq!(&reply[2..4], &1007u16.to_be_bytes());
 }
+
+#[test]
+fn keepalive_flags_ping_a_silent_client_then_close_it_with_1001() {
+    let server = Server::start(&[
+        "--app",
+        "echo",
+        "--ping-interval",
+        "1",
+        "--ping-timeout",
+        "1",
+    ]);
+    // Connect and read nothing for a while: the server pings, then gives up on us.
+    let (mut ws, _) = client::connect(&server.url()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    ws.get_ref().set_read_timeout(Some(WAIT)).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::Ping(Vec::new()));
+    match ws.read().unwrap() {
+        Message::Close(Some(f)) => assert_eq!(f.code, CloseCode::Away),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn keepalive_off_leaves_a_silent_client_alone() {
+    let server = Server::start(&["--app", "echo", "--ping-interval", "0"]);
+    let (mut ws, _) = client::connect(&server.url()).unwrap();
+    ws.get_ref()
+        .set_read_timeout(Some(std::time::Duration::from_millis(1500)))
+        .unwrap();
+    assert!(matches!(ws.read(), Err(ws6455::Error::Timeout)));
+    ws.send(Message::text("still open")).unwrap();
+    ws.get_ref().set_read_timeout(Some(WAIT)).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::text("still open"));
+}

@@ -250,6 +250,8 @@ impl<S: Read> Driver<S> {
 
     /// Housekeeping after handing something read to the caller.
     fn delivered<L: Link<S>>(&mut self, stream: &mut S, link: &mut L) -> Result<()> {
+        // A close echo queued just now starts the close deadline.
+        self.timers.close_queued(link.close_queued());
         if !self.rx.in_message() {
             self.mode = None;
         }
@@ -268,9 +270,11 @@ impl<S: Read> Driver<S> {
         Ok(())
     }
 
-    /// Both close frames are exchanged, or the connection failed.
+    /// Both close frames are exchanged, or the connection failed. Our close is not out while
+    /// it waits behind a frame still being sent piece by piece: the application has until
+    /// the close timeout to finish that frame (see [`super::WebSocket::write_chunk`]).
     pub(super) fn is_done<L: Link<S>>(&self, link: &L) -> bool {
-        self.rx.is_failed() || (self.rx.close_received() && link.close_queued())
+        self.rx.is_failed() || (self.rx.close_received() && link.close_queued() && !link.in_frame())
     }
 
     /// Reads once from the stream into the receiver's buffer.

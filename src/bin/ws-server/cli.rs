@@ -56,6 +56,8 @@ pub struct Options {
     pub max_message_size: Option<usize>,
     pub max_connections: Option<usize>,
     pub idle_timeout: Option<Duration>,
+    pub ping_interval: Option<Duration>,
+    pub ping_timeout: Option<Duration>,
     pub room_queue: usize,
     pub verbosity: Verbosity,
 }
@@ -72,6 +74,8 @@ impl Default for Options {
             max_message_size: None,
             max_connections: None,
             idle_timeout: None,
+            ping_interval: ws6455::Config::default().ping_interval,
+            ping_timeout: ws6455::Config::default().ping_timeout,
             room_queue: DEFAULT_ROOM_QUEUE,
             verbosity: Verbosity::Normal,
         }
@@ -152,6 +156,11 @@ OPTIONS:
                               [default: 10000]
     --idle-timeout SECS       Close connections silent for SECS seconds
                               (0 = never) [default: 0]
+    --ping-interval SECS      Keepalive: ping a connection silent for SECS
+                              seconds (0 = never) [default: 30]
+    --ping-timeout SECS       Keepalive: close (1001) a connection that stays
+                              silent SECS seconds after that ping
+                              (0 = wait forever) [default: 30]
     --room-queue N            Room app: messages queued for one client before
                               it is closed with 1008 as too slow [default: 256]
     --verbose                 Also log diagnostics (rejected upgrades, close
@@ -303,6 +312,8 @@ where
                 | "--max-message-size"
                 | "--max-connections"
                 | "--idle-timeout"
+                | "--ping-interval"
+                | "--ping-timeout"
                 | "--room-queue"
         );
         let value = if takes_value {
@@ -379,6 +390,8 @@ where
             },
             "--max-connections" => o.max_connections = Some(parse_count(&flag, &value)?),
             "--idle-timeout" => o.idle_timeout = parse_secs(&flag, &value)?,
+            "--ping-interval" => o.ping_interval = parse_secs(&flag, &value)?,
+            "--ping-timeout" => o.ping_timeout = parse_secs(&flag, &value)?,
             "--room-queue" => o.room_queue = parse_count(&flag, &value)?,
             other if other.starts_with('-') => {
                 return err(format!("unknown option '{other}'"));
@@ -574,6 +587,10 @@ mod tests {
         in_help("--max-connections", &c.max_connections.to_string());
         assert_eq!(c.idle_timeout, None);
         in_help("--idle-timeout", "0");
+        assert_eq!(c.ping_interval, Some(Duration::from_secs(30)));
+        assert_eq!(c.ping_timeout, Some(Duration::from_secs(30)));
+        in_help("--ping-interval", "30");
+        in_help("--ping-timeout", "30");
         in_help("--room-queue", &DEFAULT_ROOM_QUEUE.to_string());
         in_help("--auth-key", "the WS_AUTH_KEY environment variable");
         in_help("--origin", "any origin");
