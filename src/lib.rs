@@ -96,7 +96,7 @@
 //! The repository's README has more examples and the `ws-server`, `ws-client` and
 //! `ws-conformance` binaries.
 
-#![forbid(unsafe_op_in_unsafe_fn)]
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod client;
