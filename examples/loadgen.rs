@@ -49,6 +49,9 @@ struct Opts {
     secs: f64,
     max_msgs: u64,
     server_pid: Option<u32>,
+    /// Count the server's system calls with `strace -c -f` (slows the server: the throughput
+    /// of such a run is not a figure to quote).
+    syscalls: bool,
 }
 
 fn usage(msg: &str) -> ! {
@@ -56,7 +59,7 @@ fn usage(msg: &str) -> ! {
     eprintln!(
         "usage: loadgen --url ws://127.0.0.1:PORT/ --scenario pingpong|stream|big|idle|connrate \
          [--conns N] [--size BYTES] [--window N] [--secs S] [--max-msgs N] [--label NAME] \
-         [--server-pid PID] [--raw]"
+         [--server-pid PID] [--raw] [--syscalls]"
     );
     std::process::exit(2)
 }
@@ -74,6 +77,7 @@ fn parse_opts() -> Opts {
         secs: 3.0,
         max_msgs: 20_000_000,
         server_pid: None,
+        syscalls: false,
     };
     let mut args = std::env::args().skip(1);
     let mut window_given = false;
@@ -85,6 +89,7 @@ fn parse_opts() -> Opts {
         match a.as_str() {
             "--url" => o.url = val(),
             "--raw" => o.raw = true,
+            "--syscalls" => o.syscalls = true,
             "--label" => o.label = val(),
             "--scenario" => o.scenario = val(),
             "--conns" => o.conns = val().parse().unwrap_or_else(|_| usage("bad --conns")),
@@ -337,6 +342,7 @@ fn pingpong(o: &Opts) {
             })
         })
         .collect();
+    let watch = watch_server(o);
     barrier.wait();
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(o.secs);
@@ -345,6 +351,8 @@ fn pingpong(o: &Opts) {
     }
     stop.store(true, Ordering::Relaxed);
     let elapsed = start.elapsed().as_secs_f64();
+    let done = sent.load(Ordering::Relaxed) as f64;
+    let server = server_fields(o, watch, done, elapsed);
     let mut all = Vec::new();
     let mut errors = 0;
     for h in handles {
@@ -359,22 +367,21 @@ fn pingpong(o: &Opts) {
     }
     all.sort_unstable();
     let msgs = all.len() as f64;
-    result_line(
-        o,
-        &[
-            ("msgs", all.len().to_string()),
-            ("secs", format!("{elapsed:.3}")),
-            ("msgs_per_s", format!("{:.0}", msgs / elapsed)),
-            (
-                "mb_per_s",
-                format!("{:.2}", msgs * o.size as f64 / elapsed / 1e6),
-            ),
-            ("p50_us", format!("{:.1}", percentile(&all, 0.50))),
-            ("p99_us", format!("{:.1}", percentile(&all, 0.99))),
-            ("p999_us", format!("{:.1}", percentile(&all, 0.999))),
-            ("errors", errors.to_string()),
-        ],
-    );
+    let mut fields = vec![
+        ("msgs", all.len().to_string()),
+        ("secs", format!("{elapsed:.3}")),
+        ("msgs_per_s", format!("{:.0}", msgs / elapsed)),
+        (
+            "mb_per_s",
+            format!("{:.2}", msgs * o.size as f64 / elapsed / 1e6),
+        ),
+        ("p50_us", format!("{:.1}", percentile(&all, 0.50))),
+        ("p99_us", format!("{:.1}", percentile(&all, 0.99))),
+        ("p999_us", format!("{:.1}", percentile(&all, 0.999))),
+        ("errors", errors.to_string()),
+    ];
+    fields.extend(server);
+    result_line(o, &fields);
 }
 
 /// In-flight accounting between a connection's writer and reader threads.
@@ -588,6 +595,7 @@ fn stream(o: &Opts) {
             }));
         }
     }
+    let watch = watch_server(o);
     barrier.wait();
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(o.secs);
@@ -595,6 +603,12 @@ fn stream(o: &Opts) {
         std::thread::sleep(Duration::from_millis(5));
     }
     stop.store(true, Ordering::Relaxed);
+    let server = server_fields(
+        o,
+        watch,
+        received.load(Ordering::Relaxed) as f64,
+        start.elapsed().as_secs_f64(),
+    );
     let mut errors = 0;
     for h in handles {
         if let Some(e) = h.join().unwrap() {
@@ -606,19 +620,98 @@ fn stream(o: &Opts) {
     }
     let elapsed = start.elapsed().as_secs_f64();
     let msgs = received.load(Ordering::Relaxed) as f64;
-    result_line(
-        o,
-        &[
-            ("msgs", format!("{msgs:.0}")),
-            ("secs", format!("{elapsed:.3}")),
-            ("msgs_per_s", format!("{:.0}", msgs / elapsed)),
-            (
-                "mb_per_s",
-                format!("{:.2}", msgs * o.size as f64 / elapsed / 1e6),
-            ),
-            ("errors", errors.to_string()),
-        ],
-    );
+    let mut fields = vec![
+        ("msgs", format!("{msgs:.0}")),
+        ("secs", format!("{elapsed:.3}")),
+        ("msgs_per_s", format!("{:.0}", msgs / elapsed)),
+        (
+            "mb_per_s",
+            format!("{:.2}", msgs * o.size as f64 / elapsed / 1e6),
+        ),
+        ("errors", errors.to_string()),
+    ];
+    fields.extend(server);
+    result_line(o, &fields);
+}
+
+/// What is measured on the server over a run: CPU time (utime + stime of `/proc/PID/stat`, in
+/// clock ticks) and, with `--syscalls`, an `strace -c -f` attached to it for the run.
+struct ServerWatch {
+    cpu_ticks: u64,
+    strace: Option<(std::process::Child, std::path::PathBuf)>,
+}
+
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces; utime and
+    // stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let rest: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
+    let field = |i: usize| rest.get(i).and_then(|v| v.parse::<u64>().ok());
+    Some(field(11)? + field(12)?)
+}
+
+/// Starts watching the server (before the measured window opens).
+fn watch_server(o: &Opts) -> Option<ServerWatch> {
+    let pid = o.server_pid?;
+    let strace = o.syscalls.then(|| {
+        let out =
+            std::env::temp_dir().join(format!("loadgen-strace-{pid}-{}.txt", std::process::id()));
+        let child = std::process::Command::new("strace")
+            .args(["-c", "-f", "-q", "-o"])
+            .arg(&out)
+            .args([
+                "-e",
+                "trace=read,write,recvfrom,sendto,readv,writev,recvmsg,sendmsg",
+            ])
+            .args(["-p", &pid.to_string()])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        // Let it attach to every thread before the window opens.
+        std::thread::sleep(Duration::from_millis(500));
+        Some((child, out))
+    });
+    Some(ServerWatch {
+        cpu_ticks: cpu_ticks(pid)?,
+        strace: strace.flatten(),
+    })
+}
+
+/// The server's CPU cores used and (with `--syscalls`) read+write system calls per message.
+fn server_fields(
+    o: &Opts,
+    watch: Option<ServerWatch>,
+    msgs: f64,
+    secs: f64,
+) -> Vec<(&'static str, String)> {
+    let (Some(w), Some(pid)) = (watch, o.server_pid) else {
+        return Vec::new();
+    };
+    let mut fields = Vec::new();
+    if let Some(after) = cpu_ticks(pid) {
+        // Clock ticks are 1/100 s on Linux.
+        let cpu = after.saturating_sub(w.cpu_ticks) as f64 / 100.0;
+        fields.push(("server_cpu", format!("{:.2}", cpu / secs.max(1e-9))));
+    }
+    if let Some((mut child, out)) = w.strace {
+        let _ = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status();
+        let _ = child.wait();
+        // The summary's last line: "% time, seconds, usecs/call, calls, [errors,] total".
+        let calls = std::fs::read_to_string(&out).ok().and_then(|t| {
+            let line = t.lines().rev().find(|l| l.trim_end().ends_with("total"))?;
+            line.split_whitespace().nth(3)?.parse::<u64>().ok()
+        });
+        let _ = std::fs::remove_file(&out);
+        if let Some(calls) = calls {
+            fields.push((
+                "syscalls_per_msg",
+                format!("{:.3}", calls as f64 / msgs.max(1.0)),
+            ));
+        }
+    }
+    fields
 }
 
 /// `VmRSS` (KiB) and `Threads` of a process, from `/proc/PID/status`.

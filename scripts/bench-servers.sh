@@ -120,6 +120,19 @@ measure() {
     stop_server
 }
 
+# System calls per message: one more run under `strace -c -f` (which slows the server, so
+# its line is SYSCALLS, not RESULT, and only its system-call count is used).
+count_syscalls() {
+    local name="$1"; shift
+    local raw=()
+    [ "$name" = raw ] && raw=(--raw)
+    command -v strace > /dev/null || return 0
+    start_server "$name" || return 0
+    "$LOADGEN" --url "$SERVER_URL" --label "$name" --server-pid "$SERVER_PID" "${raw[@]}" "$@" \
+        --syscalls | sed 's/^RESULT /SYSCALLS /' | tee -a "$OUT" | sed 's/^/   /' || true
+    stop_server
+}
+
 IFS=, read -r -a SERVERS <<< "$ONLY"
 if [ "$QUICK" = 1 ]; then
     CASES=(
@@ -136,9 +149,12 @@ else
         "--scenario pingpong --conns 1 --size 32"
         "--scenario pingpong --conns 16 --size 32"
         "--scenario pingpong --conns 50 --size 32"
+        "--scenario pingpong --conns 50 --size 1KiB"
         "--scenario pingpong --conns 256 --size 32"
         "--scenario stream --conns 8 --size 16 --window 64"
         "--scenario stream --conns 8 --size 1KiB --window 32"
+        "--scenario stream --conns 4 --size 1KiB --window 64"
+        "--scenario stream --conns 1 --size 64KiB --window 16"
         "--scenario stream --conns 8 --size 64KiB --window 8"
         "--scenario big --size 1MiB"
         "--scenario big --size 16MiB"
@@ -163,10 +179,17 @@ for c in "${CASES[@]}"; do
             measure "$s" $c --secs "$secs"
         done
     done
+    case "$c" in
+        *pingpong*|*stream*|*big*)
+            for s in "${SERVERS[@]}"; do
+                # shellcheck disable=SC2086
+                count_syscalls "$s" $c --secs 1
+            done ;;
+    esac
 done
 
 echo
-echo "== medians over $ROUNDS rounds (ratio = ours / peer; for latency and memory lower is better)"
+echo "== medians over $ROUNDS rounds (ratio = ours / peer; for latency, memory, system calls per message and server CPU lower is better)"
 awk -v servers="$ONLY" '
 function median(list,    n, a, i, j, t) {
     n = split(list, a, " ")
@@ -174,14 +197,24 @@ function median(list,    n, a, i, j, t) {
     if (n == 0) return ""
     return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
+/^SYSCALLS / {
+    delete f
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+    sc = f["scenario"]
+    case_ = sc " c=" f["conns"] " size=" f["size"] (sc == "stream" ? " w=" f["window"] : "")
+    key = case_ SUBSEP "syscalls_per_msg"
+    if (!(key in seen)) { seen[key] = 1; order[++nkeys] = key }
+    v[key, f["label"]] = v[key, f["label"]] " " f["syscalls_per_msg"]
+    next
+}
 /^RESULT / {
     delete f
     for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
     sc = f["scenario"]
     case_ = sc " c=" f["conns"] " size=" f["size"] (sc == "stream" ? " w=" f["window"] : "")
-    if (sc == "pingpong") m = "msgs_per_s p99_us"
-    else if (sc == "stream") m = "msgs_per_s mb_per_s"
-    else if (sc == "big") m = "mb_per_s"
+    if (sc == "pingpong") m = "msgs_per_s p99_us server_cpu"
+    else if (sc == "stream") m = "msgs_per_s mb_per_s server_cpu"
+    else if (sc == "big") m = "mb_per_s server_cpu"
     else if (sc == "connrate") m = "conns_per_s"
     else if (sc == "idle") m = "rss_per_conn_kib alive server_threads"
     nm = split(m, ms, " ")
