@@ -129,3 +129,36 @@ fn usage_errors_exit_with_2() {
         assert!(help.contains(needle), "--help lacks {needle}");
     }
 }
+
+#[test]
+fn server_dropping_tcp_on_empty_frames_fails_the_empty_frame_cases() {
+    // Echoes like a correct server, but drops TCP (no close frame) on any empty data message:
+    // the bug a frame-by-frame echo had with 0-byte frames.
+    let addr = server(|mut ws| {
+        while let Ok(msg) = ws.read() {
+            let reply = match msg {
+                Message::Text(t) if t.is_empty() => return,
+                Message::Binary(b) if b.is_empty() => return,
+                m @ (Message::Text(_) | Message::Binary(_)) => m,
+                _ => continue,
+            };
+            if ws.send(reply).is_err() {
+                return;
+            }
+        }
+    });
+    let run = conformance_support::run_server_mode(
+        &format!("ws://{addr}/"),
+        &["--cases", "5.4.1,5.4.2,5.4.3,5.4.9", "--timeout", "5"],
+    );
+    for id in ["5.4.1", "5.4.2"] {
+        let c = run.cases.iter().find(|c| c.id == id).unwrap();
+        assert_eq!(c.verdict, "FAILED", "{}", c.json);
+        assert!(c.json.contains("without a close frame"), "{}", c.json);
+    }
+    // A non-empty message whose last fragment is empty, and an exact multiple of the fragment
+    // size, are not empty messages: this server echoes them.
+    assert_eq!(run.verdict("5.4.3"), "OK");
+    assert_eq!(run.verdict("5.4.9"), "OK");
+    assert_eq!(run.exit_code, Some(1));
+}

@@ -108,6 +108,8 @@ fn tungstenite_server() {
         run.assert_all(g, "OK");
     }
     run.assert_all("2.1", "OK");
+    // Empty frames and exact multiples of the fragment size (issue 15).
+    run.assert_all("5.4.", "OK");
     run.assert_all("6.1.", "OK");
     run.assert_all("6.2.", "OK");
     // tungstenite validates UTF-8 per complete frame: a frame cut after the invalid byte fails
@@ -131,6 +133,7 @@ fn tungstenite_client() {
     for g in ["1.1.", "1.2.", "1.3.", "1.4."] {
         run.assert_all(g, "OK");
     }
+    run.assert_all("5.4.", "OK");
     assert_eq!(run.verdict("1.5.3"), "OK"); // masked server frame refused
     assert_eq!(run.verdict("1.5.5"), "OK"); // fresh masking keys
     run.assert_all("6.6.", "NON-STRICT");

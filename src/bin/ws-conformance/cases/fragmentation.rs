@@ -235,5 +235,160 @@ pub fn cases() -> Vec<Case> {
             s.fail(1002);
         }));
     }
+    cases.extend(empty_and_exact_cases());
+    cases
+}
+
+/// Empty frames where senders emit them, and messages whose length is an exact multiple of the
+/// fragment size (a fragmenting sender either ends them with a full final fragment or with an
+/// empty one). An implementation that mishandles a 0-byte frame fails these.
+fn empty_and_exact_cases() -> Vec<Case> {
+    const KIB: usize = 1024;
+    let mut cases = vec![
+        Case::script(
+            "5.4.1",
+            "empty binary message, then a 5-byte binary message",
+            |s| {
+                s.echo(RawFrame::binary(""));
+                s.echo(RawFrame::binary("after"));
+            },
+        ),
+        Case::script(
+            "5.4.2",
+            "empty text message, then a 5-byte text message",
+            |s| {
+                s.echo(RawFrame::text(""));
+                s.echo(RawFrame::text("after"));
+            },
+        ),
+        Case::script(
+            "5.4.3",
+            "binary message in 2 fragments whose final fragment is empty",
+            |s| {
+                s.send(RawFrame::binary(binary_payload(10)).fin(false));
+                s.send(RawFrame::continuation(""));
+                s.expect_binary(binary_payload(10));
+            },
+        ),
+        Case::script(
+            "5.4.4",
+            "text message in 2 fragments whose final fragment is empty",
+            |s| {
+                s.send(RawFrame::text(text_payload(10)).fin(false));
+                s.send(RawFrame::continuation(""));
+                s.expect_text(text_payload(10));
+            },
+        ),
+        Case::script(
+            "5.4.5",
+            "binary message whose first two fragments are empty",
+            |s| {
+                s.send(RawFrame::binary("").fin(false));
+                s.send(RawFrame::continuation("").fin(false));
+                s.send(RawFrame::continuation(binary_payload(10)));
+                s.expect_binary(binary_payload(10));
+            },
+        ),
+        Case::script(
+            "5.4.6",
+            "text message whose first two fragments are empty",
+            |s| {
+                s.send(RawFrame::text("").fin(false));
+                s.send(RawFrame::continuation("").fin(false));
+                s.send(RawFrame::continuation(text_payload(10)));
+                s.expect_text(text_payload(10));
+            },
+        ),
+        Case::script(
+            "5.4.7",
+            "empty binary message in 3 empty fragments, then a binary message",
+            |s| {
+                s.send(RawFrame::binary("").fin(false));
+                s.send(RawFrame::continuation("").fin(false));
+                s.send(RawFrame::continuation(""));
+                s.expect_binary("");
+                s.echo(RawFrame::binary("after"));
+            },
+        ),
+        Case::script(
+            "5.4.8",
+            "ten empty binary and text messages in a single write",
+            |s| {
+                let mut bytes = Vec::new();
+                for i in 0..10 {
+                    let frame = if i % 2 == 0 {
+                        s.expect_binary("");
+                        RawFrame::binary("")
+                    } else {
+                        s.expect_text("");
+                        RawFrame::text("")
+                    };
+                    bytes.extend(s.encode(&frame));
+                }
+                s.write(bytes, 0);
+            },
+        ),
+    ];
+    // (total, fragment, trailing empty final fragment)
+    let exact = [
+        (256 * KIB, 64 * KIB, false),
+        (256 * KIB, 64 * KIB, true),
+        (4 * KIB * KIB, 64 * KIB, false),
+        (4 * KIB * KIB, 64 * KIB, true),
+    ];
+    let mut n = cases.len();
+    for (total, piece, trailing) in exact {
+        for opcode in [BINARY, TEXT] {
+            n += 1;
+            let kind = if opcode == TEXT { "text" } else { "binary" };
+            let how = if trailing {
+                format!(
+                    "{} full fragments of {} KiB, then an empty final fragment",
+                    total / piece,
+                    piece / KIB
+                )
+            } else {
+                format!(
+                    "{} fragments of {} KiB, the last one final",
+                    total / piece,
+                    piece / KIB
+                )
+            };
+            cases.push(Case::script(
+                format!("5.4.{n}"),
+                format!(
+                    "{kind} message of {} (an exact multiple of the fragment size): {how}",
+                    if total >= KIB * KIB {
+                        format!("{} MiB", total / (KIB * KIB))
+                    } else {
+                        format!("{} KiB", total / KIB)
+                    }
+                ),
+                move |s| {
+                    let payload = if opcode == TEXT {
+                        text_payload(total)
+                    } else {
+                        binary_payload(total)
+                    };
+                    let mut bytes = Vec::with_capacity(total + 16 * (total / piece + 1));
+                    let count = total / piece;
+                    for (i, chunk) in payload.chunks(piece).enumerate() {
+                        let op = if i == 0 { opcode } else { CONTINUATION };
+                        let fin = !trailing && i + 1 == count;
+                        bytes.extend(s.encode(&RawFrame::new(op, chunk).fin(fin)));
+                    }
+                    if trailing {
+                        bytes.extend(s.encode(&RawFrame::continuation("")));
+                    }
+                    s.write(bytes, 0);
+                    if opcode == TEXT {
+                        s.expect_text(payload);
+                    } else {
+                        s.expect_binary(payload);
+                    }
+                },
+            ));
+        }
+    }
     cases
 }
