@@ -42,11 +42,11 @@ fn text_echoed_as_binary_fails() {
     });
     let run = conformance_support::run_server_mode(
         &format!("ws://{addr}/"),
-        &["--cases", "1.1.2,1.2.2,6.1.*"],
+        &["--cases", "frame.1.2,frame.2.2,utf8.1.*"],
     );
-    assert_eq!(run.verdict("1.1.2"), "FAILED");
-    assert_eq!(run.verdict("1.2.2"), "OK");
-    run.assert_all("6.1.", "FAILED");
+    assert_eq!(run.verdict("frame.1.2"), "FAILED");
+    assert_eq!(run.verdict("frame.2.2"), "OK");
+    run.assert_all("utf8.1.", "FAILED");
     assert_eq!(run.exit_code, Some(1));
     assert!(
         run.summary.contains("expected text (125 bytes)"),
@@ -65,7 +65,7 @@ fn mirror_sending_masked_frames_fails() {
     });
     let run = conformance_support::run_server_mode(
         &format!("ws://{addr}/"),
-        &["--cases", "1.1.2", "--timeout", "1"],
+        &["--cases", "frame.1.2", "--timeout", "1"],
     );
     let case = &run.cases[0];
     assert_eq!(case.verdict, "FAILED");
@@ -85,7 +85,7 @@ fn hung_server_times_out_instead_of_hanging() {
         &format!("ws://{addr}/"),
         &[
             "--cases",
-            "1.1.2,3.1.1,6.6.1",
+            "frame.1.2,rsv.1.1,utf8.6.1",
             "--timeout",
             "1",
             "--pause",
@@ -149,16 +149,21 @@ fn server_dropping_tcp_on_empty_frames_fails_the_empty_frame_cases() {
     });
     let run = conformance_support::run_server_mode(
         &format!("ws://{addr}/"),
-        &["--cases", "5.4.1,5.4.2,5.4.3,5.4.9", "--timeout", "5"],
+        &[
+            "--cases",
+            "frag.4.1,frag.4.2,frag.4.3,frag.4.9",
+            "--timeout",
+            "5",
+        ],
     );
-    for id in ["5.4.1", "5.4.2"] {
+    for id in ["frag.4.1", "frag.4.2"] {
         let c = run.cases.iter().find(|c| c.id == id).unwrap();
         assert_eq!(c.verdict, "FAILED", "{}", c.json);
         assert!(c.json.contains("without a close frame"), "{}", c.json);
     }
     // A non-empty message whose last fragment is empty, and an exact multiple of the fragment
     // size, are not empty messages: this server echoes them.
-    assert_eq!(run.verdict("5.4.3"), "OK");
-    assert_eq!(run.verdict("5.4.9"), "OK");
+    assert_eq!(run.verdict("frag.4.3"), "OK");
+    assert_eq!(run.verdict("frag.4.9"), "OK");
     assert_eq!(run.exit_code, Some(1));
 }

@@ -15,7 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// One case of a JSON report.
 #[derive(Debug, Clone)]
 pub struct CaseResult {
-    /// Case id, e.g. `6.4.1`.
+    /// Case id, e.g. `utf8.4.1`.
     pub id: String,
     /// `OK`, `NON-STRICT`, `INFORMATIONAL` or `FAILED`.
     pub verdict: String,
@@ -44,7 +44,7 @@ impl RunResult {
             .unwrap_or_else(|| panic!("no case {id} in the report"))
     }
 
-    /// Cases whose id starts with `prefix` (a section such as `6.6.`).
+    /// Cases whose id starts with `prefix` (a group such as `utf8.6.`).
     pub fn section(&self, prefix: &str) -> Vec<&CaseResult> {
         self.cases
             .iter()
@@ -63,13 +63,9 @@ impl RunResult {
 
     /// A table of verdict counts per section, for logs.
     pub fn table(&self) -> String {
-        let mut sections: BTreeMap<u32, BTreeMap<&str, usize>> = BTreeMap::new();
+        let mut sections: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
         for c in &self.cases {
-            let section =
-                c.id.split('.')
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0);
+            let section = c.id.split('.').next().unwrap_or("");
             *sections
                 .entry(section)
                 .or_default()

@@ -79,8 +79,9 @@ CLIENT MODE
     without a connection. The first line on stdout is `Listening on ws://ADDR`.
 
 OPTIONS
-    --cases LIST            Comma-separated case ids or patterns: `6.*`, `7.1.*`, `1.1.3`,
-                            or a bare prefix such as `6` or `7.1` (default: all)
+    --cases LIST            Comma-separated case ids or patterns: `utf8.*`, `close.1.*`,
+                            `frame.1.3`, or a bare prefix such as `utf8` or `close.1`; the
+                            old numeric ids (`6.*`, `7.1`) still work [all]
     --json FILE             Write every case's result as JSON to FILE
     --timeout SECS          Time a peer gets to react in each case phase (default 5)
     --jobs N                Server mode: cases run in parallel (default 4)
@@ -235,6 +236,7 @@ pub fn parse(args: &[String]) -> Result<Parsed, String> {
 /// Whether case `id` matches a `--cases` pattern: `*` matches any run of characters; a pattern
 /// without `*` matches the id itself and every id below it (`7.1` matches `7.1.3`).
 pub fn matches(pattern: &str, id: &str) -> bool {
+    let pattern = &modern_pattern(pattern);
     if !pattern.contains('*') {
         return id == pattern
             || id
@@ -242,6 +244,25 @@ pub fn matches(pattern: &str, id: &str) -> bool {
                 .is_some_and(|rest| rest.starts_with('.'));
     }
     glob(pattern.as_bytes(), id.as_bytes())
+}
+
+/// Translates a pattern written with the old numeric ids (`6.4.*`, `9.2.6`) into the current
+/// ones (`utf8.4.*`, `hs.2.6`): the section number becomes the section's prefix.
+pub fn modern_pattern(pattern: &str) -> String {
+    let (first, rest) = match pattern.split_once('.') {
+        Some((f, r)) => (f, Some(r)),
+        None => (pattern, None),
+    };
+    match first.parse::<usize>() {
+        Ok(n @ 1..=9) => {
+            let prefix = crate::report::SECTIONS[n - 1].0;
+            match rest {
+                Some(r) => format!("{prefix}.{r}"),
+                None => prefix.to_string(),
+            }
+        }
+        _ => pattern.to_string(),
+    }
 }
 
 fn glob(p: &[u8], s: &[u8]) -> bool {
@@ -263,13 +284,13 @@ mod tests {
     #[test]
     fn parses_modes_and_options() {
         let Parsed::Run(o) = parse(&args(
-            "server ws://127.0.0.1:1/ --cases 6.*,7.1.* --timeout 2 --max-message-size 1M --json=out.json",
+            "server ws://127.0.0.1:1/ --cases utf8.*,close.1.* --timeout 2 --max-message-size 1M --json=out.json",
         ))
         .unwrap() else {
             panic!()
         };
         assert!(matches!(o.command, Command::Server { ref url } if url == "ws://127.0.0.1:1/"));
-        assert_eq!(o.cases, ["6.*", "7.1.*"]);
+        assert_eq!(o.cases, ["utf8.*", "close.1.*"]);
         assert_eq!(o.timeout, Duration::from_secs(2));
         assert_eq!(o.max_message_size, 1 << 20);
         assert_eq!(o.json, Some(PathBuf::from("out.json")));
@@ -292,13 +313,22 @@ mod tests {
 
     #[test]
     fn patterns() {
-        assert!(matches("6.*", "6.1.2"));
-        assert!(!matches("6.*", "16.1"));
-        assert!(matches("7.1.*", "7.1.10"));
-        assert!(!matches("7.1.*", "7.10.1"));
-        assert!(matches("7.1", "7.1.3"));
-        assert!(!matches("7.1", "7.10"));
-        assert!(matches("1.1.3", "1.1.3"));
-        assert!(matches("*.1", "5.1"));
+        assert!(matches("utf8.*", "utf8.1.2"));
+        assert!(!matches("utf8.*", "xutf8.1"));
+        assert!(matches("close.1.*", "close.1.10"));
+        assert!(!matches("close.1.*", "close.10.1"));
+        assert!(matches("close.1", "close.1.3"));
+        assert!(!matches("close.1", "close.10"));
+        assert!(matches("frame.1.3", "frame.1.3"));
+        assert!(matches("*.1", "ping.1"));
+        assert!(matches("utf8", "utf8.6.1"));
+        assert!(!matches("utf8", "utf8x.6.1"));
+        // The old numeric ids still select the same cases.
+        assert!(matches("6.*", "utf8.1.2"));
+        assert!(matches("7.1", "close.1.3"));
+        assert!(matches("9.2.6", "hs.2.6"));
+        assert!(!matches("6.*", "close.1.1"));
+        assert_eq!(modern_pattern("5.4.*"), "frag.4.*");
+        assert_eq!(modern_pattern("42.1"), "42.1");
     }
 }

@@ -50,7 +50,7 @@ fn main() -> ExitCode {
     }
     if opts.list {
         for c in &selected {
-            println!("{:<10} {}", c.id, c.description);
+            println!("{:<14} {}", c.id, c.description);
         }
         return ExitCode::SUCCESS;
     }

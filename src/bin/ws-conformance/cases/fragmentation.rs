@@ -42,17 +42,17 @@ fn echo_fragmented(s: &mut Script, opcode: u8, payload: Vec<u8>, sizes: &[usize]
 /// Section 5's cases.
 pub fn cases() -> Vec<Case> {
     let mut cases = vec![
-        Case::script("5.1.1", "text message in 2 fragments", |s| {
+        Case::script("frag.1.1", "text message in 2 fragments", |s| {
             echo_fragmented(s, TEXT, text_payload(20), &[10], 0)
         }),
-        Case::script("5.1.2", "binary message in 2 fragments", |s| {
+        Case::script("frag.1.2", "binary message in 2 fragments", |s| {
             echo_fragmented(s, BINARY, binary_payload(20), &[10], 0)
         }),
-        Case::script("5.1.3", "text message in 10 fragments", |s| {
+        Case::script("frag.1.3", "text message in 10 fragments", |s| {
             echo_fragmented(s, TEXT, text_payload(100), &[10], 0)
         }),
         Case::script(
-            "5.1.4",
+            "frag.1.4",
             "binary message of 64 KiB in 100 fragments of mixed sizes",
             |s| {
                 echo_fragmented(
@@ -65,17 +65,17 @@ pub fn cases() -> Vec<Case> {
             },
         ),
         Case::script(
-            "5.1.5",
+            "frag.1.5",
             "text message of 64 bytes in 1-byte fragments",
             |s| echo_fragmented(s, TEXT, text_payload(64), &[1], 0),
         ),
         Case::script(
-            "5.1.6",
+            "frag.1.6",
             "text message in 3 fragments, each written in 1-byte pieces",
             |s| echo_fragmented(s, TEXT, text_payload(30), &[10], 1),
         ),
         Case::script(
-            "5.1.7",
+            "frag.1.7",
             "fragmented message whose first and last fragments are empty",
             |s| {
                 s.send(RawFrame::text("").fin(false));
@@ -84,7 +84,7 @@ pub fn cases() -> Vec<Case> {
                 s.expect_text("middle");
             },
         ),
-        Case::script("5.1.8", "empty text message in 3 empty fragments", |s| {
+        Case::script("frag.1.8", "empty text message in 3 empty fragments", |s| {
             for f in [
                 RawFrame::text("").fin(false),
                 RawFrame::continuation("").fin(false),
@@ -94,35 +94,39 @@ pub fn cases() -> Vec<Case> {
             }
             s.expect_text("");
         }),
-        Case::script("5.1.9", "two fragmented messages in a single write", |s| {
-            let mut bytes = Vec::new();
-            for (op, payload) in [(TEXT, text_payload(9)), (BINARY, binary_payload(9))] {
-                for f in fragments(op, &payload, &[3]) {
-                    bytes.extend(s.encode(&f));
+        Case::script(
+            "frag.1.9",
+            "two fragmented messages in a single write",
+            |s| {
+                let mut bytes = Vec::new();
+                for (op, payload) in [(TEXT, text_payload(9)), (BINARY, binary_payload(9))] {
+                    for f in fragments(op, &payload, &[3]) {
+                        bytes.extend(s.encode(&f));
+                    }
+                    if op == TEXT {
+                        s.expect_text(payload);
+                    } else {
+                        s.expect_binary(payload);
+                    }
                 }
-                if op == TEXT {
-                    s.expect_text(payload);
-                } else {
-                    s.expect_binary(payload);
-                }
-            }
-            s.write(bytes, 0);
-        }),
-        Case::script("5.2.1", "ping between two fragments", |s| {
+                s.write(bytes, 0);
+            },
+        ),
+        Case::script("frag.2.1", "ping between two fragments", |s| {
             s.send(RawFrame::text("frag").fin(false));
             s.send(RawFrame::ping("between"));
             s.send(RawFrame::continuation("ment"));
             s.expect_pong("between");
             s.expect_text("fragment");
         }),
-        Case::script("5.2.2", "pong between two fragments", |s| {
+        Case::script("frag.2.2", "pong between two fragments", |s| {
             s.send(RawFrame::text("frag").fin(false));
             s.send(RawFrame::pong("unsolicited"));
             s.send(RawFrame::continuation("ment"));
             s.expect_text("fragment");
         }),
         Case::script(
-            "5.2.3",
+            "frag.2.3",
             "ping between fragments, all frames written in 1-byte pieces",
             |s| {
                 s.send_chopped(RawFrame::text("frag").fin(false), 1);
@@ -132,7 +136,7 @@ pub fn cases() -> Vec<Case> {
                 s.expect_text("fragment");
             },
         ),
-        Case::script("5.2.4", "a ping between each of 10 fragments", |s| {
+        Case::script("frag.2.4", "a ping between each of 10 fragments", |s| {
             let frames = fragments(TEXT, &text_payload(50), &[5]);
             let n = frames.len();
             for (i, f) in frames.into_iter().enumerate() {
@@ -146,7 +150,7 @@ pub fn cases() -> Vec<Case> {
             s.expect.pongs_may_coalesce = true;
         }),
         Case::script(
-            "5.2.5",
+            "frag.2.5",
             "close 1000 between two fragments (the partial message is dropped)",
             |s| {
                 s.send(RawFrame::text("frag").fin(false));
@@ -219,7 +223,7 @@ pub fn cases() -> Vec<Case> {
         ),
     ];
     for (i, (what, make)) in bad.into_iter().enumerate() {
-        cases.push(Case::script(format!("5.3.{}", i + 1), what, move |s| {
+        cases.push(Case::script(format!("frag.3.{}", i + 1), what, move |s| {
             let frames = make();
             let mut bytes = Vec::new();
             for f in &frames {
@@ -246,7 +250,7 @@ fn empty_and_exact_cases() -> Vec<Case> {
     const KIB: usize = 1024;
     let mut cases = vec![
         Case::script(
-            "5.4.1",
+            "frag.4.1",
             "empty binary message, then a 5-byte binary message",
             |s| {
                 s.echo(RawFrame::binary(""));
@@ -254,7 +258,7 @@ fn empty_and_exact_cases() -> Vec<Case> {
             },
         ),
         Case::script(
-            "5.4.2",
+            "frag.4.2",
             "empty text message, then a 5-byte text message",
             |s| {
                 s.echo(RawFrame::text(""));
@@ -262,7 +266,7 @@ fn empty_and_exact_cases() -> Vec<Case> {
             },
         ),
         Case::script(
-            "5.4.3",
+            "frag.4.3",
             "binary message in 2 fragments whose final fragment is empty",
             |s| {
                 s.send(RawFrame::binary(binary_payload(10)).fin(false));
@@ -271,7 +275,7 @@ fn empty_and_exact_cases() -> Vec<Case> {
             },
         ),
         Case::script(
-            "5.4.4",
+            "frag.4.4",
             "text message in 2 fragments whose final fragment is empty",
             |s| {
                 s.send(RawFrame::text(text_payload(10)).fin(false));
@@ -280,7 +284,7 @@ fn empty_and_exact_cases() -> Vec<Case> {
             },
         ),
         Case::script(
-            "5.4.5",
+            "frag.4.5",
             "binary message whose first two fragments are empty",
             |s| {
                 s.send(RawFrame::binary("").fin(false));
@@ -290,7 +294,7 @@ fn empty_and_exact_cases() -> Vec<Case> {
             },
         ),
         Case::script(
-            "5.4.6",
+            "frag.4.6",
             "text message whose first two fragments are empty",
             |s| {
                 s.send(RawFrame::text("").fin(false));
@@ -300,7 +304,7 @@ fn empty_and_exact_cases() -> Vec<Case> {
             },
         ),
         Case::script(
-            "5.4.7",
+            "frag.4.7",
             "empty binary message in 3 empty fragments, then a binary message",
             |s| {
                 s.send(RawFrame::binary("").fin(false));
@@ -311,7 +315,7 @@ fn empty_and_exact_cases() -> Vec<Case> {
             },
         ),
         Case::script(
-            "5.4.8",
+            "frag.4.8",
             "ten empty binary and text messages in a single write",
             |s| {
                 let mut bytes = Vec::new();
@@ -355,7 +359,7 @@ fn empty_and_exact_cases() -> Vec<Case> {
                 )
             };
             cases.push(Case::script(
-                format!("5.4.{n}"),
+                format!("frag.4.{n}"),
                 format!(
                     "{kind} message of {} (an exact multiple of the fragment size): {how}",
                     if total >= KIB * KIB {

@@ -1,5 +1,5 @@
-//! Section 9 for servers, the opening handshake (§4.2): correct upgrades (9.1), the table of bad
-//! requests (9.2), subprotocol and extension negotiation (9.3). The client side is in
+//! Section 9 for servers, the opening handshake (§4.2): correct upgrades (`hs.1`), the table of bad
+//! requests (`hs.2`), subprotocol and extension negotiation (`hs.3`). The client side is in
 //! [`super::client_handshake`].
 
 use std::net::TcpStream;
@@ -309,11 +309,11 @@ fn judge_refusal(
 /// Section 9's cases.
 pub fn cases() -> Vec<Case> {
     let mut cases = vec![
-        upgrade_case("9.1.1", "correct opening request", |url, key| {
+        upgrade_case("hs.1.1", "correct opening request", |url, key| {
             (Request::new(url, key).bytes(), 0)
         }),
         server_case(
-            "9.1.2",
+            "hs.1.2",
             "the RFC's sample key dGhlIHNhbXBsZSBub25jZQ== (§1.3)",
             |env| {
                 let key = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -336,7 +336,7 @@ pub fn cases() -> Vec<Case> {
             },
         ),
         upgrade_case(
-            "9.1.3",
+            "hs.1.3",
             "lower-case header names, mixed-case tokens, `Connection: keep-alive, Upgrade`",
             |url, key| {
                 let mut r = Request::new(url, key);
@@ -351,12 +351,12 @@ pub fn cases() -> Vec<Case> {
             },
         ),
         upgrade_case(
-            "9.1.4",
+            "hs.1.4",
             "opening request written in 1-byte pieces",
             |url, key| (Request::new(url, key).bytes(), 1),
         ),
         server_case(
-            "9.1.5",
+            "hs.1.5",
             "eager client: the first frame in the same write as the request",
             |env| {
                 let key = new_key();
@@ -395,7 +395,7 @@ pub fn cases() -> Vec<Case> {
     ];
     for (i, bad) in BAD_REQUESTS.iter().enumerate() {
         cases.push(server_case(
-            &format!("9.2.{}", i + 1),
+            &format!("hs.2.{}", i + 1),
             &format!("bad request: {}", bad.what),
             move |env| {
                 let mut r = Request::new(&env.url, &new_key());
@@ -405,12 +405,12 @@ pub fn cases() -> Vec<Case> {
         ));
     }
     cases.push(server_case(
-        "9.3.1",
+        "hs.3.1",
         "unsupported subprotocol offered: not echoed back (§4.2.2)",
         |env| negotiation(env, "Sec-WebSocket-Protocol", "x-conformance-unknown"),
     ));
     cases.push(server_case(
-        "9.3.2",
+        "hs.3.2",
         "two subprotocols offered: at most one chosen, from the offer",
         |env| {
             negotiation(
@@ -421,7 +421,7 @@ pub fn cases() -> Vec<Case> {
         },
     ));
     cases.push(server_case(
-        "9.3.3",
+        "hs.3.3",
         "unknown extension offered: not accepted (§9.1)",
         |env| {
             negotiation(

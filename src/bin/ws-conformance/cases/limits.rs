@@ -12,7 +12,7 @@ const MIB: usize = 1 << 20;
 pub fn cases() -> Vec<Case> {
     let mut cases = vec![
         Case::script(
-            "8.1.1",
+            "limit.1.1",
             "frame header announcing 2^62 bytes, followed by only 1 KiB",
             |s| {
                 s.send(RawFrame::binary(binary_payload(1024)).declared_len(1 << 62));
@@ -20,7 +20,7 @@ pub fn cases() -> Vec<Case> {
             },
         ),
         Case::script(
-            "8.1.2",
+            "limit.1.2",
             "text frame header announcing the limit + 1 bytes, followed by only 64 KiB",
             |s| {
                 let limit = s.ctx().max_message_size;
@@ -29,7 +29,7 @@ pub fn cases() -> Vec<Case> {
             },
         ),
         Case::script(
-            "8.1.3",
+            "limit.1.3",
             "1 MiB fragment, then a continuation header taking the message past the limit, \
              followed by only 1 KiB",
             |s| {
@@ -40,7 +40,7 @@ pub fn cases() -> Vec<Case> {
             },
         ),
         Case::script(
-            "8.1.4",
+            "limit.1.4",
             "message of the limit + 1 MiB, fully sent in 1 MiB fragments",
             |s| {
                 let limit = s.ctx().max_message_size as usize;
@@ -54,17 +54,21 @@ pub fn cases() -> Vec<Case> {
                 s.fail(1009);
             },
         ),
-        Case::script("8.2.1", "1000 small text messages in a single write", |s| {
-            let mut bytes = Vec::new();
-            for i in 0..1000 {
-                let msg = format!("message {i}");
-                bytes.extend(s.encode(&RawFrame::text(msg.clone())));
-                s.expect_text(msg);
-            }
-            s.write(bytes, 0);
-        }),
         Case::script(
-            "8.2.2",
+            "limit.2.1",
+            "1000 small text messages in a single write",
+            |s| {
+                let mut bytes = Vec::new();
+                for i in 0..1000 {
+                    let msg = format!("message {i}");
+                    bytes.extend(s.encode(&RawFrame::text(msg.clone())));
+                    s.expect_text(msg);
+                }
+                s.write(bytes, 0);
+            },
+        ),
+        Case::script(
+            "limit.2.2",
             "1000 binary messages of 1 to 1000 bytes, one write each, without waiting",
             |s| {
                 for i in 1..=1000 {
@@ -75,7 +79,7 @@ pub fn cases() -> Vec<Case> {
     ];
     for (i, size) in [MIB, 4 * MIB, 16 * MIB].into_iter().enumerate() {
         cases.push(Case::script(
-            format!("8.3.{}", i + 1),
+            format!("limit.3.{}", i + 1),
             format!(
                 "binary message of {} in frames of 4 KiB, 64 KiB, 1 MiB, 100 bytes (cycled); \
                  throughput",
