@@ -17,6 +17,7 @@ mod case;
 mod cases;
 mod cli;
 mod client_mode;
+mod html;
 mod http;
 mod judge;
 mod raw;
@@ -24,6 +25,7 @@ mod report;
 mod runner;
 mod server_mode;
 mod session;
+mod wire;
 
 use std::process::ExitCode;
 
@@ -34,6 +36,10 @@ fn main() -> ExitCode {
     let opts = match cli::parse(&args) {
         Ok(Parsed::Help) => {
             print!("{}", cli::HELP);
+            return ExitCode::SUCCESS;
+        }
+        Ok(Parsed::Version) => {
+            println!("ws-conformance {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
         Ok(Parsed::Run(opts)) => opts,
@@ -71,9 +77,22 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    if let Some(dir) = &opts.report {
+        let written = std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(dir.join("index.html"), report.to_html()))
+            .and_then(|()| std::fs::write(dir.join("report.json"), report.to_json()));
+        if let Err(e) = written {
+            eprintln!(
+                "ws-conformance: cannot write the report in {}: {e}",
+                dir.display()
+            );
+            return ExitCode::from(2);
+        }
+    }
     if !opts.quiet {
         print!("{}", report.summary());
     }
+    println!("{}", report.summary_line());
     if report.any_failed() {
         ExitCode::from(1)
     } else {

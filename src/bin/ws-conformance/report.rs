@@ -75,11 +75,41 @@ impl Report {
         counts
     }
 
-    /// True when any case FAILED.
+    /// True when any case FAILED or is NON-STRICT (the run fails; INFO never does).
     pub fn any_failed(&self) -> bool {
         self.outcomes
             .iter()
-            .any(|o| o.judgement.verdict == Verdict::Failed)
+            .any(|o| o.judgement.verdict >= Verdict::NonStrict)
+    }
+
+    /// The one summary line, in a fixed format for scripts:
+    /// `ws-conformance: PASS|FAIL mode=M cases=N ok=N info=N non_strict=N failed=N`.
+    pub fn summary_line(&self) -> String {
+        let counts = self.counts();
+        let n = |v| counts.get(&v).copied().unwrap_or(0);
+        format!(
+            "ws-conformance: {} mode={} cases={} ok={} info={} non_strict={} failed={}",
+            if self.any_failed() { "FAIL" } else { "PASS" },
+            self.mode,
+            self.outcomes.len(),
+            n(Verdict::Ok),
+            n(Verdict::Informational),
+            n(Verdict::NonStrict),
+            n(Verdict::Failed)
+        )
+    }
+
+    /// Verdict counts per section number.
+    pub fn section_counts(&self) -> BTreeMap<u64, BTreeMap<Verdict, usize>> {
+        let mut sections: BTreeMap<u64, BTreeMap<Verdict, usize>> = BTreeMap::new();
+        for o in &self.outcomes {
+            *sections
+                .entry(id_key(&o.id)[0])
+                .or_default()
+                .entry(o.judgement.verdict)
+                .or_insert(0) += 1;
+        }
+        sections
     }
 
     /// The human-readable summary: per-section counts, then every non-OK case with its reason.
@@ -97,15 +127,7 @@ impl Report {
             self.outcomes.len(),
             self.elapsed.as_secs_f64()
         );
-        let mut sections: BTreeMap<u64, BTreeMap<Verdict, usize>> = BTreeMap::new();
-        for o in &self.outcomes {
-            let section = id_key(&o.id)[0];
-            *sections
-                .entry(section)
-                .or_default()
-                .entry(o.judgement.verdict)
-                .or_insert(0) += 1;
-        }
+        let sections = self.section_counts();
         let _ = writeln!(
             out,
             "\n  section          {:>6} {:>6} {:>11} {:>7} {:>6}",
@@ -166,6 +188,7 @@ impl Report {
                     j.verdict.name(),
                     o.description
                 );
+                let _ = writeln!(out, "      rule:     {}", crate::cases::rule_for(&o.id));
                 let _ = writeln!(out, "      expected: {}", j.expected);
                 let _ = writeln!(out, "      observed: {}", j.observed);
                 for r in &j.reasons {
@@ -208,12 +231,14 @@ impl Report {
             let reasons: Vec<String> = j.reasons.iter().map(|r| json_str(r)).collect();
             let _ = write!(
                 out,
-                "{}\n    {{\"id\": {}, \"section\": {}, \"description\": {}, \"verdict\": {}, \
-                 \"expected\": {}, \"observed\": {}, \"reasons\": [{}], \"duration_ms\": {}}}",
+                "{}\n    {{\"id\": {}, \"section\": {}, \"description\": {}, \"rule\": {}, \
+                 \"verdict\": {}, \"expected\": {}, \"observed\": {}, \"reasons\": [{}], \
+                 \"duration_ms\": {}}}",
                 if i == 0 { "" } else { "," },
                 json_str(&o.id),
                 id_key(&o.id)[0],
                 json_str(&o.description),
+                json_str(crate::cases::rule_for(&o.id)),
                 json_str(j.verdict.name()),
                 json_str(&j.expected),
                 json_str(&j.observed),

@@ -237,8 +237,11 @@ fn watch_refusal(stream: &mut TcpStream, timeout: Duration) -> (String, Verdict)
     match got {
         Ok(0) => ("the client closed the connection".into(), Verdict::Ok),
         Ok(n) if buf[0] & 0x0f == crate::raw::CLOSE => (
-            format!("the client sent a close frame ({n} bytes) instead of just closing TCP"),
-            Verdict::NonStrict,
+            format!(
+                "the client sent a close frame ({n} bytes) on a connection that was never \
+                 established, instead of just closing TCP (harmless; no rule asks for it)"
+            ),
+            Verdict::Informational,
         ),
         Ok(n) => (describe_frames(&buf[..n]), Verdict::Failed),
         Err(e)
@@ -248,8 +251,13 @@ fn watch_refusal(stream: &mut TcpStream, timeout: Duration) -> (String, Verdict)
             ) =>
         {
             (
-                "the client sent nothing but kept the connection open".into(),
-                Verdict::NonStrict,
+                format!(
+                    "expected the client to close TCP; it sent nothing but kept the connection \
+                     open for {} ms (§4.1: the client \"MUST _Fail the WebSocket \
+                     Connection_\", which closes it, §7.1.7)",
+                    timeout.as_millis()
+                ),
+                Verdict::Failed,
             )
         }
         Err(_) => ("the client reset the connection".into(), Verdict::Ok),

@@ -390,6 +390,7 @@ fn empty_and_exact_cases() -> Vec<Case> {
                     } else {
                         s.expect_binary(payload);
                     }
+                    s.expect.may_hit_limit = total > 256 * KIB;
                 },
             ));
         }

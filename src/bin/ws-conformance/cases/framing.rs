@@ -34,6 +34,7 @@ pub fn cases() -> Vec<Case> {
                     };
                     let chunk = if chopped { chunk_for(len) } else { 0 };
                     s.echo_chopped(RawFrame::new(opcode, payload), chunk);
+                    s.expect.may_hit_limit = len > 65536;
                 },
             ));
         }

@@ -16,7 +16,7 @@ pub fn cases() -> Vec<Case> {
             "frame header announcing 2^62 bytes, followed by only 1 KiB",
             |s| {
                 s.send(RawFrame::binary(binary_payload(1024)).declared_len(1 << 62));
-                s.fail(1009);
+                s.limit(1009);
             },
         ),
         Case::script(
@@ -25,7 +25,7 @@ pub fn cases() -> Vec<Case> {
             |s| {
                 let limit = s.ctx().max_message_size;
                 s.send(RawFrame::text(text_payload(65536)).declared_len(limit + 1));
-                s.fail(1009);
+                s.limit(1009);
             },
         ),
         Case::script(
@@ -36,7 +36,7 @@ pub fn cases() -> Vec<Case> {
                 let limit = s.ctx().max_message_size;
                 s.send(RawFrame::binary(binary_payload(MIB)).fin(false));
                 s.send(RawFrame::continuation(binary_payload(1024)).declared_len(limit));
-                s.fail(1009);
+                s.limit(1009);
             },
         ),
         Case::script(
@@ -51,7 +51,7 @@ pub fn cases() -> Vec<Case> {
                 let bytes = s.encode(&RawFrame::continuation(piece.clone()).fin(false));
                 s.repeat(bytes, middle);
                 s.send(RawFrame::continuation(piece));
-                s.fail(1009);
+                s.limit(1009);
             },
         ),
         Case::script(
@@ -74,6 +74,7 @@ pub fn cases() -> Vec<Case> {
                 for i in 1..=1000 {
                     s.echo(RawFrame::binary(binary_payload(i)));
                 }
+                s.expect.may_hit_limit = true;
             },
         ),
     ];
@@ -101,6 +102,7 @@ pub fn cases() -> Vec<Case> {
                 s.write(bytes, 0);
                 s.expect_binary(payload);
                 s.expect.informational = true;
+                s.expect.may_hit_limit = true;
             },
         ));
     }
