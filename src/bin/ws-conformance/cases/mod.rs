@@ -145,6 +145,8 @@ pub fn chunk_for(len: usize) -> usize {
 pub fn size_name(len: u64) -> String {
     if len >= 1 << 20 && len % (1 << 20) == 0 {
         format!("{} MiB", len >> 20)
+    } else if len >= 1 << 10 && len % (1 << 10) == 0 {
+        format!("{} KiB", len >> 10)
     } else {
         format!("{len} bytes")
     }
@@ -201,5 +203,7 @@ mod tests {
         assert_eq!(binary_payload(13).len(), 13);
         assert_eq!(size_name(16 << 20), "16 MiB");
         assert_eq!(size_name(125), "125 bytes");
+        assert_eq!(size_name(65536), "64 KiB");
+        assert_eq!(size_name(65535), "65535 bytes");
     }
 }
