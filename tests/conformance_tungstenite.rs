@@ -130,6 +130,11 @@ fn tungstenite_server() {
         .summary
         .lines()
         .any(|l| l.starts_with("ws-conformance: FAIL mode=server cases=")));
+    // Every verdict as recorded (and explained in docs/conformance.md).
+    conformance_support::assert_matches_expected(
+        &run,
+        "tests/conformance_peers/tungstenite-server.txt",
+    );
 }
 
 #[test]
@@ -148,4 +153,8 @@ fn tungstenite_client() {
     run.assert_all("utf8.7.", "OK");
     assert_eq!(run.verdict("hs.4.1"), "OK");
     assert_eq!(run.verdict("hs.5.1"), "OK"); // wrong accept refused
+    conformance_support::assert_matches_expected(
+        &run,
+        "tests/conformance_peers/tungstenite-client.txt",
+    );
 }

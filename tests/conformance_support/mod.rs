@@ -227,3 +227,57 @@ impl ClientModeRun {
         }
     }
 }
+
+/// Checks a run against a peer's expected-results file (`tests/conformance_peers/*.txt`, the
+/// format `ws-conformance --expect` reads: `CASE-ID VERDICT` per non-OK case, `A|B` for a race,
+/// `#` comments; unlisted cases are OK). Panics with every difference and, to help update the
+/// file once the change is understood and explained in docs/conformance.md, the run's verdicts
+/// in the file's format.
+pub fn assert_matches_expected(run: &RunResult, file: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut expected: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if let Some((id, verdicts)) = line.split_once(char::is_whitespace) {
+            let names = verdicts.trim().split('|').map(|v| match v {
+                "INFO" => "INFORMATIONAL".to_string(),
+                v => v.to_string(),
+            });
+            expected.insert(id.to_string(), names.collect());
+        }
+    }
+    let ok = vec!["OK".to_string()];
+    let mut diffs = Vec::new();
+    for c in &run.cases {
+        let want = expected.get(&c.id).unwrap_or(&ok);
+        if !want.contains(&c.verdict) {
+            diffs.push(format!(
+                "{}: expected {}, got {}: {}",
+                c.id,
+                want.join("|"),
+                c.verdict,
+                c.json
+            ));
+        }
+    }
+    for id in expected.keys() {
+        if !run.cases.iter().any(|c| &c.id == id) {
+            diffs.push(format!("{id}: in {file} but not run"));
+        }
+    }
+    if !diffs.is_empty() {
+        let recorded: Vec<String> = run
+            .cases
+            .iter()
+            .filter(|c| c.verdict != "OK")
+            .map(|c| format!("{} {}", c.id, c.verdict))
+            .collect();
+        panic!(
+            "{} verdict(s) differ from {file}:\n{}\n\nthis run, in the file's format:\n{}\n",
+            diffs.len(),
+            diffs.join("\n"),
+            recorded.join("\n")
+        );
+    }
+}

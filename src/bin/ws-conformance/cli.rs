@@ -45,6 +45,8 @@ pub struct Options {
     pub quiet: bool,
     /// `--report DIR`.
     pub report: Option<PathBuf>,
+    /// `--expect FILE`: compare the verdicts with a recorded expectation.
+    pub expect: Option<PathBuf>,
 }
 
 /// The result of parsing.
@@ -91,6 +93,11 @@ OPTIONS:
     --report DIR              Write DIR/index.html (one page, no external assets:
                               per-case verdict, rule, reason and wire log) and
                               DIR/report.json
+    --expect FILE             Compare each verdict with FILE (lines `CASE-ID
+                              VERDICT` for the non-OK cases; others must be OK);
+                              prints every difference and
+                              `ws-conformance: EXPECT MATCH|DIFFER differ=N file=F`,
+                              and the exit status is that comparison's
     --timeout SECS            Time a peer gets to react in each case phase
                               [default: 5]
     --jobs N                  Server mode: cases run in parallel [default: 4]
@@ -126,7 +133,7 @@ OUTPUT:
 EXIT STATUS:
     0 nothing FAILED or NON-STRICT, 1 some case FAILED or NON-STRICT (a peer that
     drops TCP without a close frame is at least NON-STRICT), 2 usage error or the
-    run could not start
+    run could not start. With --expect: 0 every verdict as expected, 1 otherwise
 ";
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -179,6 +186,7 @@ pub fn parse(args: &[String]) -> Result<Parsed, String> {
         verbose: false,
         quiet: false,
         report: None,
+        expect: None,
     };
     let mut listen: Option<String> = None;
     let mut it = args.iter();
@@ -197,6 +205,7 @@ pub fn parse(args: &[String]) -> Result<Parsed, String> {
             "-h" | "--help" => return Ok(Parsed::Help),
             "-V" | "--version" => return Ok(Parsed::Version),
             "--report" => opts.report = Some(PathBuf::from(value(flag)?)),
+            "--expect" => opts.expect = Some(PathBuf::from(value(flag)?)),
             "--cases" => opts.cases.extend(
                 value(flag)?
                     .split(',')

@@ -17,6 +17,7 @@ mod case;
 mod cases;
 mod cli;
 mod client_mode;
+mod expect;
 mod html;
 mod http;
 mod judge;
@@ -47,6 +48,19 @@ fn main() -> ExitCode {
             eprintln!("ws-conformance: {e}\nTry `ws-conformance --help`.");
             return ExitCode::from(2);
         }
+    };
+    let expected = match &opts.expect {
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| expect::parse(&t))
+        {
+            Ok(map) => Some(map),
+            Err(e) => {
+                eprintln!("ws-conformance: {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
     };
     let testing_client = matches!(opts.command, Command::Client { .. });
     let selected = cases::select(cases::all(), testing_client, &opts.cases);
@@ -93,6 +107,23 @@ fn main() -> ExitCode {
         print!("{}", report.summary());
     }
     println!("{}", report.summary_line());
+    if let (Some(expected), Some(path)) = (&expected, &opts.expect) {
+        let diffs = expect::compare(&report, expected);
+        for d in &diffs {
+            println!("  differs: {d}");
+        }
+        println!(
+            "ws-conformance: EXPECT {} differ={} file={}",
+            if diffs.is_empty() { "MATCH" } else { "DIFFER" },
+            diffs.len(),
+            path.display()
+        );
+        return if diffs.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        };
+    }
     if report.any_failed() {
         ExitCode::from(1)
     } else {
