@@ -167,3 +167,145 @@ fn server_dropping_tcp_on_empty_frames_fails_the_empty_frame_cases() {
     assert_eq!(run.verdict("frag.4.9"), "OK");
     assert_eq!(run.exit_code, Some(1));
 }
+
+/// A tungstenite echo server that, on any read error, just drops TCP (no close frame).
+fn dropping_echo(mut ws: tungstenite::WebSocket<TcpStream>) {
+    while let Ok(msg) = ws.read() {
+        if matches!(msg, Message::Text(_) | Message::Binary(_)) && ws.send(msg).is_err() {
+            return;
+        }
+    }
+}
+
+fn run_tester(args: &[&str]) -> (Option<i32>, String) {
+    let out = std::process::Command::new(conformance_support::tester())
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn a_non_strict_verdict_alone_fails_the_run_with_the_summary_line() {
+    // Failing a connection by dropping TCP without a close frame breaks §7.1.7's SHOULD.
+    let addr = server(dropping_echo);
+    let url = format!("ws://{addr}/");
+    let (code, stdout) = run_tester(&["server", &url, "--cases", "rsv.1.1,frame.1.2"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l
+                == "ws-conformance: FAIL mode=server cases=2 ok=1 info=0 non_strict=1 failed=0"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("dropped without a close frame") || stdout.contains("TCP dropped"));
+    // Quiet still prints the one summary line, and only it.
+    let (_, quiet) = run_tester(&["server", &url, "--cases", "frame.1.2", "--quiet"]);
+    assert_eq!(
+        quiet.trim(),
+        "ws-conformance: PASS mode=server cases=1 ok=1 info=0 non_strict=0 failed=0"
+    );
+}
+
+#[test]
+fn html_report_has_verdicts_rules_and_wire_logs_without_external_assets() {
+    let addr = server(dropping_echo);
+    let dir = std::env::temp_dir().join(format!("ws-conformance-report-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (code, _) = run_tester(&[
+        "server",
+        &format!("ws://{addr}/"),
+        "--cases",
+        "frame.1.2,frag.4.3,rsv.1.1",
+        "--report",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1));
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    let json = std::fs::read_to_string(dir.join("report.json")).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    for id in ["frame.1.2", "frag.4.3", "rsv.1.1"] {
+        assert!(html.contains(&format!("<details id=\"{id}\"")), "{id}");
+    }
+    // The NON-STRICT case is open, with its rule and the frames of both directions.
+    assert!(html.contains("<details id=\"rsv.1.1\" open>"));
+    assert!(html.contains("MUST _Fail the WebSocket Connection_"));
+    assert!(html.contains("<td>tester →</td><td>TEXT</td><td>FIN MASK</td><td>125</td>"));
+    assert!(html.contains("<td>← peer</td><td>TEXT</td><td>FIN</td><td>125</td>"));
+    assert!(html.contains("<td>CONT</td><td>FIN MASK</td><td>0</td>"));
+    for external in ["<script", "src=", "href=", "@import", "url("] {
+        assert!(!html.contains(external), "external asset: {external}");
+    }
+    assert!(json.contains("\"rule\": \"§5.2"));
+}
+
+#[test]
+fn expect_file_fails_on_a_changed_verdict_and_passes_on_the_recorded_ones() {
+    let addr = server(dropping_echo);
+    let url = format!("ws://{addr}/");
+    let file =
+        std::env::temp_dir().join(format!("ws-conformance-expect-{}.txt", std::process::id()));
+    std::fs::write(&file, "# recorded\nrsv.1.1 NON-STRICT\n").unwrap();
+    let args = |f: &std::path::Path| {
+        vec![
+            "server".to_string(),
+            url.clone(),
+            "--cases".into(),
+            "rsv.1.1,frame.1.2".into(),
+            "--quiet".into(),
+            "--expect".into(),
+            f.display().to_string(),
+        ]
+    };
+    let run = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        run_tester(&a)
+    };
+    let (code, stdout) = run(args(&file));
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("ws-conformance: EXPECT MATCH differ=0"),
+        "{stdout}"
+    );
+    // frame.1.2 is OK, so a file claiming FAILED (or a missing NON-STRICT line) differs.
+    std::fs::write(&file, "frame.1.2 FAILED\n").unwrap();
+    let (code, stdout) = run(args(&file));
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("ws-conformance: EXPECT DIFFER differ=2"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("differs: frame.1.2: expected FAILED, got OK"));
+    assert!(stdout.contains("differs: rsv.1.1: expected OK, got NON-STRICT"));
+}
+
+#[test]
+fn version_help_and_old_numeric_patterns() {
+    let (code, out) = run_tester(&["--version"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        out.trim(),
+        format!("ws-conformance {}", env!("CARGO_PKG_VERSION"))
+    );
+    let (_, help) = run_tester(&["-h"]);
+    for needle in [
+        "USAGE:",
+        "OPTIONS:",
+        "[default: 5]",
+        "--report DIR",
+        "-V, --version",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle}");
+    }
+    // --list needs no peer; the old numeric id selects the renamed case.
+    let (code, list) = run_tester(&["server", "ws://127.0.0.1:9/", "--list", "--cases", "5.4.1"]);
+    assert_eq!(code, Some(0));
+    assert!(list.starts_with("frag.4.1 "), "{list}");
+    assert_eq!(list.lines().count(), 1);
+}
