@@ -312,13 +312,14 @@ if want auth; then
 fi
 
 # ---------------------------------------------------------------- 5. ws-conformance vs peers
-# ws-conformance server against the Python websockets and Node ws echo servers; every verdict
-# must match tests/conformance_peers/PEER.txt (explained in docs/conformance.md). HTML reports:
+# ws-conformance against the Python websockets and Node ws echo servers (server mode) and their
+# clients through interop/conformance/client_adapter.* (client mode); every verdict must match
+# tests/conformance_peers/PEER.txt (explained in docs/conformance.md). HTML reports:
 # interop/out/conformance/PEER/index.html. (tungstenite's run is in tests/conformance_tungstenite.rs.)
 if want conformance; then
   if [ -x "$BIN/ws-conformance" ]; then
     say "ws-conformance against Python websockets and Node ws echo servers"
-    run_peer conformance conformance 2 900 "$IO/conformance/run.sh" "$BIN/ws-conformance" "$PY" "$OUT/conformance"
+    run_peer conformance conformance 4 1500 "$IO/conformance/run.sh" "$BIN/ws-conformance" "$PY" "$OUT/conformance"
   else
     record "SKIP ws-conformance against peers: no ws-conformance binary in $BIN"
   fi

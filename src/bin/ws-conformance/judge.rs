@@ -10,11 +10,13 @@ use crate::session::{CloseBody, Session};
 pub enum Verdict {
     /// The peer did what the RFC requires.
     Ok,
-    /// Nothing to judge, or correct with a measurement to report.
+    /// A documented choice or limit (a MAY, a limit met, a wait), or a measurement; never
+    /// fails the run.
     Informational,
-    /// Acceptable but not the strict behaviour (wrong close code, late failure, ...).
+    /// A SHOULD not followed (no close frame or another code when failing, TCP closing order),
+    /// and late UTF-8 failures (not fail-fast).
     NonStrict,
-    /// The peer broke a rule, hung, or echoed what it should have refused.
+    /// A MUST or MUST NOT broken, or no reaction where the RFC requires one.
     Failed,
 }
 
