@@ -309,3 +309,100 @@ fn version_help_and_old_numeric_patterns() {
     assert!(list.starts_with("frag.4.1 "), "{list}");
     assert_eq!(list.lines().count(), 1);
 }
+
+/// A tungstenite echo server with the given limits that fails the connection with 1009 when a
+/// message is over them, as a careful server does.
+fn limited_server(limit: Option<usize>) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            thread::spawn(move || {
+                let config = tungstenite::protocol::WebSocketConfig::default()
+                    .max_message_size(limit)
+                    .max_frame_size(limit);
+                let Ok(mut ws) = tungstenite::accept_with_config(stream, Some(config)) else {
+                    return;
+                };
+                loop {
+                    match ws.read() {
+                        Ok(m @ (Message::Text(_) | Message::Binary(_))) => {
+                            if ws.send(m).is_err() {
+                                return;
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(tungstenite::Error::Capacity(_)) => {
+                            let frame = tungstenite::protocol::CloseFrame {
+                                code: tungstenite::protocol::frame::coding::CloseCode::Size,
+                                reason: "".into(),
+                            };
+                            if ws.close(Some(frame)).is_ok() {
+                                while ws.read().is_ok() {}
+                            }
+                            return;
+                        }
+                        Err(_) => return,
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn limits_met_and_waits_for_announced_data_are_info_not_failures() {
+    // A 1 MiB limit: 16 MiB messages are refused with 1009, reported as a limit met, with where.
+    let addr = limited_server(Some(1 << 20));
+    let run = conformance_support::run_server_mode(
+        &format!("ws://{addr}/"),
+        &[
+            "--cases",
+            "frame.2.8,limit.4.7,limit.1.2,limit.1.4",
+            "--max-message-size",
+            "1M",
+        ],
+    );
+    for id in ["frame.2.8", "limit.4.7"] {
+        let c = run.cases.iter().find(|c| c.id == id).unwrap();
+        assert_eq!(c.verdict, "INFORMATIONAL", "{}", c.json);
+        assert!(
+            c.json.contains("limit met") && c.json.contains("closed with 1009"),
+            "{}",
+            c.json
+        );
+        assert!(
+            c.json.contains("bytes had been written") || c.json.contains("frames had been written")
+        );
+    }
+    assert_eq!(run.verdict("limit.1.2"), "OK");
+    assert_eq!(run.verdict("limit.1.4"), "OK");
+    assert_eq!(run.exit_code, Some(0), "INFO never fails the run");
+
+    // No limit at all: a header announcing more than the assumed limit is waited on (INFO),
+    // and a message over it is accepted and echoed (INFO: the peer's limit is higher).
+    let addr = limited_server(None);
+    let run = conformance_support::run_server_mode(
+        &format!("ws://{addr}/"),
+        &[
+            "--cases",
+            "limit.1.2,limit.1.4",
+            "--max-message-size",
+            "1M",
+            "--timeout",
+            "1",
+        ],
+    );
+    let wait = run.cases.iter().find(|c| c.id == "limit.1.2").unwrap();
+    assert_eq!(wait.verdict, "INFORMATIONAL", "{}", wait.json);
+    assert!(wait.json.contains("observed a wait"), "{}", wait.json);
+    let accepted = run.cases.iter().find(|c| c.id == "limit.1.4").unwrap();
+    assert_eq!(accepted.verdict, "INFORMATIONAL", "{}", accepted.json);
+    assert!(
+        accepted.json.contains("its own limit is higher"),
+        "{}",
+        accepted.json
+    );
+    assert_eq!(run.exit_code, Some(0));
+}
