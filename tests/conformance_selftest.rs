@@ -406,3 +406,99 @@ fn limits_met_and_waits_for_announced_data_are_info_not_failures() {
     );
     assert_eq!(run.exit_code, Some(0));
 }
+
+/// A raw HTTP server answering every request with `respond(request head)` and closing.
+fn http_server(respond: fn(&str) -> String) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && head.len() < 16384 {
+                    match stream.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let reply = respond(&String::from_utf8_lossy(&head));
+                let _ = std::io::Write::write_all(&mut stream, reply.as_bytes());
+            });
+        }
+    });
+    addr
+}
+
+/// A 101 for a request head (the accept key of its `Sec-WebSocket-Key`, §4.2.2).
+fn upgrade_101(head: &str) -> String {
+    use base64::Engine as _;
+    let key = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+        .unwrap_or("")
+        .trim();
+    let mut sha = sha1_smol::Sha1::new();
+    sha.update(key.as_bytes());
+    sha.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    let accept = base64::engine::general_purpose::STANDARD.encode(sha.digest().bytes());
+    format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {accept}\r\n\r\n"
+    )
+}
+
+fn versions_run(respond: fn(&str) -> String) -> conformance_support::RunResult {
+    let addr = http_server(respond);
+    conformance_support::run_server_mode(&format!("ws://{addr}/"), &["--cases", "hs.2.6,hs.2.7"])
+}
+
+#[test]
+fn version_refusals_are_graded_by_section_4_2_2() {
+    // Version 8 refused with 426 and `Sec-WebSocket-Version: 13, 8` (the versions it would
+    // understand, §4.2.2), a missing version with 400 (§4.2.1's own example): both OK.
+    let run = versions_run(|head| {
+        if head.contains("Sec-WebSocket-Version: 8") {
+            "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13, 8\r\n\r\n".into()
+        } else if !head.contains("Sec-WebSocket-Version") {
+            "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".into()
+        } else {
+            upgrade_101(head)
+        }
+    });
+    assert_eq!(run.verdict("hs.2.6"), "OK", "{:?}", run.cases);
+    assert_eq!(run.verdict("hs.2.7"), "OK", "{:?}", run.cases);
+
+    // A 400 without any Sec-WebSocket-Version header breaks §4.2.2's MUST; the reason names the
+    // header. Accepting version 8 (a server that understands it) is INFO.
+    let run = versions_run(|head| {
+        if head.contains("Sec-WebSocket-Version: 8") {
+            "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".into()
+        } else {
+            upgrade_101(head)
+        }
+    });
+    let c = run.cases.iter().find(|c| c.id == "hs.2.6").unwrap();
+    assert_eq!(c.verdict, "FAILED", "{}", c.json);
+    assert!(c
+        .json
+        .contains("expected a Sec-WebSocket-Version header in the 400 response"));
+    assert_eq!(run.verdict("hs.2.7"), "FAILED"); // a 101 to a request without a version
+                                                 // Accepting version 8 (a server that understands it) is INFO.
+    let run = versions_run(|head| {
+        if head.contains("Sec-WebSocket-Version") {
+            upgrade_101(head) // versions 13 and 8 alike
+        } else {
+            "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".into()
+        }
+    });
+    let c = run.cases.iter().find(|c| c.id == "hs.2.6").unwrap();
+    assert_eq!(c.verdict, "INFORMATIONAL", "{}", c.json);
+    assert!(
+        c.json.contains("it understands that version too"),
+        "{}",
+        c.json
+    );
+    assert_eq!(run.exit_code, Some(0));
+}
