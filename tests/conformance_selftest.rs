@@ -238,6 +238,12 @@ fn html_report_has_verdicts_rules_and_wire_logs_without_external_assets() {
     assert!(html.contains("<td>tester →</td><td>TEXT</td><td>FIN MASK</td><td>125</td>"));
     assert!(html.contains("<td>← peer</td><td>TEXT</td><td>FIN</td><td>125</td>"));
     assert!(html.contains("<td>CONT</td><td>FIN MASK</td><td>0</td>"));
+    // rsv.1.1's peer drops TCP without a close frame: the log ends with that.
+    assert!(
+        html.contains("<td colspan=\"4\">the peer closed TCP</td>")
+            || html.contains("<td colspan=\"4\">TCP ended: "),
+        "no TCP end in the wire log"
+    );
     for external in ["<script", "src=", "href=", "@import", "url("] {
         assert!(!html.contains(external), "external asset: {external}");
     }

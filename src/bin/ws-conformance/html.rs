@@ -73,6 +73,14 @@ fn wire_table(out: &mut String, wire: &WireLog, start: Option<std::time::Instant
             escape(&f.preview())
         );
     }
+    if let Some((at, how)) = &wire.tcp_end {
+        let _ = write!(
+            out,
+            "<tr class=\"Received\"><td>{:.1}</td><td>← peer</td><td colspan=\"4\">{}</td></tr>",
+            at.saturating_duration_since(t0).as_secs_f64() * 1000.0,
+            escape(how)
+        );
+    }
     out.push_str("</table>");
     let (sent, received) = wire.omitted();
     if sent + received > 0 {

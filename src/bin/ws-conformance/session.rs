@@ -271,10 +271,16 @@ impl Session {
             Event::Frame(f) => f,
             Event::Eof => {
                 self.seen.tcp_closed.get_or_insert(at);
+                self.wire
+                    .tcp_end
+                    .get_or_insert((at, "the peer closed TCP".into()));
                 return;
             }
             Event::Error(e) => {
                 self.seen.tcp_closed.get_or_insert(at);
+                self.wire
+                    .tcp_end
+                    .get_or_insert((at, format!("TCP ended: {e}")));
                 self.seen.tcp_error.get_or_insert(e);
                 return;
             }

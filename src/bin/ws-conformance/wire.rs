@@ -109,6 +109,8 @@ pub struct WireLog {
     pub frames: Vec<WireFrame>,
     /// Frames per direction, kept or not: (sent, received).
     pub counts: (u64, u64),
+    /// When and how the peer's side of TCP ended, if it did.
+    pub tcp_end: Option<(Instant, String)>,
 }
 
 impl WireLog {
