@@ -244,7 +244,16 @@ fn html_report_has_verdicts_rules_and_wire_logs_without_external_assets() {
             || html.contains("<td colspan=\"4\">TCP ended: "),
         "no TCP end in the wire log"
     );
-    for external in ["<script", "src=", "href=", "@import", "url("] {
+    // Links only to the page's own cases.
+    assert!(html.contains("<a class=\"ns\" href=\"#rsv.1.1\">rsv.1.1</a>"));
+    for external in [
+        "<script",
+        "src=",
+        "href=\"http",
+        "href=\"/",
+        "@import",
+        "url(",
+    ] {
         assert!(!html.contains(external), "external asset: {external}");
     }
     assert!(json.contains("\"rule\": \"§5.2"));

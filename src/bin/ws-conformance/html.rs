@@ -177,6 +177,23 @@ impl Report {
             );
         }
         out.push_str("</table>\n");
+        let bad: Vec<&Outcome> = self
+            .outcomes
+            .iter()
+            .filter(|o| o.judgement.verdict >= Verdict::NonStrict)
+            .collect();
+        if !bad.is_empty() {
+            out.push_str("<p><b>FAILED and NON-STRICT:</b> ");
+            for o in bad {
+                let _ = write!(
+                    out,
+                    "<a class=\"{}\" href=\"#{id}\">{id}</a> ",
+                    class(o.judgement.verdict),
+                    id = escape(&o.id)
+                );
+            }
+            out.push_str("</p>\n");
+        }
         for o in &self.outcomes {
             case_html(&mut out, o);
         }
@@ -234,7 +251,8 @@ mod tests {
         assert!(html.contains("<td>TEXT</td><td>FIN MASK</td><td>2</td><td>&quot;hi&quot;</td>"));
         assert!(html.contains("&lt;script&gt;") && !html.contains("<script"));
         assert!(html.contains("§5.2"));
-        for external in ["src=", "href=", "@import", "url("] {
+        assert!(html.contains("<a class=\"fail\" href=\"#frame.1.2\">frame.1.2</a>"));
+        for external in ["src=", "href=\"http", "@import", "url("] {
             assert!(!html.contains(external), "{external}");
         }
     }
