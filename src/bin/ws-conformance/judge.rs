@@ -163,7 +163,7 @@ pub fn judge_script(expect: &Expect, s: &Session, f: &RunFacts) -> Judgement {
                  \"MUST protect themselves against exceeding those limits\"): the peer closed \
                  with {code} after {} ms, when {bytes} of {} bytes and {frames} of {} frames \
                  had been written; {} of {} echoes came back",
-                (*at - f.start).as_millis(),
+                at.saturating_duration_since(f.start).as_millis(),
                 s.bytes_written(),
                 s.frames_written(),
                 seen.replies.len(),
@@ -337,6 +337,10 @@ fn judge_ending(expect: &Expect, s: &Session, f: &RunFacts, limit_met: bool, j: 
         Ending::Close => match close {
             Some(CloseBody::Code { code: 1000, .. }) => {}
             Some(CloseBody::Code { .. }) if limit_met => {}
+            Some(CloseBody::Malformed(b)) => j.fail(format!(
+                "expected close 1000, observed a malformed close payload {b:02x?} (§5.5.1: the \
+                 body's first two bytes \"MUST be a 2-byte unsigned integer\")"
+            )),
             Some(CloseBody::Empty) => j.add(
                 Verdict::Informational,
                 "expected close 1000 back, observed an empty close (§5.5.1: an endpoint \
