@@ -110,7 +110,8 @@ OPTIONS:
                               [default: 127.0.0.1:9001]
     --idle-timeout SECS       Client mode: give up when no client connects for
                               this long [default: 30]
-    --list                    Print the selected cases (id, description) and exit
+    --list                    Print the selected cases (id, description; with
+                              --verbose also the rule quoted) and exit
     --verbose                 Print each case as it finishes (to stderr)
     --quiet                   Print only the summary line
     -V, --version             Print the version and exit

@@ -71,6 +71,9 @@ fn main() -> ExitCode {
     if opts.list {
         for c in &selected {
             println!("{:<14} {}", c.id, c.description);
+            if opts.verbose {
+                println!("{:<14} rule: {}", "", cases::rule_for(&c.id));
+            }
         }
         return ExitCode::SUCCESS;
     }
