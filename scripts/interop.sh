@@ -11,7 +11,7 @@
 # Environment:
 #   WS6455_BIN_DIR  run against prebuilt `ws-server` and `interop_client` from this directory
 #                   instead of building them with cargo.
-#   INTEROP_ONLY    run only some sections: comma-separated of server,client,chat,auth.
+#   INTEROP_ONLY    run only some sections: comma-separated of server,client,chat,auth,conformance.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -311,6 +311,20 @@ if want auth; then
     fi
   else
     record "SKIP auth (Deno, Chromium, Python): no ws-server binary target in this tree yet"
+  fi
+fi
+
+# ---------------------------------------------------------------- 5. ws-conformance vs peers
+# ws-conformance against the Python websockets and Node ws echo servers (server mode) and their
+# clients through interop/conformance/client_adapter.* (client mode); every verdict must match
+# tests/conformance_peers/PEER.txt (explained in docs/conformance.md). HTML reports:
+# interop/out/conformance/PEER/index.html. (tungstenite's run is in tests/conformance_tungstenite.rs.)
+if want conformance; then
+  if [ -x "$BIN/ws-conformance" ]; then
+    say "ws-conformance against Python websockets and Node ws echo servers"
+    run_peer conformance conformance 4 1500 "$IO/conformance/run.sh" "$BIN/ws-conformance" "$PY" "$OUT/conformance"
+  else
+    record "SKIP ws-conformance against peers: no ws-conformance binary in $BIN"
   fi
 fi
 

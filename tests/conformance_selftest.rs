@@ -42,11 +42,11 @@ fn text_echoed_as_binary_fails() {
     });
     let run = conformance_support::run_server_mode(
         &format!("ws://{addr}/"),
-        &["--cases", "1.1.2,1.2.2,6.1.*"],
+        &["--cases", "frame.1.2,frame.2.2,utf8.1.*"],
     );
-    assert_eq!(run.verdict("1.1.2"), "FAILED");
-    assert_eq!(run.verdict("1.2.2"), "OK");
-    run.assert_all("6.1.", "FAILED");
+    assert_eq!(run.verdict("frame.1.2"), "FAILED");
+    assert_eq!(run.verdict("frame.2.2"), "OK");
+    run.assert_all("utf8.1.", "FAILED");
     assert_eq!(run.exit_code, Some(1));
     assert!(
         run.summary.contains("expected text (125 bytes)"),
@@ -65,7 +65,7 @@ fn mirror_sending_masked_frames_fails() {
     });
     let run = conformance_support::run_server_mode(
         &format!("ws://{addr}/"),
-        &["--cases", "1.1.2", "--timeout", "1"],
+        &["--cases", "frame.1.2", "--timeout", "1"],
     );
     let case = &run.cases[0];
     assert_eq!(case.verdict, "FAILED");
@@ -85,7 +85,7 @@ fn hung_server_times_out_instead_of_hanging() {
         &format!("ws://{addr}/"),
         &[
             "--cases",
-            "1.1.2,3.1.1,6.6.1",
+            "frame.1.2,rsv.1.1,utf8.6.1",
             "--timeout",
             "1",
             "--pause",
@@ -128,4 +128,392 @@ fn usage_errors_exit_with_2() {
     ] {
         assert!(help.contains(needle), "--help lacks {needle}");
     }
+}
+
+#[test]
+fn server_dropping_tcp_on_empty_frames_fails_the_empty_frame_cases() {
+    // Echoes like a correct server, but drops TCP (no close frame) on any empty data message:
+    // the bug a frame-by-frame echo had with 0-byte frames.
+    let addr = server(|mut ws| {
+        while let Ok(msg) = ws.read() {
+            let reply = match msg {
+                Message::Text(t) if t.is_empty() => return,
+                Message::Binary(b) if b.is_empty() => return,
+                m @ (Message::Text(_) | Message::Binary(_)) => m,
+                _ => continue,
+            };
+            if ws.send(reply).is_err() {
+                return;
+            }
+        }
+    });
+    let run = conformance_support::run_server_mode(
+        &format!("ws://{addr}/"),
+        &[
+            "--cases",
+            "frag.4.1,frag.4.2,frag.4.3,frag.4.9",
+            "--timeout",
+            "5",
+        ],
+    );
+    for id in ["frag.4.1", "frag.4.2"] {
+        let c = run.cases.iter().find(|c| c.id == id).unwrap();
+        assert_eq!(c.verdict, "FAILED", "{}", c.json);
+        assert!(c.json.contains("without a close frame"), "{}", c.json);
+    }
+    // A non-empty message whose last fragment is empty, and an exact multiple of the fragment
+    // size, are not empty messages: this server echoes them.
+    assert_eq!(run.verdict("frag.4.3"), "OK");
+    assert_eq!(run.verdict("frag.4.9"), "OK");
+    assert_eq!(run.exit_code, Some(1));
+}
+
+/// A tungstenite echo server that, on any read error, just drops TCP (no close frame).
+fn dropping_echo(mut ws: tungstenite::WebSocket<TcpStream>) {
+    while let Ok(msg) = ws.read() {
+        if matches!(msg, Message::Text(_) | Message::Binary(_)) && ws.send(msg).is_err() {
+            return;
+        }
+    }
+}
+
+fn run_tester(args: &[&str]) -> (Option<i32>, String) {
+    let out = std::process::Command::new(conformance_support::tester())
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn a_non_strict_verdict_alone_fails_the_run_with_the_summary_line() {
+    // Failing a connection by dropping TCP without a close frame breaks §7.1.7's SHOULD.
+    let addr = server(dropping_echo);
+    let url = format!("ws://{addr}/");
+    let (code, stdout) = run_tester(&["server", &url, "--cases", "rsv.1.1,frame.1.2"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l
+                == "ws-conformance: FAIL mode=server cases=2 ok=1 info=0 non_strict=1 failed=0"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("dropped without a close frame") || stdout.contains("TCP dropped"));
+    // Quiet still prints the one summary line, and only it.
+    let (_, quiet) = run_tester(&["server", &url, "--cases", "frame.1.2", "--quiet"]);
+    assert_eq!(
+        quiet.trim(),
+        "ws-conformance: PASS mode=server cases=1 ok=1 info=0 non_strict=0 failed=0"
+    );
+}
+
+#[test]
+fn html_report_has_verdicts_rules_and_wire_logs_without_external_assets() {
+    let addr = server(dropping_echo);
+    let dir = std::env::temp_dir().join(format!("ws-conformance-report-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (code, _) = run_tester(&[
+        "server",
+        &format!("ws://{addr}/"),
+        "--cases",
+        "frame.1.2,frag.4.3,rsv.1.1",
+        "--report",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1));
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    let json = std::fs::read_to_string(dir.join("report.json")).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    for id in ["frame.1.2", "frag.4.3", "rsv.1.1"] {
+        assert!(html.contains(&format!("<details id=\"{id}\"")), "{id}");
+    }
+    // The NON-STRICT case is open, with its rule and the frames of both directions.
+    assert!(html.contains("<details id=\"rsv.1.1\" open>"));
+    assert!(html.contains("MUST _Fail the WebSocket Connection_"));
+    assert!(html.contains("<td>tester →</td><td>TEXT</td><td>FIN MASK</td><td>125</td>"));
+    assert!(html.contains("<td>← peer</td><td>TEXT</td><td>FIN</td><td>125</td>"));
+    assert!(html.contains("<td>CONT</td><td>FIN MASK</td><td>0</td>"));
+    // rsv.1.1's peer drops TCP without a close frame: the log ends with that.
+    assert!(
+        html.contains("<td colspan=\"4\">the peer closed TCP</td>")
+            || html.contains("<td colspan=\"4\">TCP ended: "),
+        "no TCP end in the wire log"
+    );
+    // Links only to the page's own cases.
+    assert!(html.contains("<a class=\"ns\" href=\"#rsv.1.1\">rsv.1.1</a>"));
+    for external in [
+        "<script",
+        "src=",
+        "href=\"http",
+        "href=\"/",
+        "@import",
+        "url(",
+    ] {
+        assert!(!html.contains(external), "external asset: {external}");
+    }
+    assert!(json.contains("\"rule\": \"§5.2"));
+}
+
+#[test]
+fn expect_file_fails_on_a_changed_verdict_and_passes_on_the_recorded_ones() {
+    let addr = server(dropping_echo);
+    let url = format!("ws://{addr}/");
+    let file =
+        std::env::temp_dir().join(format!("ws-conformance-expect-{}.txt", std::process::id()));
+    std::fs::write(&file, "# recorded\nrsv.1.1 NON-STRICT\n").unwrap();
+    let args = |f: &std::path::Path| {
+        vec![
+            "server".to_string(),
+            url.clone(),
+            "--cases".into(),
+            "rsv.1.1,frame.1.2".into(),
+            "--quiet".into(),
+            "--expect".into(),
+            f.display().to_string(),
+        ]
+    };
+    let run = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        run_tester(&a)
+    };
+    let (code, stdout) = run(args(&file));
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("ws-conformance: EXPECT MATCH differ=0"),
+        "{stdout}"
+    );
+    // frame.1.2 is OK, so a file claiming FAILED (or a missing NON-STRICT line) differs.
+    std::fs::write(&file, "frame.1.2 FAILED\n").unwrap();
+    let (code, stdout) = run(args(&file));
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("ws-conformance: EXPECT DIFFER differ=2"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("differs: frame.1.2: expected FAILED, got OK"));
+    assert!(stdout.contains("differs: rsv.1.1: expected OK, got NON-STRICT"));
+}
+
+#[test]
+fn version_help_and_old_numeric_patterns() {
+    let (code, out) = run_tester(&["--version"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        out.trim(),
+        format!("ws-conformance {}", env!("CARGO_PKG_VERSION"))
+    );
+    let (_, help) = run_tester(&["-h"]);
+    for needle in [
+        "USAGE:",
+        "OPTIONS:",
+        "[default: 5]",
+        "--report DIR",
+        "-V, --version",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle}");
+    }
+    // --list needs no peer; the old numeric id selects the renamed case.
+    let (code, list) = run_tester(&["server", "ws://127.0.0.1:9/", "--list", "--cases", "5.4.1"]);
+    assert_eq!(code, Some(0));
+    assert!(list.starts_with("frag.4.1 "), "{list}");
+    assert_eq!(list.lines().count(), 1);
+}
+
+/// A tungstenite echo server with the given limits that fails the connection with 1009 when a
+/// message is over them, as a careful server does.
+fn limited_server(limit: Option<usize>) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            thread::spawn(move || {
+                let config = tungstenite::protocol::WebSocketConfig::default()
+                    .max_message_size(limit)
+                    .max_frame_size(limit);
+                let Ok(mut ws) = tungstenite::accept_with_config(stream, Some(config)) else {
+                    return;
+                };
+                loop {
+                    match ws.read() {
+                        Ok(m @ (Message::Text(_) | Message::Binary(_))) => {
+                            if ws.send(m).is_err() {
+                                return;
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(tungstenite::Error::Capacity(_)) => {
+                            let frame = tungstenite::protocol::CloseFrame {
+                                code: tungstenite::protocol::frame::coding::CloseCode::Size,
+                                reason: "".into(),
+                            };
+                            if ws.close(Some(frame)).is_ok() {
+                                while ws.read().is_ok() {}
+                            }
+                            return;
+                        }
+                        Err(_) => return,
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn limits_met_and_waits_for_announced_data_are_info_not_failures() {
+    // A 1 MiB limit: 16 MiB messages are refused with 1009, reported as a limit met, with where.
+    let addr = limited_server(Some(1 << 20));
+    let run = conformance_support::run_server_mode(
+        &format!("ws://{addr}/"),
+        &[
+            "--cases",
+            "frame.2.8,limit.4.7,limit.1.2,limit.1.4",
+            "--max-message-size",
+            "1M",
+        ],
+    );
+    for id in ["frame.2.8", "limit.4.7"] {
+        let c = run.cases.iter().find(|c| c.id == id).unwrap();
+        assert_eq!(c.verdict, "INFORMATIONAL", "{}", c.json);
+        assert!(
+            c.json.contains("limit met") && c.json.contains("closed with 1009"),
+            "{}",
+            c.json
+        );
+        assert!(
+            c.json.contains("bytes had been written") || c.json.contains("frames had been written")
+        );
+    }
+    assert_eq!(run.verdict("limit.1.2"), "OK");
+    assert_eq!(run.verdict("limit.1.4"), "OK");
+    assert_eq!(run.exit_code, Some(0), "INFO never fails the run");
+
+    // No limit at all: a header announcing more than the assumed limit is waited on (INFO),
+    // and a message over it is accepted and echoed (INFO: the peer's limit is higher).
+    let addr = limited_server(None);
+    let run = conformance_support::run_server_mode(
+        &format!("ws://{addr}/"),
+        &[
+            "--cases",
+            "limit.1.2,limit.1.4",
+            "--max-message-size",
+            "1M",
+            "--timeout",
+            "1",
+        ],
+    );
+    let wait = run.cases.iter().find(|c| c.id == "limit.1.2").unwrap();
+    assert_eq!(wait.verdict, "INFORMATIONAL", "{}", wait.json);
+    assert!(wait.json.contains("observed a wait"), "{}", wait.json);
+    let accepted = run.cases.iter().find(|c| c.id == "limit.1.4").unwrap();
+    assert_eq!(accepted.verdict, "INFORMATIONAL", "{}", accepted.json);
+    assert!(
+        accepted.json.contains("its own limit is higher"),
+        "{}",
+        accepted.json
+    );
+    assert_eq!(run.exit_code, Some(0));
+}
+
+/// A raw HTTP server answering every request with `respond(request head)` and closing.
+fn http_server(respond: fn(&str) -> String) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && head.len() < 16384 {
+                    match stream.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let reply = respond(&String::from_utf8_lossy(&head));
+                let _ = std::io::Write::write_all(&mut stream, reply.as_bytes());
+            });
+        }
+    });
+    addr
+}
+
+/// A 101 for a request head (the accept key of its `Sec-WebSocket-Key`, §4.2.2).
+fn upgrade_101(head: &str) -> String {
+    use base64::Engine as _;
+    let key = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+        .unwrap_or("")
+        .trim();
+    let mut sha = sha1_smol::Sha1::new();
+    sha.update(key.as_bytes());
+    sha.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    let accept = base64::engine::general_purpose::STANDARD.encode(sha.digest().bytes());
+    format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {accept}\r\n\r\n"
+    )
+}
+
+fn versions_run(respond: fn(&str) -> String) -> conformance_support::RunResult {
+    let addr = http_server(respond);
+    conformance_support::run_server_mode(&format!("ws://{addr}/"), &["--cases", "hs.2.6,hs.2.7"])
+}
+
+#[test]
+fn version_refusals_are_graded_by_section_4_2_2() {
+    // Version 8 refused with 426 and `Sec-WebSocket-Version: 13, 8` (the versions it would
+    // understand, §4.2.2), a missing version with 400 (§4.2.1's own example): both OK.
+    let run = versions_run(|head| {
+        if head.contains("Sec-WebSocket-Version: 8") {
+            "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13, 8\r\n\r\n".into()
+        } else if !head.contains("Sec-WebSocket-Version") {
+            "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".into()
+        } else {
+            upgrade_101(head)
+        }
+    });
+    assert_eq!(run.verdict("hs.2.6"), "OK", "{:?}", run.cases);
+    assert_eq!(run.verdict("hs.2.7"), "OK", "{:?}", run.cases);
+
+    // A 400 without any Sec-WebSocket-Version header breaks §4.2.2's MUST; the reason names the
+    // header. Accepting version 8 (a server that understands it) is INFO.
+    let run = versions_run(|head| {
+        if head.contains("Sec-WebSocket-Version: 8") {
+            "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".into()
+        } else {
+            upgrade_101(head)
+        }
+    });
+    let c = run.cases.iter().find(|c| c.id == "hs.2.6").unwrap();
+    assert_eq!(c.verdict, "FAILED", "{}", c.json);
+    assert!(c
+        .json
+        .contains("expected a Sec-WebSocket-Version header in the 400 response"));
+    assert_eq!(run.verdict("hs.2.7"), "FAILED"); // a 101 to a request without a version
+                                                 // Accepting version 8 (a server that understands it) is INFO.
+    let run = versions_run(|head| {
+        if head.contains("Sec-WebSocket-Version") {
+            upgrade_101(head) // versions 13 and 8 alike
+        } else {
+            "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".into()
+        }
+    });
+    let c = run.cases.iter().find(|c| c.id == "hs.2.6").unwrap();
+    assert_eq!(c.verdict, "INFORMATIONAL", "{}", c.json);
+    assert!(
+        c.json.contains("it understands that version too"),
+        "{}",
+        c.json
+    );
+    assert_eq!(run.exit_code, Some(0));
 }

@@ -15,7 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// One case of a JSON report.
 #[derive(Debug, Clone)]
 pub struct CaseResult {
-    /// Case id, e.g. `6.4.1`.
+    /// Case id, e.g. `utf8.4.1`.
     pub id: String,
     /// `OK`, `NON-STRICT`, `INFORMATIONAL` or `FAILED`.
     pub verdict: String,
@@ -44,7 +44,7 @@ impl RunResult {
             .unwrap_or_else(|| panic!("no case {id} in the report"))
     }
 
-    /// Cases whose id starts with `prefix` (a section such as `6.6.`).
+    /// Cases whose id starts with `prefix` (a group such as `utf8.6.`).
     pub fn section(&self, prefix: &str) -> Vec<&CaseResult> {
         self.cases
             .iter()
@@ -63,13 +63,9 @@ impl RunResult {
 
     /// A table of verdict counts per section, for logs.
     pub fn table(&self) -> String {
-        let mut sections: BTreeMap<u32, BTreeMap<&str, usize>> = BTreeMap::new();
+        let mut sections: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
         for c in &self.cases {
-            let section =
-                c.id.split('.')
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0);
+            let section = c.id.split('.').next().unwrap_or("");
             *sections
                 .entry(section)
                 .or_default()
@@ -229,5 +225,59 @@ impl ClientModeRun {
             exit_code: status.code(),
             summary: String::new(),
         }
+    }
+}
+
+/// Checks a run against a peer's expected-results file (`tests/conformance_peers/*.txt`, the
+/// format `ws-conformance --expect` reads: `CASE-ID VERDICT` per non-OK case, `A|B` for a race,
+/// `#` comments; unlisted cases are OK). Panics with every difference and, to help update the
+/// file once the change is understood and explained in docs/conformance.md, the run's verdicts
+/// in the file's format.
+pub fn assert_matches_expected(run: &RunResult, file: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut expected: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if let Some((id, verdicts)) = line.split_once(char::is_whitespace) {
+            let names = verdicts.trim().split('|').map(|v| match v {
+                "INFO" => "INFORMATIONAL".to_string(),
+                v => v.to_string(),
+            });
+            expected.insert(id.to_string(), names.collect());
+        }
+    }
+    let ok = vec!["OK".to_string()];
+    let mut diffs = Vec::new();
+    for c in &run.cases {
+        let want = expected.get(&c.id).unwrap_or(&ok);
+        if !want.contains(&c.verdict) {
+            diffs.push(format!(
+                "{}: expected {}, got {}: {}",
+                c.id,
+                want.join("|"),
+                c.verdict,
+                c.json
+            ));
+        }
+    }
+    for id in expected.keys() {
+        if !run.cases.iter().any(|c| &c.id == id) {
+            diffs.push(format!("{id}: in {file} but not run"));
+        }
+    }
+    if !diffs.is_empty() {
+        let recorded: Vec<String> = run
+            .cases
+            .iter()
+            .filter(|c| c.verdict != "OK")
+            .map(|c| format!("{} {}", c.id, c.verdict))
+            .collect();
+        panic!(
+            "{} verdict(s) differ from {file}:\n{}\n\nthis run, in the file's format:\n{}\n",
+            diffs.len(),
+            diffs.join("\n"),
+            recorded.join("\n")
+        );
     }
 }

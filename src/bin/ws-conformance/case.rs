@@ -142,6 +142,10 @@ pub enum Ending {
     CloseReply(Option<u16>),
     /// The peer must fail the connection, ideally with a close frame carrying this code.
     Fail(u16),
+    /// A message over the limit the tester assumes (`--max-message-size`): closing with this
+    /// code is the expected answer; waiting for data that never comes, or accepting the message
+    /// because the peer's limit is higher, are documented choices (INFO), not failures.
+    Limit(u16),
 }
 
 /// The expectation of a script.
@@ -161,6 +165,12 @@ pub struct Expect {
     pub fresh_masks: bool,
     /// Report throughput; the verdict is INFORMATIONAL when everything else is right.
     pub informational: bool,
+    /// The echoes may be missing without a rule broken (a close in the same write, §5.5.1):
+    /// missing ones are INFO, wrong ones still FAILED.
+    pub replies_optional: bool,
+    /// A large or long case: a peer that closes with 1009 or 1008 instead of echoing has met
+    /// its own limit, which is reported as INFO with where it happened.
+    pub may_hit_limit: bool,
 }
 
 impl Expect {
@@ -185,6 +195,10 @@ impl Expect {
             Ending::CloseReply(None) => "close answered with an empty close or 1000".to_string(),
             Ending::CloseReply(Some(c)) => format!("close answered with code {c}"),
             Ending::Fail(c) => format!("fail the connection with close code {c}"),
+            Ending::Limit(c) => format!(
+                "close {c} (message too big), or a documented limit: waiting for the data, \
+                 or accepting it"
+            ),
         });
         if self.tcp_order {
             parts.push("the server closes TCP first".into());
@@ -219,6 +233,8 @@ impl Script {
                 tcp_order: false,
                 fresh_masks: false,
                 informational: false,
+                replies_optional: false,
+                may_hit_limit: false,
             },
         }
     }
@@ -293,6 +309,11 @@ impl Script {
     /// The peer must fail the connection with `code`.
     pub fn fail(&mut self, code: u16) {
         self.expect.ending = Ending::Fail(code);
+    }
+
+    /// The message is over the peer's assumed limit (see [`Ending::Limit`]).
+    pub fn limit(&mut self, code: u16) {
+        self.expect.ending = Ending::Limit(code);
     }
 
     /// The script sends its own close; the peer must answer with `code`.

@@ -41,8 +41,12 @@ pub struct Options {
     pub list: bool,
     /// `--verbose`: one line per case as it finishes.
     pub verbose: bool,
-    /// `--quiet`: no summary on stdout.
+    /// `--quiet`: only the summary line on stdout.
     pub quiet: bool,
+    /// `--report DIR`.
+    pub report: Option<PathBuf>,
+    /// `--expect FILE`: compare the verdicts with a recorded expectation.
+    pub expect: Option<PathBuf>,
 }
 
 /// The result of parsing.
@@ -50,61 +54,87 @@ pub struct Options {
 pub enum Parsed {
     /// `--help`.
     Help,
+    /// `--version`.
+    Version,
     /// Run with these options.
     Run(Options),
 }
 
 /// The `--help` text.
 pub const HELP: &str = "\
-ws-conformance: RFC 6455 conformance tester for WebSocket servers and clients
+ws-conformance - RFC 6455 conformance tester for WebSocket servers and clients
 
 USAGE:
     ws-conformance server ws://HOST:PORT/PATH [OPTIONS]
     ws-conformance client [--listen ADDR] [OPTIONS]
 
-SERVER MODE
-    Tests the echo server at the URL: it must echo every text message as text and every
-    binary message as binary. Each case opens its own connection; cases run in parallel.
+SERVER MODE tests the echo server at the URL: it must echo every text message as
+text and every binary message as binary. Each case opens its own connection; cases
+run in parallel.
 
-CLIENT MODE
-    Listens (default 127.0.0.1:9001) and tests a client driven by a small adapter that:
-      1. connects to ws://ADDR/getCaseCount and reads one text message: the number of cases N
-         (a plain HTTP GET of the same path returns N as text/plain too);
-      2. for each case 1..=N connects to ws://ADDR/runCase?case=I&agent=NAME (I is 1-based),
-         echoes every text message as text and binary message as binary, and keeps reading
-         until the connection ends (the tester closes it; errors just end the case);
-      3. optionally connects to ws://ADDR/updateReports?agent=NAME to end the run early.
-    ws://ADDR/getCaseInfo?case=I answers one text message {\"id\":..,\"description\":..}.
-    The run ends when every case has run, on /updateReports, or after --idle-timeout
-    without a connection. The first line on stdout is `Listening on ws://ADDR`.
+CLIENT MODE listens and tests a client driven by a small adapter that:
+  1. connects to ws://ADDR/getCaseCount and reads one text message: the number of
+     cases N (a plain HTTP GET of the same path returns N as text/plain too);
+  2. for each case 1..=N connects to ws://ADDR/runCase?case=I&agent=NAME (I is
+     1-based), echoes every text message as text and binary message as binary,
+     and keeps reading until the connection ends (errors just end the case);
+  3. optionally connects to ws://ADDR/updateReports?agent=NAME to end early.
+ws://ADDR/getCaseInfo?case=I answers {\"id\":..,\"description\":..}. The run ends
+when every case has run, on /updateReports, or after --idle-timeout without a
+connection. The first line on stdout is `Listening on ws://ADDR`. Ready adapters
+for Python websockets and Node ws: interop/conformance/ (docs/conformance.md).
 
-OPTIONS
-    --cases LIST            Comma-separated case ids or patterns: `6.*`, `7.1.*`, `1.1.3`,
-                            or a bare prefix such as `6` or `7.1` (default: all)
-    --json FILE             Write every case's result as JSON to FILE
-    --timeout SECS          Time a peer gets to react in each case phase (default 5)
-    --jobs N                Server mode: cases run in parallel (default 4)
-    --max-message-size N    The peer's message size limit in bytes, K/M/G suffixes allowed
-                            (default 64M); section 8 sends messages over it and expects 1009
-    --pause MS              Fail-fast window: how long the tester stops in the middle of an
-                            invalid message waiting for the peer to fail (default 1000)
-    --listen ADDR           Client mode: address to listen on (default 127.0.0.1:9001)
-    --idle-timeout SECS     Client mode: give up when no client connects for this long (30)
-    --list                  Print the selected cases and exit
-    --verbose               Print each case as it finishes (to stderr)
-    --quiet                 Do not print the summary
-    -h, --help              This help
+OPTIONS:
+    --cases LIST              Comma-separated case ids or patterns: `utf8.*`,
+                              `close.1.*`, `frame.1.3`, or a bare prefix such as
+                              `utf8` or `close.1`; the old numeric ids (`6.*`,
+                              `7.1`) still work [default: all]
+    --json FILE               Write every case's result as JSON to FILE
+    --report DIR              Write DIR/index.html (one page, no external assets:
+                              per-case verdict, rule, reason and wire log) and
+                              DIR/report.json
+    --expect FILE             Compare each verdict with FILE (lines `CASE-ID
+                              VERDICT` for the non-OK cases; others must be OK);
+                              prints every difference and
+                              `ws-conformance: EXPECT MATCH|DIFFER differ=N file=F`,
+                              and the exit status is that comparison's
+    --timeout SECS            Time a peer gets to react in each case phase
+                              [default: 5]
+    --jobs N                  Server mode: cases run in parallel [default: 4]
+    --max-message-size BYTES  The peer's message size limit, suffixes K, M, G
+                              [default: 64M]; limit.1 sends messages over it and
+                              expects 1009
+    --pause MS                Fail-fast window: how long the tester stops in the
+                              middle of an invalid message [default: 1000]
+    --listen ADDR             Client mode: address to listen on
+                              [default: 127.0.0.1:9001]
+    --idle-timeout SECS       Client mode: give up when no client connects for
+                              this long [default: 30]
+    --list                    Print the selected cases (id, description; with
+                              --verbose also the rule quoted) and exit
+    --verbose                 Print each case as it finishes (to stderr)
+    --quiet                   Print only the summary line
+    -V, --version             Print the version and exit
+    -h, --help                Print this help and exit
 
-VERDICTS
+VERDICTS:
     OK              the peer did what RFC 6455 requires
-    NON-STRICT      acceptable but loose: another close code than the expected one, dropping
-                    TCP without a close frame, failing only at the end of a frame or message
-                    instead of as soon as invalid bytes arrive (not fail-fast)
-    INFORMATIONAL   correct; a measurement is reported (throughput)
-    FAILED          wrong echo, missing reaction within --timeout, a rule broken by the peer
+    INFORMATIONAL   a documented choice or limit (a limit met, a wait, a MAY),
+                    or a measurement; never fails the run
+    NON-STRICT      a SHOULD not followed (no close frame or another close code
+                    when failing, TCP closing order), or a late UTF-8 failure
+    FAILED          a MUST or MUST NOT broken, or no reaction within --timeout
+    Every reason says what was expected, what was observed, and quotes the rule.
 
-EXIT STATUS
-    0 nothing FAILED, 1 some case FAILED, 2 usage error or the run could not start
+OUTPUT:
+    A table of verdicts per section, the reasons of every case that is not OK,
+    then one summary line in this fixed format:
+    ws-conformance: PASS|FAIL mode=M cases=N ok=N info=N non_strict=N failed=N
+
+EXIT STATUS:
+    0 nothing FAILED or NON-STRICT, 1 some case FAILED or NON-STRICT (a peer that
+    drops TCP without a close frame is at least NON-STRICT), 2 usage error or the
+    run could not start. With --expect: 0 every verdict as expected, 1 otherwise
 ";
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -156,6 +186,8 @@ pub fn parse(args: &[String]) -> Result<Parsed, String> {
         list: false,
         verbose: false,
         quiet: false,
+        report: None,
+        expect: None,
     };
     let mut listen: Option<String> = None;
     let mut it = args.iter();
@@ -172,6 +204,9 @@ pub fn parse(args: &[String]) -> Result<Parsed, String> {
         };
         match flag {
             "-h" | "--help" => return Ok(Parsed::Help),
+            "-V" | "--version" => return Ok(Parsed::Version),
+            "--report" => opts.report = Some(PathBuf::from(value(flag)?)),
+            "--expect" => opts.expect = Some(PathBuf::from(value(flag)?)),
             "--cases" => opts.cases.extend(
                 value(flag)?
                     .split(',')
@@ -235,6 +270,7 @@ pub fn parse(args: &[String]) -> Result<Parsed, String> {
 /// Whether case `id` matches a `--cases` pattern: `*` matches any run of characters; a pattern
 /// without `*` matches the id itself and every id below it (`7.1` matches `7.1.3`).
 pub fn matches(pattern: &str, id: &str) -> bool {
+    let pattern = &modern_pattern(pattern);
     if !pattern.contains('*') {
         return id == pattern
             || id
@@ -242,6 +278,25 @@ pub fn matches(pattern: &str, id: &str) -> bool {
                 .is_some_and(|rest| rest.starts_with('.'));
     }
     glob(pattern.as_bytes(), id.as_bytes())
+}
+
+/// Translates a pattern written with the old numeric ids (`6.4.*`, `9.2.6`) into the current
+/// ones (`utf8.4.*`, `hs.2.6`): the section number becomes the section's prefix.
+pub fn modern_pattern(pattern: &str) -> String {
+    let (first, rest) = match pattern.split_once('.') {
+        Some((f, r)) => (f, Some(r)),
+        None => (pattern, None),
+    };
+    match first.parse::<usize>() {
+        Ok(n @ 1..=9) => {
+            let prefix = crate::report::SECTIONS[n - 1].0;
+            match rest {
+                Some(r) => format!("{prefix}.{r}"),
+                None => prefix.to_string(),
+            }
+        }
+        _ => pattern.to_string(),
+    }
 }
 
 fn glob(p: &[u8], s: &[u8]) -> bool {
@@ -263,18 +318,23 @@ mod tests {
     #[test]
     fn parses_modes_and_options() {
         let Parsed::Run(o) = parse(&args(
-            "server ws://127.0.0.1:1/ --cases 6.*,7.1.* --timeout 2 --max-message-size 1M --json=out.json",
+            "server ws://127.0.0.1:1/ --cases utf8.*,close.1.* --timeout 2 --max-message-size 1M --json=out.json",
         ))
         .unwrap() else {
             panic!()
         };
         assert!(matches!(o.command, Command::Server { ref url } if url == "ws://127.0.0.1:1/"));
-        assert_eq!(o.cases, ["6.*", "7.1.*"]);
+        assert_eq!(o.cases, ["utf8.*", "close.1.*"]);
         assert_eq!(o.timeout, Duration::from_secs(2));
         assert_eq!(o.max_message_size, 1 << 20);
         assert_eq!(o.json, Some(PathBuf::from("out.json")));
         assert!(parse(&args("client --listen 127.0.0.1:0")).is_ok());
         assert!(matches!(parse(&args("--help")).unwrap(), Parsed::Help));
+        assert!(matches!(parse(&args("-V")).unwrap(), Parsed::Version));
+        let Parsed::Run(o) = parse(&args("server ws://x/ --report out")).unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.report, Some(PathBuf::from("out")));
         for bad in [
             "",
             "server",
@@ -292,13 +352,22 @@ mod tests {
 
     #[test]
     fn patterns() {
-        assert!(matches("6.*", "6.1.2"));
-        assert!(!matches("6.*", "16.1"));
-        assert!(matches("7.1.*", "7.1.10"));
-        assert!(!matches("7.1.*", "7.10.1"));
-        assert!(matches("7.1", "7.1.3"));
-        assert!(!matches("7.1", "7.10"));
-        assert!(matches("1.1.3", "1.1.3"));
-        assert!(matches("*.1", "5.1"));
+        assert!(matches("utf8.*", "utf8.1.2"));
+        assert!(!matches("utf8.*", "xutf8.1"));
+        assert!(matches("close.1.*", "close.1.10"));
+        assert!(!matches("close.1.*", "close.10.1"));
+        assert!(matches("close.1", "close.1.3"));
+        assert!(!matches("close.1", "close.10"));
+        assert!(matches("frame.1.3", "frame.1.3"));
+        assert!(matches("*.1", "ping.1"));
+        assert!(matches("utf8", "utf8.6.1"));
+        assert!(!matches("utf8", "utf8x.6.1"));
+        // The old numeric ids still select the same cases.
+        assert!(matches("6.*", "utf8.1.2"));
+        assert!(matches("7.1", "close.1.3"));
+        assert!(matches("9.2.6", "hs.2.6"));
+        assert!(!matches("6.*", "close.1.1"));
+        assert_eq!(modern_pattern("5.4.*"), "frag.4.*");
+        assert_eq!(modern_pattern("42.1"), "42.1");
     }
 }

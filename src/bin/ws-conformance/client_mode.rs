@@ -3,7 +3,7 @@
 //!
 //! - `GET /getCaseCount` — over WebSocket: one text message with the number of cases N, then
 //!   close 1000; as plain HTTP: `200 text/plain` with N.
-//! - `GET /getCaseInfo?case=I` — one text message (or plain body) `{"id":"6.4.1","description":..}`.
+//! - `GET /getCaseInfo?case=I` — one text message (or plain body) `{"id":"utf8.4.1","description":..}`.
 //! - `GET /runCase?case=I&agent=NAME` — runs case I (1-based): the client echoes every text and
 //!   binary message and reads until the connection ends; the tester closes it.
 //! - `GET /updateReports?agent=NAME` — optional: ends the run now.
@@ -276,7 +276,7 @@ impl Run<'_> {
         };
         if self.opts.verbose {
             eprintln!(
-                "[{:>4}/{}] {:<10} {:<13} {} ms",
+                "[{:>4}/{}] {:<14} {:<13} {} ms",
                 i + 1,
                 self.cases.len(),
                 outcome.id,

@@ -10,11 +10,13 @@ use crate::session::{CloseBody, Session};
 pub enum Verdict {
     /// The peer did what the RFC requires.
     Ok,
-    /// Nothing to judge, or correct with a measurement to report.
+    /// A documented choice or limit (a MAY, a limit met, a wait), or a measurement; never
+    /// fails the run.
     Informational,
-    /// Acceptable but not the strict behaviour (wrong close code, late failure, ...).
+    /// A SHOULD not followed (no close frame or another code when failing, TCP closing order),
+    /// and late UTF-8 failures (not fail-fast).
     NonStrict,
-    /// The peer broke a rule, hung, or echoed what it should have refused.
+    /// A MUST or MUST NOT broken, or no reaction where the RFC requires one.
     Failed,
 }
 
@@ -49,6 +51,8 @@ pub struct Judgement {
     pub observed: String,
     /// Why the verdict is not OK (or the measurement, for INFORMATIONAL).
     pub reasons: Vec<String>,
+    /// The frames both ways, for the HTML report (empty for handshake-only cases).
+    pub wire: std::sync::Arc<crate::wire::WireLog>,
 }
 
 impl Judgement {
@@ -59,6 +63,7 @@ impl Judgement {
             expected: expected.into(),
             observed: String::new(),
             reasons: Vec::new(),
+            wire: Default::default(),
         }
     }
 
@@ -101,6 +106,8 @@ pub struct RunFacts {
     pub client_closed_tcp_first: Option<bool>,
     /// Throughput line for informational cases.
     pub throughput: Option<String>,
+    /// The limit the tester assumes for the peer (`--max-message-size`).
+    pub max_message_size: u64,
 }
 
 fn ms(d: Duration) -> String {
@@ -147,44 +154,107 @@ pub fn judge_script(expect: &Expect, s: &Session, f: &RunFacts) -> Judgement {
         j.fail(format!("sent a frame after its close frame: {first}"));
     }
 
+    // A large or long case the peer ended with "too big" or "policy": its own limit.
+    let limit_met = match seen.close.as_ref().map(|(at, b)| (at, b.code())) {
+        Some((at, Some(code @ (1008 | 1009)))) if expect.may_hit_limit => {
+            let (bytes, frames) = s.written_by(*at);
+            Some(format!(
+                "limit met (a documented choice, §10.4: implementations with limits \
+                 \"MUST protect themselves against exceeding those limits\"): the peer closed \
+                 with {code} after {} ms, when {bytes} of {} bytes and {frames} of {} frames \
+                 had been written; {} of {} echoes came back",
+                at.saturating_duration_since(f.start).as_millis(),
+                s.bytes_written(),
+                s.frames_written(),
+                seen.replies.len(),
+                expect.replies.len()
+            ))
+        }
+        _ => None,
+    };
+
     // Echoes, in order.
     for (i, want) in expect.replies.iter().enumerate() {
         match seen.replies.get(i) {
             Some((_, got)) if got == want => {}
             Some((_, got)) => {
-                j.fail(format!("message #{}: expected {want}, got {got}", i + 1));
+                j.fail(format!(
+                    "message #{}: expected {want}, observed {got} (an echo server returns what \
+                     it received)",
+                    i + 1
+                ));
                 break;
             }
             None => {
-                j.fail(format!(
-                    "got {} of {} echoes; missing #{}: {want}",
-                    seen.replies.len(),
+                let missing = format!(
+                    "expected {} echoes, observed {}; missing #{}: {want}",
                     expect.replies.len(),
+                    seen.replies.len(),
                     i + 1
-                ));
+                );
+                if let Some(limit) = &limit_met {
+                    j.add(Verdict::Informational, limit.clone());
+                } else if expect.replies_optional {
+                    j.add(
+                        Verdict::Informational,
+                        format!(
+                            "{missing}: the peer answered the close at once, which §5.5.1 \
+                             permits (\"It SHOULD do so as soon as practical\")"
+                        ),
+                    );
+                } else if matches!(expect.ending, Ending::Fail(_)) {
+                    j.add(
+                        Verdict::Informational,
+                        format!(
+                            "{missing}: the peer failed the connection without echoing the \
+                             valid message that came just before the invalid frame; no rule \
+                             requires that echo"
+                        ),
+                    );
+                } else {
+                    j.fail(missing);
+                }
                 break;
             }
         }
     }
     if let Some((_, extra)) = seen.replies.get(expect.replies.len()) {
-        j.fail(format!(
-            "unexpected message #{}: {extra}",
-            expect.replies.len() + 1
-        ));
+        if let Ending::Limit(_) = expect.ending {
+            j.add(
+                Verdict::Informational,
+                format!(
+                    "the peer accepted a message over the assumed limit of {} bytes and echoed \
+                     {extra}: its own limit is higher (a configuration choice; pass its limit \
+                     with --max-message-size)",
+                    f.max_message_size
+                ),
+            );
+        } else {
+            j.fail(format!(
+                "expected {} message(s), observed an unexpected message #{}: {extra}",
+                expect.replies.len(),
+                expect.replies.len() + 1
+            ));
+        }
     }
 
     judge_pongs(expect, s, &mut j);
-    judge_ending(expect, s, f, &mut j);
+    judge_ending(expect, s, f, limit_met.is_some(), &mut j);
 
     if expect.tcp_order {
         if f.server_closed_tcp == Some(false) {
-            j.fail(format!(
-                "the server did not close TCP within {} after the closing handshake (§7.1.1)",
+            j.non_strict(format!(
+                "expected the server to close TCP first; it kept it open {} after the closing \
+                 handshake (§7.1.1: \"the underlying TCP connection, in most normal cases, \
+                 SHOULD be closed first by the server\")",
                 ms(f.timeout)
             ));
         }
         if f.client_closed_tcp_first == Some(true) {
-            j.non_strict("the client closed TCP before the server did (§7.1.1)");
+            j.non_strict(
+                "expected the client to wait for the server to close TCP; it closed first \
+                 (§7.1.1: the TCP connection \"SHOULD be closed first by the server\")",
+            );
         }
     }
     if expect.fresh_masks {
@@ -251,7 +321,7 @@ fn judge_pongs(expect: &Expect, s: &Session, j: &mut Judgement) {
     }
 }
 
-fn judge_ending(expect: &Expect, s: &Session, f: &RunFacts, j: &mut Judgement) {
+fn judge_ending(expect: &Expect, s: &Session, f: &RunFacts, limit_met: bool, j: &mut Judgement) {
     let seen = &s.seen;
     let close = seen.close.as_ref().map(|(_, b)| b);
     let no_close = || {
@@ -261,46 +331,130 @@ fn judge_ending(expect: &Expect, s: &Session, f: &RunFacts, j: &mut Judgement) {
             format!("no reaction within {}", ms(f.timeout))
         }
     };
+    const FAIL_SHOULD: &str = "§7.1.7: the endpoint \"SHOULD send a Close frame with an \
+                               appropriate status code (Section 7.4)\"";
     match expect.ending {
         Ending::Close => match close {
             Some(CloseBody::Code { code: 1000, .. }) => {}
-            Some(CloseBody::Empty) => j.non_strict("answered close 1000 with an empty close"),
-            Some(other) => j.fail(format!("expected a clean close, got {other}")),
-            None => j.fail(no_close()),
+            Some(CloseBody::Code { .. }) if limit_met => {}
+            Some(CloseBody::Malformed(b)) => j.fail(format!(
+                "expected close 1000, observed a malformed close payload {b:02x?} (§5.5.1: the \
+                 body's first two bytes \"MUST be a 2-byte unsigned integer\")"
+            )),
+            Some(CloseBody::Empty) => j.add(
+                Verdict::Informational,
+                "expected close 1000 back, observed an empty close (§5.5.1: an endpoint \
+                 \"typically echos the status code it received\"; not a requirement)",
+            ),
+            Some(other) if seen.peer_closed_first => j.fail(format!(
+                "expected echoes then a clean close, observed the peer closing on valid input \
+                 with {other}"
+            )),
+            Some(other) => j.add(
+                Verdict::Informational,
+                format!(
+                    "expected close 1000 back, observed {other} (§5.5.1: an endpoint \
+                     \"typically echos the status code it received\"; not a requirement)"
+                ),
+            ),
+            None => j.fail(format!(
+                "expected a close frame in reply, observed: {} (§5.5.1: \"the endpoint MUST \
+                 send a Close frame in response\")",
+                no_close()
+            )),
         },
         Ending::CloseReply(want) => match (close, want) {
             (Some(CloseBody::Empty), None) => {}
             (Some(CloseBody::Code { code: 1000, .. }), None) => {}
             (Some(CloseBody::Code { code, .. }), Some(w)) if *code == w => {}
-            (Some(CloseBody::Malformed(b)), _) => {
-                j.fail(format!("malformed close payload {b:02x?}"))
-            }
-            (Some(other), _) => j.non_strict(format!("answered with {other}")),
-            (None, _) => j.fail(no_close()),
+            (Some(CloseBody::Malformed(b)), _) => j.fail(format!(
+                "expected a close reply, observed a malformed close payload {b:02x?} (§5.5.1: \
+                 the body's first two bytes \"MUST be a 2-byte unsigned integer\")"
+            )),
+            (Some(other), _) => j.add(
+                Verdict::Informational,
+                format!(
+                    "expected {}, observed {other} (§5.5.1: an endpoint \"typically echos the \
+                     status code it received\"; not a requirement)",
+                    want.map_or("an empty close or 1000".to_string(), |c| format!(
+                        "close {c}"
+                    ))
+                ),
+            ),
+            (None, _) => j.fail(format!(
+                "expected a close frame in reply, observed: {} (§5.5.1: \"the endpoint MUST \
+                 send a Close frame in response\")",
+                no_close()
+            )),
         },
         Ending::Fail(want) => {
             match close {
                 Some(CloseBody::Code { code, .. }) if *code == want => {}
-                Some(CloseBody::Malformed(b)) => {
-                    j.fail(format!("malformed close payload {b:02x?}"))
-                }
-                Some(other) => j.non_strict(format!("failed with {other}, expected {want}")),
+                Some(CloseBody::Malformed(b)) => j.fail(format!(
+                    "expected close {want}, observed a malformed close payload {b:02x?}"
+                )),
+                Some(other) => j.non_strict(format!(
+                    "expected close {want}, observed {other} ({FAIL_SHOULD})"
+                )),
                 None if seen.tcp_closed.is_some() => j.non_strict(format!(
-                    "dropped TCP without a close frame (expected close {want})"
+                    "expected close {want}, observed TCP dropped without a close frame \
+                     ({FAIL_SHOULD})"
                 )),
                 None => j.fail(format!(
-                    "did not fail the connection within {}",
+                    "expected the peer to fail the connection (close {want}), observed no \
+                     reaction within {} (the rule says it \"MUST _Fail the WebSocket \
+                     Connection_\")",
                     ms(f.timeout)
                 )),
             }
             if let (Some(window), Some(end)) = (f.checkpoint_end, seen.end_time()) {
                 if end > window {
-                    j.non_strict(
-                        "failed only once the rest of the message arrived, not as soon as the \
-                         invalid bytes did (not fail-fast)",
-                    );
+                    j.non_strict(format!(
+                        "expected a failure during the {} pause right after the invalid bytes, \
+                         observed it only once the rest of the message arrived (not fail-fast; \
+                         graded like the established suite, see docs/conformance.md)",
+                        ms(window.saturating_duration_since(f.start).min(f.timeout))
+                    ));
                 }
             }
         }
+        Ending::Limit(want) => match close {
+            Some(CloseBody::Code { code, .. }) if *code == want => {}
+            Some(CloseBody::Code { .. }) | Some(CloseBody::Empty) if !seen.peer_closed_first => {
+                if seen.replies.is_empty() {
+                    j.add(
+                        Verdict::Informational,
+                        format!(
+                            "expected close {want} or a wait, observed a wait: the peer waited \
+                             for the announced data and answered the tester's close; RFC 6455 \
+                             does not require refusing a frame on its header alone \
+                             ({} bytes were written)",
+                            s.bytes_written()
+                        ),
+                    );
+                }
+            }
+            Some(CloseBody::Malformed(b)) => j.fail(format!(
+                "expected close {want}, observed a malformed close payload {b:02x?}"
+            )),
+            Some(other) => j.non_strict(format!(
+                "expected close {want} (message too big), observed {other} ({FAIL_SHOULD})"
+            )),
+            None if seen.tcp_closed.is_some() => j.non_strict(format!(
+                "expected close {want}, observed TCP dropped without a close frame \
+                 ({FAIL_SHOULD})"
+            )),
+            None => j.add(
+                Verdict::Informational,
+                format!(
+                    "expected close {want} or a wait, observed a wait: no reaction within {} \
+                     after {} bytes; the peer is waiting for the data the header announced \
+                     (the tester's close then reads as payload to it). RFC 6455 does not require \
+                     refusing a frame on its header alone; limit.1.4 sends the data",
+                    ms(f.timeout),
+                    s.bytes_written()
+                ),
+            ),
+        },
     }
 }

@@ -17,6 +17,8 @@ mod case;
 mod cases;
 mod cli;
 mod client_mode;
+mod expect;
+mod html;
 mod http;
 mod judge;
 mod raw;
@@ -24,6 +26,7 @@ mod report;
 mod runner;
 mod server_mode;
 mod session;
+mod wire;
 
 use std::process::ExitCode;
 
@@ -36,11 +39,28 @@ fn main() -> ExitCode {
             print!("{}", cli::HELP);
             return ExitCode::SUCCESS;
         }
+        Ok(Parsed::Version) => {
+            println!("ws-conformance {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
         Ok(Parsed::Run(opts)) => opts,
         Err(e) => {
             eprintln!("ws-conformance: {e}\nTry `ws-conformance --help`.");
             return ExitCode::from(2);
         }
+    };
+    let expected = match &opts.expect {
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| expect::parse(&t))
+        {
+            Ok(map) => Some(map),
+            Err(e) => {
+                eprintln!("ws-conformance: {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
     };
     let testing_client = matches!(opts.command, Command::Client { .. });
     let selected = cases::select(cases::all(), testing_client, &opts.cases);
@@ -50,7 +70,10 @@ fn main() -> ExitCode {
     }
     if opts.list {
         for c in &selected {
-            println!("{:<10} {}", c.id, c.description);
+            println!("{:<14} {}", c.id, c.description);
+            if opts.verbose {
+                println!("{:<14} rule: {}", "", cases::rule_for(&c.id));
+            }
         }
         return ExitCode::SUCCESS;
     }
@@ -71,8 +94,38 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    if let Some(dir) = &opts.report {
+        let written = std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(dir.join("index.html"), report.to_html()))
+            .and_then(|()| std::fs::write(dir.join("report.json"), report.to_json()));
+        if let Err(e) = written {
+            eprintln!(
+                "ws-conformance: cannot write the report in {}: {e}",
+                dir.display()
+            );
+            return ExitCode::from(2);
+        }
+    }
     if !opts.quiet {
         print!("{}", report.summary());
+    }
+    println!("{}", report.summary_line());
+    if let (Some(expected), Some(path)) = (&expected, &opts.expect) {
+        let diffs = expect::compare(&report, expected);
+        for d in &diffs {
+            println!("  differs: {d}");
+        }
+        println!(
+            "ws-conformance: EXPECT {} differ={} file={}",
+            if diffs.is_empty() { "MATCH" } else { "DIFFER" },
+            diffs.len(),
+            path.display()
+        );
+        return if diffs.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        };
     }
     if report.any_failed() {
         ExitCode::from(1)

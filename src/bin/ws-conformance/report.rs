@@ -34,10 +34,34 @@ pub struct Report {
     pub elapsed: Duration,
 }
 
-/// Orders dotted ids numerically (`1.10` after `1.9`).
+/// The sections, in report order: (id prefix, short name). Ids are `PREFIX.GROUP.NUMBER`
+/// (`utf8.4.1`); section numbers (the position here, from 1) only order them.
+pub const SECTIONS: [(&str, &str); 9] = [
+    ("frame", "framing"),
+    ("ping", "ping/pong"),
+    ("rsv", "rsv bits"),
+    ("opcode", "opcodes"),
+    ("frag", "fragments"),
+    ("utf8", "utf-8"),
+    ("close", "close"),
+    ("limit", "limits/load"),
+    ("hs", "handshake"),
+];
+
+/// The 1-based section number of a prefix (`utf8` is 6), 0 when unknown.
+pub fn section_number(prefix: &str) -> u64 {
+    SECTIONS
+        .iter()
+        .position(|(p, _)| *p == prefix)
+        .map_or(0, |i| i as u64 + 1)
+}
+
+/// Orders ids by section, then numerically (`frame.1.10` after `frame.1.9`).
 pub fn id_key(id: &str) -> Vec<u64> {
-    id.split('.')
-        .map(|p| p.parse().unwrap_or(u64::MAX))
+    let mut parts = id.split('.');
+    let first = parts.next().unwrap_or("");
+    std::iter::once(section_number(first))
+        .chain(parts.map(|p| p.parse().unwrap_or(u64::MAX)))
         .collect()
 }
 
@@ -51,11 +75,41 @@ impl Report {
         counts
     }
 
-    /// True when any case FAILED.
+    /// True when any case FAILED or is NON-STRICT (the run fails; INFO never does).
     pub fn any_failed(&self) -> bool {
         self.outcomes
             .iter()
-            .any(|o| o.judgement.verdict == Verdict::Failed)
+            .any(|o| o.judgement.verdict >= Verdict::NonStrict)
+    }
+
+    /// The one summary line, in a fixed format for scripts:
+    /// `ws-conformance: PASS|FAIL mode=M cases=N ok=N info=N non_strict=N failed=N`.
+    pub fn summary_line(&self) -> String {
+        let counts = self.counts();
+        let n = |v| counts.get(&v).copied().unwrap_or(0);
+        format!(
+            "ws-conformance: {} mode={} cases={} ok={} info={} non_strict={} failed={}",
+            if self.any_failed() { "FAIL" } else { "PASS" },
+            self.mode,
+            self.outcomes.len(),
+            n(Verdict::Ok),
+            n(Verdict::Informational),
+            n(Verdict::NonStrict),
+            n(Verdict::Failed)
+        )
+    }
+
+    /// Verdict counts per section number.
+    pub fn section_counts(&self) -> BTreeMap<u64, BTreeMap<Verdict, usize>> {
+        let mut sections: BTreeMap<u64, BTreeMap<Verdict, usize>> = BTreeMap::new();
+        for o in &self.outcomes {
+            *sections
+                .entry(id_key(&o.id)[0])
+                .or_default()
+                .entry(o.judgement.verdict)
+                .or_insert(0) += 1;
+        }
+        sections
     }
 
     /// The human-readable summary: per-section counts, then every non-OK case with its reason.
@@ -73,15 +127,7 @@ impl Report {
             self.outcomes.len(),
             self.elapsed.as_secs_f64()
         );
-        let mut sections: BTreeMap<u64, BTreeMap<Verdict, usize>> = BTreeMap::new();
-        for o in &self.outcomes {
-            let section = id_key(&o.id)[0];
-            *sections
-                .entry(section)
-                .or_default()
-                .entry(o.judgement.verdict)
-                .or_insert(0) += 1;
-        }
+        let sections = self.section_counts();
         let _ = writeln!(
             out,
             "\n  section          {:>6} {:>6} {:>11} {:>7} {:>6}",
@@ -120,7 +166,7 @@ impl Report {
         if !info.is_empty() {
             let _ = writeln!(out, "\nINFORMATIONAL:");
             for o in info {
-                let _ = writeln!(out, "  {:<10} {}", o.id, o.description);
+                let _ = writeln!(out, "  {:<14} {}", o.id, o.description);
                 for r in &o.judgement.reasons {
                     let _ = writeln!(out, "      {r}");
                 }
@@ -137,11 +183,12 @@ impl Report {
                 let j = &o.judgement;
                 let _ = writeln!(
                     out,
-                    "  {:<10} {:<10} {}",
+                    "  {:<14} {:<10} {}",
                     o.id,
                     j.verdict.name(),
                     o.description
                 );
+                let _ = writeln!(out, "      rule:     {}", crate::cases::rule_for(&o.id));
                 let _ = writeln!(out, "      expected: {}", j.expected);
                 let _ = writeln!(out, "      observed: {}", j.observed);
                 for r in &j.reasons {
@@ -184,12 +231,14 @@ impl Report {
             let reasons: Vec<String> = j.reasons.iter().map(|r| json_str(r)).collect();
             let _ = write!(
                 out,
-                "{}\n    {{\"id\": {}, \"section\": {}, \"description\": {}, \"verdict\": {}, \
-                 \"expected\": {}, \"observed\": {}, \"reasons\": [{}], \"duration_ms\": {}}}",
+                "{}\n    {{\"id\": {}, \"section\": {}, \"description\": {}, \"rule\": {}, \
+                 \"verdict\": {}, \"expected\": {}, \"observed\": {}, \"reasons\": [{}], \
+                 \"duration_ms\": {}}}",
                 if i == 0 { "" } else { "," },
                 json_str(&o.id),
                 id_key(&o.id)[0],
                 json_str(&o.description),
+                json_str(crate::cases::rule_for(&o.id)),
                 json_str(j.verdict.name()),
                 json_str(&j.expected),
                 json_str(&j.observed),
@@ -202,18 +251,10 @@ impl Report {
     }
 }
 
-/// Short names of the sections.
+/// Short names of the sections, by number.
 pub fn section_name(section: u64) -> &'static str {
     match section {
-        1 => "framing",
-        2 => "ping/pong",
-        3 => "rsv bits",
-        4 => "opcodes",
-        5 => "fragments",
-        6 => "utf-8",
-        7 => "close",
-        8 => "limits",
-        9 => "handshake",
+        1..=9 => SECTIONS[section as usize - 1].1,
         _ => "",
     }
 }
@@ -250,8 +291,11 @@ mod tests {
 
     #[test]
     fn ids_sort_numerically() {
-        let mut ids = vec!["1.10", "1.9", "10.1", "2.1.3"];
+        let mut ids = vec!["frame.1.10", "hs.1.1", "frame.1.9", "ping.10", "ping.9"];
         ids.sort_by_key(|id| id_key(id));
-        assert_eq!(ids, ["1.9", "1.10", "2.1.3", "10.1"]);
+        assert_eq!(
+            ids,
+            ["frame.1.9", "frame.1.10", "ping.9", "ping.10", "hs.1.1"]
+        );
     }
 }

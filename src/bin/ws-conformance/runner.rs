@@ -20,6 +20,7 @@ fn pongs_done(expect: &Expect, seen: &Observed) -> bool {
 /// Plays `script` on `session` and judges the result.
 pub fn run_script(session: &mut Session, script: Script, timeout: Duration) -> Judgement {
     let pause = script.ctx().pause;
+    let max_message_size = script.ctx().max_message_size;
     let Script { steps, expect, .. } = script;
     let start = Instant::now();
     let mut checkpoint_end = None;
@@ -60,6 +61,15 @@ pub fn run_script(session: &mut Session, script: Script, timeout: Duration) -> J
         Ending::CloseReply(_) | Ending::Fail(_) => {
             session.pump_until(deadline, Observed::ended);
         }
+        Ending::Limit(_) => {
+            session.pump_until(deadline, |o| {
+                o.ended() || o.violation.is_some() || !o.replies.is_empty()
+            });
+            if !session.seen.ended() {
+                session.send_close(Some(1000));
+                session.pump_until(Instant::now() + timeout, Observed::ended);
+            }
+        }
     }
     let throughput = expect.informational.then(|| {
         let last = session.seen.replies.last().map_or(start, |(t, _)| *t);
@@ -80,9 +90,11 @@ pub fn run_script(session: &mut Session, script: Script, timeout: Duration) -> J
         server_closed_tcp,
         client_closed_tcp_first,
         throughput,
+        max_message_size,
     };
-    let judgement = judge_script(&expect, session, &facts);
+    let mut judgement = judge_script(&expect, session, &facts);
     session.shutdown();
+    judgement.wire = std::sync::Arc::new(session.take_wire());
     judgement
 }
 

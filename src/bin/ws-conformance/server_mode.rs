@@ -96,7 +96,7 @@ pub fn run(url: &str, cases: Vec<Case>, opts: &Options) -> Result<Report, String
                 };
                 if opts.verbose {
                     eprintln!(
-                        "[{:>4}/{total}] {:<10} {:<13} {} ms",
+                        "[{:>4}/{total}] {:<14} {:<13} {} ms",
                         i + 1,
                         outcome.id,
                         outcome.judgement.verdict.name(),

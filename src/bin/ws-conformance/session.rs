@@ -12,6 +12,10 @@ use std::time::{Duration, Instant};
 
 use crate::case::{preview, Reply};
 use crate::raw::{self, PeerFrame, RawFrame};
+use crate::wire::{Dir, OutParser, WireFrame, WireLog};
+
+/// The largest single write; bigger ones are split so the write log has a useful grain.
+const WRITE_GRAIN: usize = 64 * 1024;
 
 /// What the reader thread reports.
 enum Event {
@@ -80,6 +84,8 @@ pub struct Observed {
     pub after_close: Vec<String>,
     /// Masking keys of the peer's frames.
     pub mask_keys: Vec<[u8; 4]>,
+    /// The peer's close came before the tester sent one (the peer started the closing).
+    pub peer_closed_first: bool,
 }
 
 impl Observed {
@@ -111,6 +117,11 @@ pub struct Session {
     pub seen: Observed,
     /// A text or binary message being reassembled: (opcode, bytes).
     partial: Option<(u8, Vec<u8>)>,
+    /// Frames in both directions.
+    pub wire: WireLog,
+    out: OutParser,
+    /// After each write: when, bytes and frame headers written so far.
+    writes: Vec<(Instant, u64, u64)>,
 }
 
 impl Session {
@@ -153,6 +164,9 @@ impl Session {
             close_sent: false,
             seen: Observed::default(),
             partial: None,
+            wire: WireLog::default(),
+            out: OutParser::default(),
+            writes: Vec::new(),
         })
     }
 
@@ -162,9 +176,40 @@ impl Session {
         if self.write_error.is_some() {
             return;
         }
-        if let Err(e) = crate::http::write_chunked(&mut self.stream, bytes, chunk) {
-            self.write_error = Some(e.to_string());
+        let grain = if chunk == 0 { WRITE_GRAIN } else { chunk };
+        for piece in bytes.chunks(grain) {
+            if let Err(e) = std::io::Write::write_all(&mut self.stream, piece) {
+                self.write_error = Some(e.to_string());
+                return;
+            }
+            let now = Instant::now();
+            self.out.feed(piece, now, &mut self.wire);
+            let total = self.bytes_written() + piece.len() as u64;
+            self.writes.push((now, total, self.out.frames));
         }
+    }
+
+    /// Bytes written so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.writes.last().map_or(0, |w| w.1)
+    }
+
+    /// Frame headers written so far.
+    pub fn frames_written(&self) -> u64 {
+        self.out.frames
+    }
+
+    /// Bytes and frame headers that had been written at `at`.
+    pub fn written_by(&self, at: Instant) -> (u64, u64) {
+        let n = self.writes.partition_point(|w| w.0 <= at);
+        n.checked_sub(1)
+            .map_or((0, 0), |i| (self.writes[i].1, self.writes[i].2))
+    }
+
+    /// Ends the wire log (a frame cut short is logged as far as it went) and hands it over.
+    pub fn take_wire(&mut self) -> WireLog {
+        self.out.finish(&mut self.wire);
+        std::mem::take(&mut self.wire)
     }
 
     /// Sends a frame, masked as the tester's role requires.
@@ -226,14 +271,30 @@ impl Session {
             Event::Frame(f) => f,
             Event::Eof => {
                 self.seen.tcp_closed.get_or_insert(at);
+                self.wire
+                    .tcp_end
+                    .get_or_insert((at, "the peer closed TCP".into()));
                 return;
             }
             Event::Error(e) => {
                 self.seen.tcp_closed.get_or_insert(at);
+                self.wire
+                    .tcp_end
+                    .get_or_insert((at, format!("TCP ended: {e}")));
                 self.seen.tcp_error.get_or_insert(e);
                 return;
             }
         };
+        self.wire.push(WireFrame {
+            at,
+            dir: Dir::Received,
+            fin: frame.fin,
+            rsv: frame.rsv,
+            opcode: frame.opcode,
+            masked: frame.mask.is_some(),
+            len: frame.payload.len() as u64,
+            head: frame.payload[..frame.payload.len().min(crate::wire::PREVIEW)].to_vec(),
+        });
         if self.seen.close.is_some() {
             self.seen.after_close.push(format!(
                 "opcode {} ({} bytes)",
@@ -265,6 +326,7 @@ impl Session {
             }
             raw::CLOSE => {
                 let body = decode_close(&frame.payload);
+                self.seen.peer_closed_first = !self.close_sent;
                 if !self.close_sent {
                     // Answer like a well-behaved endpoint: echo the code if there is one.
                     let code = body.code().filter(|c| is_valid_code(*c));

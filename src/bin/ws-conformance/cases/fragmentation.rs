@@ -42,17 +42,17 @@ fn echo_fragmented(s: &mut Script, opcode: u8, payload: Vec<u8>, sizes: &[usize]
 /// Section 5's cases.
 pub fn cases() -> Vec<Case> {
     let mut cases = vec![
-        Case::script("5.1.1", "text message in 2 fragments", |s| {
+        Case::script("frag.1.1", "text message in 2 fragments", |s| {
             echo_fragmented(s, TEXT, text_payload(20), &[10], 0)
         }),
-        Case::script("5.1.2", "binary message in 2 fragments", |s| {
+        Case::script("frag.1.2", "binary message in 2 fragments", |s| {
             echo_fragmented(s, BINARY, binary_payload(20), &[10], 0)
         }),
-        Case::script("5.1.3", "text message in 10 fragments", |s| {
+        Case::script("frag.1.3", "text message in 10 fragments", |s| {
             echo_fragmented(s, TEXT, text_payload(100), &[10], 0)
         }),
         Case::script(
-            "5.1.4",
+            "frag.1.4",
             "binary message of 64 KiB in 100 fragments of mixed sizes",
             |s| {
                 echo_fragmented(
@@ -65,17 +65,17 @@ pub fn cases() -> Vec<Case> {
             },
         ),
         Case::script(
-            "5.1.5",
+            "frag.1.5",
             "text message of 64 bytes in 1-byte fragments",
             |s| echo_fragmented(s, TEXT, text_payload(64), &[1], 0),
         ),
         Case::script(
-            "5.1.6",
+            "frag.1.6",
             "text message in 3 fragments, each written in 1-byte pieces",
             |s| echo_fragmented(s, TEXT, text_payload(30), &[10], 1),
         ),
         Case::script(
-            "5.1.7",
+            "frag.1.7",
             "fragmented message whose first and last fragments are empty",
             |s| {
                 s.send(RawFrame::text("").fin(false));
@@ -84,7 +84,7 @@ pub fn cases() -> Vec<Case> {
                 s.expect_text("middle");
             },
         ),
-        Case::script("5.1.8", "empty text message in 3 empty fragments", |s| {
+        Case::script("frag.1.8", "empty text message in 3 empty fragments", |s| {
             for f in [
                 RawFrame::text("").fin(false),
                 RawFrame::continuation("").fin(false),
@@ -94,35 +94,39 @@ pub fn cases() -> Vec<Case> {
             }
             s.expect_text("");
         }),
-        Case::script("5.1.9", "two fragmented messages in a single write", |s| {
-            let mut bytes = Vec::new();
-            for (op, payload) in [(TEXT, text_payload(9)), (BINARY, binary_payload(9))] {
-                for f in fragments(op, &payload, &[3]) {
-                    bytes.extend(s.encode(&f));
+        Case::script(
+            "frag.1.9",
+            "two fragmented messages in a single write",
+            |s| {
+                let mut bytes = Vec::new();
+                for (op, payload) in [(TEXT, text_payload(9)), (BINARY, binary_payload(9))] {
+                    for f in fragments(op, &payload, &[3]) {
+                        bytes.extend(s.encode(&f));
+                    }
+                    if op == TEXT {
+                        s.expect_text(payload);
+                    } else {
+                        s.expect_binary(payload);
+                    }
                 }
-                if op == TEXT {
-                    s.expect_text(payload);
-                } else {
-                    s.expect_binary(payload);
-                }
-            }
-            s.write(bytes, 0);
-        }),
-        Case::script("5.2.1", "ping between two fragments", |s| {
+                s.write(bytes, 0);
+            },
+        ),
+        Case::script("frag.2.1", "ping between two fragments", |s| {
             s.send(RawFrame::text("frag").fin(false));
             s.send(RawFrame::ping("between"));
             s.send(RawFrame::continuation("ment"));
             s.expect_pong("between");
             s.expect_text("fragment");
         }),
-        Case::script("5.2.2", "pong between two fragments", |s| {
+        Case::script("frag.2.2", "pong between two fragments", |s| {
             s.send(RawFrame::text("frag").fin(false));
             s.send(RawFrame::pong("unsolicited"));
             s.send(RawFrame::continuation("ment"));
             s.expect_text("fragment");
         }),
         Case::script(
-            "5.2.3",
+            "frag.2.3",
             "ping between fragments, all frames written in 1-byte pieces",
             |s| {
                 s.send_chopped(RawFrame::text("frag").fin(false), 1);
@@ -132,7 +136,7 @@ pub fn cases() -> Vec<Case> {
                 s.expect_text("fragment");
             },
         ),
-        Case::script("5.2.4", "a ping between each of 10 fragments", |s| {
+        Case::script("frag.2.4", "a ping between each of 10 fragments", |s| {
             let frames = fragments(TEXT, &text_payload(50), &[5]);
             let n = frames.len();
             for (i, f) in frames.into_iter().enumerate() {
@@ -146,7 +150,7 @@ pub fn cases() -> Vec<Case> {
             s.expect.pongs_may_coalesce = true;
         }),
         Case::script(
-            "5.2.5",
+            "frag.2.5",
             "close 1000 between two fragments (the partial message is dropped)",
             |s| {
                 s.send(RawFrame::text("frag").fin(false));
@@ -219,7 +223,7 @@ pub fn cases() -> Vec<Case> {
         ),
     ];
     for (i, (what, make)) in bad.into_iter().enumerate() {
-        cases.push(Case::script(format!("5.3.{}", i + 1), what, move |s| {
+        cases.push(Case::script(format!("frag.3.{}", i + 1), what, move |s| {
             let frames = make();
             let mut bytes = Vec::new();
             for f in &frames {
@@ -234,6 +238,162 @@ pub fn cases() -> Vec<Case> {
             s.write(bytes, 0);
             s.fail(1002);
         }));
+    }
+    cases.extend(empty_and_exact_cases());
+    cases
+}
+
+/// Empty frames where senders emit them, and messages whose length is an exact multiple of the
+/// fragment size (a fragmenting sender either ends them with a full final fragment or with an
+/// empty one). An implementation that mishandles a 0-byte frame fails these.
+fn empty_and_exact_cases() -> Vec<Case> {
+    const KIB: usize = 1024;
+    let mut cases = vec![
+        Case::script(
+            "frag.4.1",
+            "empty binary message, then a 5-byte binary message",
+            |s| {
+                s.echo(RawFrame::binary(""));
+                s.echo(RawFrame::binary("after"));
+            },
+        ),
+        Case::script(
+            "frag.4.2",
+            "empty text message, then a 5-byte text message",
+            |s| {
+                s.echo(RawFrame::text(""));
+                s.echo(RawFrame::text("after"));
+            },
+        ),
+        Case::script(
+            "frag.4.3",
+            "binary message in 2 fragments whose final fragment is empty",
+            |s| {
+                s.send(RawFrame::binary(binary_payload(10)).fin(false));
+                s.send(RawFrame::continuation(""));
+                s.expect_binary(binary_payload(10));
+            },
+        ),
+        Case::script(
+            "frag.4.4",
+            "text message in 2 fragments whose final fragment is empty",
+            |s| {
+                s.send(RawFrame::text(text_payload(10)).fin(false));
+                s.send(RawFrame::continuation(""));
+                s.expect_text(text_payload(10));
+            },
+        ),
+        Case::script(
+            "frag.4.5",
+            "binary message whose first two fragments are empty",
+            |s| {
+                s.send(RawFrame::binary("").fin(false));
+                s.send(RawFrame::continuation("").fin(false));
+                s.send(RawFrame::continuation(binary_payload(10)));
+                s.expect_binary(binary_payload(10));
+            },
+        ),
+        Case::script(
+            "frag.4.6",
+            "text message whose first two fragments are empty",
+            |s| {
+                s.send(RawFrame::text("").fin(false));
+                s.send(RawFrame::continuation("").fin(false));
+                s.send(RawFrame::continuation(text_payload(10)));
+                s.expect_text(text_payload(10));
+            },
+        ),
+        Case::script(
+            "frag.4.7",
+            "empty binary message in 3 empty fragments, then a binary message",
+            |s| {
+                s.send(RawFrame::binary("").fin(false));
+                s.send(RawFrame::continuation("").fin(false));
+                s.send(RawFrame::continuation(""));
+                s.expect_binary("");
+                s.echo(RawFrame::binary("after"));
+            },
+        ),
+        Case::script(
+            "frag.4.8",
+            "ten empty binary and text messages in a single write",
+            |s| {
+                let mut bytes = Vec::new();
+                for i in 0..10 {
+                    let frame = if i % 2 == 0 {
+                        s.expect_binary("");
+                        RawFrame::binary("")
+                    } else {
+                        s.expect_text("");
+                        RawFrame::text("")
+                    };
+                    bytes.extend(s.encode(&frame));
+                }
+                s.write(bytes, 0);
+            },
+        ),
+    ];
+    // (total, fragment, trailing empty final fragment)
+    let exact = [
+        (256 * KIB, 64 * KIB, false),
+        (256 * KIB, 64 * KIB, true),
+        (4 * KIB * KIB, 64 * KIB, false),
+        (4 * KIB * KIB, 64 * KIB, true),
+    ];
+    let mut n = cases.len();
+    for (total, piece, trailing) in exact {
+        for opcode in [BINARY, TEXT] {
+            n += 1;
+            let kind = if opcode == TEXT { "text" } else { "binary" };
+            let how = if trailing {
+                format!(
+                    "{} full fragments of {} KiB, then an empty final fragment",
+                    total / piece,
+                    piece / KIB
+                )
+            } else {
+                format!(
+                    "{} fragments of {} KiB, the last one final",
+                    total / piece,
+                    piece / KIB
+                )
+            };
+            cases.push(Case::script(
+                format!("frag.4.{n}"),
+                format!(
+                    "{kind} message of {} (an exact multiple of the fragment size): {how}",
+                    if total >= KIB * KIB {
+                        format!("{} MiB", total / (KIB * KIB))
+                    } else {
+                        format!("{} KiB", total / KIB)
+                    }
+                ),
+                move |s| {
+                    let payload = if opcode == TEXT {
+                        text_payload(total)
+                    } else {
+                        binary_payload(total)
+                    };
+                    let mut bytes = Vec::with_capacity(total + 16 * (total / piece + 1));
+                    let count = total / piece;
+                    for (i, chunk) in payload.chunks(piece).enumerate() {
+                        let op = if i == 0 { opcode } else { CONTINUATION };
+                        let fin = !trailing && i + 1 == count;
+                        bytes.extend(s.encode(&RawFrame::new(op, chunk).fin(fin)));
+                    }
+                    if trailing {
+                        bytes.extend(s.encode(&RawFrame::continuation("")));
+                    }
+                    s.write(bytes, 0);
+                    if opcode == TEXT {
+                        s.expect_text(payload);
+                    } else {
+                        s.expect_binary(payload);
+                    }
+                    s.expect.may_hit_limit = total > 256 * KIB;
+                },
+            ));
+        }
     }
     cases
 }

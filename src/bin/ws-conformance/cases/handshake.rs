@@ -1,5 +1,5 @@
-//! Section 9 for servers, the opening handshake (§4.2): correct upgrades (9.1), the table of bad
-//! requests (9.2), subprotocol and extension negotiation (9.3). The client side is in
+//! Section 9 for servers, the opening handshake (§4.2): correct upgrades (`hs.1`), the table of bad
+//! requests (`hs.2`), subprotocol and extension negotiation (`hs.3`). The client side is in
 //! [`super::client_handshake`].
 
 use std::net::TcpStream;
@@ -126,6 +126,7 @@ fn echo_after_upgrade(
         Ok(mut session) => {
             let inner = run_script(&mut session, script, env.timeout);
             j.observed = inner.observed;
+            j.wire = inner.wire;
             for r in inner.reasons {
                 j.add(inner.verdict, r);
             }
@@ -215,14 +216,14 @@ static BAD_REQUESTS: &[Bad] = &[
     Bad {
         what: "Sec-WebSocket-Version: 8",
         edit: |r| r.set("Sec-WebSocket-Version", "8"),
-        ok: &[426],
+        ok: &[426, 400],
         version_header: true,
     },
     Bad {
         what: "no Sec-WebSocket-Version",
         edit: |r| r.remove("Sec-WebSocket-Version"),
-        ok: &[426],
-        version_header: true,
+        ok: &[400, 426],
+        version_header: false,
     },
     Bad {
         what: "no Host",
@@ -262,6 +263,11 @@ static BAD_REQUESTS: &[Bad] = &[
     },
 ];
 
+/// §4.2.1's rule for requests that do not match the handshake, quoted in reasons.
+const BAD_REQUEST_RULE: &str = "§4.2.1: the server \"MUST stop processing the client's \
+                                handshake and return an HTTP response with an appropriate \
+                                error code (such as 400 Bad Request)\"";
+
 fn judge_refusal(
     bad: &Bad,
     result: Result<(TcpStream, Head, Vec<u8>), String>,
@@ -272,7 +278,7 @@ fn judge_refusal(
         "refused with {}{}",
         codes.join(" or "),
         if bad.version_header {
-            " and Sec-WebSocket-Version: 13"
+            " and a Sec-WebSocket-Version header listing 13"
         } else {
             ""
         }
@@ -280,27 +286,74 @@ fn judge_refusal(
     match result {
         Ok((_, head, _)) => {
             j.observed = head.start_line.clone();
+            let versions = head.tokens("Sec-WebSocket-Version");
             match head.status() {
-                Some(101) => j.fail("the server accepted the upgrade"),
-                Some(s) if bad.ok.contains(&s) => {
-                    if bad.version_header
-                        && s == 426
-                        && head.header("Sec-WebSocket-Version").map(str::trim) != Some("13")
-                    {
-                        j.fail("the 426 response lacks `Sec-WebSocket-Version: 13` (§4.4)");
+                Some(101) if bad.version_header => j.add(
+                    Verdict::Informational,
+                    format!(
+                        "the server accepted {} with 101: it understands that version too, \
+                         which §4.2.2 leaves to the server (it must refuse only \"a version \
+                         [not] understood by the server\")",
+                        bad.what
+                    ),
+                ),
+                Some(101) => j.fail(format!(
+                    "expected a refusal, observed 101 Switching Protocols ({BAD_REQUEST_RULE})"
+                )),
+                Some(s) if bad.version_header && (400..500).contains(&s) => {
+                    if versions.is_empty() {
+                        j.fail(format!(
+                            "expected a Sec-WebSocket-Version header in the {s} response, \
+                             observed none (§4.2.2: the server MUST send \"an appropriate HTTP \
+                             error code (such as 426 Upgrade Required) and a \
+                             |Sec-WebSocket-Version| header field indicating the version(s) \
+                             the server is capable of understanding\")"
+                        ));
+                    } else if !versions.iter().any(|v| v == "13") {
+                        j.fail(format!(
+                            "expected Sec-WebSocket-Version to list 13, observed {versions:?}"
+                        ));
+                    } else if !bad.ok.contains(&s) {
+                        j.add(
+                            Verdict::Informational,
+                            format!("refused with {s} (§4.2.2 names 426 only as an example)"),
+                        );
                     }
                 }
-                Some(s) if (400..600).contains(&s) => j.non_strict(format!("refused with {s}")),
-                _ => j.fail(format!("unexpected response `{}`", head.start_line)),
+                Some(s) if bad.ok.contains(&s) => {}
+                Some(s) if (400..600).contains(&s) => j.add(
+                    Verdict::Informational,
+                    format!(
+                        "expected {}, observed {s}: an error code of the server's choosing \
+                         ({BAD_REQUEST_RULE})",
+                        codes.join(" or ")
+                    ),
+                ),
+                _ => j.fail(format!(
+                    "expected an HTTP error status, observed `{}` ({BAD_REQUEST_RULE})",
+                    head.start_line
+                )),
             }
         }
         Err(e) if e.contains("in time") => {
             j.observed = e.clone();
-            j.fail(format!("no response within {} ms", timeout.as_millis()));
+            j.fail(format!(
+                "expected an HTTP error response, observed none within {} ms and the \
+                 connection still open ({BAD_REQUEST_RULE})",
+                timeout.as_millis()
+            ));
         }
         Err(e) => {
             j.observed = e.clone();
-            j.non_strict(format!("no HTTP error response: {e}"));
+            j.add(
+                Verdict::Informational,
+                format!(
+                    "expected an HTTP error response, observed the connection closed without \
+                     one ({e}); §10.7 allows it: on \"an opening handshake that does not \
+                     correspond to the values it is expecting ..., the endpoint MAY drop the \
+                     TCP connection\""
+                ),
+            );
         }
     }
     j
@@ -309,11 +362,11 @@ fn judge_refusal(
 /// Section 9's cases.
 pub fn cases() -> Vec<Case> {
     let mut cases = vec![
-        upgrade_case("9.1.1", "correct opening request", |url, key| {
+        upgrade_case("hs.1.1", "correct opening request", |url, key| {
             (Request::new(url, key).bytes(), 0)
         }),
         server_case(
-            "9.1.2",
+            "hs.1.2",
             "the RFC's sample key dGhlIHNhbXBsZSBub25jZQ== (§1.3)",
             |env| {
                 let key = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -336,7 +389,7 @@ pub fn cases() -> Vec<Case> {
             },
         ),
         upgrade_case(
-            "9.1.3",
+            "hs.1.3",
             "lower-case header names, mixed-case tokens, `Connection: keep-alive, Upgrade`",
             |url, key| {
                 let mut r = Request::new(url, key);
@@ -350,30 +403,44 @@ pub fn cases() -> Vec<Case> {
                 (r.bytes(), 0)
             },
         ),
-        upgrade_case(
-            "9.1.4",
+        server_case(
+            "hs.1.4",
             "opening request written in 1-byte pieces",
-            |url, key| (Request::new(url, key).bytes(), 1),
+            chopped_request,
         ),
         server_case(
-            "9.1.5",
+            "hs.1.5",
             "eager client: the first frame in the same write as the request",
             |env| {
                 let key = new_key();
                 let mut bytes = Request::new(&env.url, &key).bytes();
                 bytes.extend(RawFrame::text("eager").encode(true));
                 let mut j = Judgement::new(
-                    "101, then the eager frame echoed (the frame is part of the WebSocket stream)",
+                    "101, then the eager frame echoed; anything else is INFO (§4.1 forbids the \
+                     client to send it, so the server owes it nothing)",
                 );
-                // §4.1 tells clients to wait for the response, so refusing an eager client is
-                // only loose; accepting it and dropping the frame is a bug.
+                const OWES_NOTHING: &str = "§4.1: the client \"MUST NOT\" send data before \
+                                            it receives the server's handshake response, so the \
+                                            server owes this client nothing";
                 match exchange(env, &bytes, 0) {
                     Ok((stream, head, rest)) if head.status() == Some(101) => {
                         let problems = upgrade_problems(&head, &key);
                         if problems.is_empty() {
                             let mut script = Script::new(env.ctx);
                             script.expect_text("eager");
-                            echo_after_upgrade(env, stream, rest, script, &mut j);
+                            let mut inner = Judgement::new("");
+                            echo_after_upgrade(env, stream, rest, script, &mut inner);
+                            j.observed = inner.observed;
+                            j.wire = inner.wire;
+                            if inner.verdict != Verdict::Ok {
+                                j.add(
+                                    Verdict::Informational,
+                                    format!(
+                                        "accepted the eager client, then: {} ({OWES_NOTHING})",
+                                        inner.reasons.join("; ")
+                                    ),
+                                );
+                            }
                         }
                         for p in problems {
                             j.fail(p);
@@ -381,12 +448,20 @@ pub fn cases() -> Vec<Case> {
                     }
                     Ok((_, head, _)) => {
                         j.observed = head.start_line.clone();
-                        j.non_strict(format!("refused the eager client: `{}`", head.start_line));
+                        j.add(
+                            Verdict::Informational,
+                            format!(
+                                "refused the eager client with `{}` ({OWES_NOTHING})",
+                                head.start_line
+                            ),
+                        );
                     }
-                    Err(e) if e.contains("in time") => j.fail_with(e),
                     Err(e) => {
                         j.observed = e.clone();
-                        j.non_strict(format!("refused the eager client: {e}"));
+                        j.add(
+                            Verdict::Informational,
+                            format!("no 101 for the eager client: {e} ({OWES_NOTHING})"),
+                        );
                     }
                 }
                 j
@@ -395,7 +470,7 @@ pub fn cases() -> Vec<Case> {
     ];
     for (i, bad) in BAD_REQUESTS.iter().enumerate() {
         cases.push(server_case(
-            &format!("9.2.{}", i + 1),
+            &format!("hs.2.{}", i + 1),
             &format!("bad request: {}", bad.what),
             move |env| {
                 let mut r = Request::new(&env.url, &new_key());
@@ -405,12 +480,12 @@ pub fn cases() -> Vec<Case> {
         ));
     }
     cases.push(server_case(
-        "9.3.1",
+        "hs.3.1",
         "unsupported subprotocol offered: not echoed back (§4.2.2)",
         |env| negotiation(env, "Sec-WebSocket-Protocol", "x-conformance-unknown"),
     ));
     cases.push(server_case(
-        "9.3.2",
+        "hs.3.2",
         "two subprotocols offered: at most one chosen, from the offer",
         |env| {
             negotiation(
@@ -421,7 +496,7 @@ pub fn cases() -> Vec<Case> {
         },
     ));
     cases.push(server_case(
-        "9.3.3",
+        "hs.3.3",
         "unknown extension offered: not accepted (§9.1)",
         |env| {
             negotiation(
@@ -449,7 +524,14 @@ fn negotiation(env: &ServerEnv, name: &str, value: &str) -> Judgement {
                 head.header(name).unwrap_or("(none)")
             );
             if head.status() != Some(101) {
-                j.non_strict(format!("refused the handshake: `{}`", head.start_line));
+                j.add(
+                    Verdict::Informational,
+                    format!(
+                        "refused the handshake: `{}` (§4.2.2: a server that chooses not to \
+                         accept the connection replies with an HTTP error code; a choice)",
+                        head.start_line
+                    ),
+                );
                 return j;
             }
             for p in upgrade_problems(&head, &key) {
@@ -476,6 +558,57 @@ fn negotiation(env: &ServerEnv, name: &str, value: &str) -> Judgement {
             }
         }
         Err(e) => j.fail_with(e),
+    }
+    j
+}
+
+/// `hs.1.4`: the request one byte per write. A server that resets such a slow request (an
+/// anti-flood policy) is reported as INFO with how far the request got.
+fn chopped_request(env: &ServerEnv) -> Judgement {
+    let key = new_key();
+    let bytes = Request::new(&env.url, &key).bytes();
+    let mut j = Judgement::new("101 with the right Sec-WebSocket-Accept, then an echo");
+    let mut stream = match env.url.connect(env.timeout) {
+        Ok(s) => s,
+        Err(e) => {
+            j.fail_with(e);
+            return j;
+        }
+    };
+    let _ = stream.set_write_timeout(Some(env.timeout));
+    let _ = stream.set_nodelay(true);
+    for (i, b) in bytes.iter().enumerate() {
+        if let Err(e) = std::io::Write::write_all(&mut stream, std::slice::from_ref(b)) {
+            j.observed = format!("writes failed after {i} of {} bytes: {e}", bytes.len());
+            j.add(
+                Verdict::Informational,
+                format!(
+                    "expected a 101, observed the server ending the connection after {i} of \
+                     the request's {} bytes, written one byte per write ({e}): a policy \
+                     against slow or byte-by-byte requests; RFC 6455 has no rule on how a \
+                     request is split",
+                    bytes.len()
+                ),
+            );
+            return j;
+        }
+    }
+    match http::read_head(&mut stream, Instant::now() + env.timeout) {
+        Ok((head, rest)) => {
+            j.observed = head.start_line.clone();
+            let problems = upgrade_problems(&head, &key);
+            if problems.is_empty() {
+                let mut script = Script::new(env.ctx);
+                script.echo(RawFrame::text("after the handshake"));
+                echo_after_upgrade(env, stream, rest, script, &mut j);
+            }
+            for p in problems {
+                j.fail(p);
+            }
+        }
+        Err(e) => j.fail_with(format!(
+            "expected a 101 to the whole request written one byte per write, observed: {e}"
+        )),
     }
     j
 }

@@ -21,7 +21,7 @@ pub fn cases() -> Vec<Case> {
     let mut cases = Vec::new();
     for rsv in 1..=7u8 {
         cases.push(Case::script(
-            format!("3.1.{rsv}"),
+            format!("rsv.1.{rsv}"),
             format!("text frame with payload and reserved bits {rsv:03b}"),
             move |s| {
                 s.send(RawFrame::text("Hello").rsv(rsv));
@@ -41,13 +41,13 @@ pub fn cases() -> Vec<Case> {
         }),
     ];
     for (i, (what, make)) in kinds.into_iter().enumerate() {
-        cases.push(Case::script(format!("3.2.{}", i + 1), what, move |s| {
+        cases.push(Case::script(format!("rsv.2.{}", i + 1), what, move |s| {
             s.send(make());
             s.fail(1002);
         }));
     }
     cases.push(Case::script(
-        "3.2.5",
+        "rsv.2.5",
         "second fragment of a text message with RSV2",
         |s| {
             s.send(RawFrame::text("frag").fin(false));
@@ -56,7 +56,7 @@ pub fn cases() -> Vec<Case> {
         },
     ));
     cases.push(Case::script(
-        "3.3.1",
+        "rsv.3.1",
         "valid text, text with RSV1, valid text, as separate writes",
         |s| {
             s.echo(RawFrame::text("valid before"));
@@ -66,17 +66,17 @@ pub fn cases() -> Vec<Case> {
         },
     ));
     cases.push(Case::script(
-        "3.3.2",
+        "rsv.3.2",
         "valid text, text with RSV2, valid text, in one write",
         |s| sandwich(s, RawFrame::text("bad").rsv(2), 0),
     ));
     cases.push(Case::script(
-        "3.3.3",
+        "rsv.3.3",
         "valid text, text with RSV3, valid text, in 1-byte pieces",
         |s| sandwich(s, RawFrame::text("bad").rsv(1), 1),
     ));
     cases.push(Case::script(
-        "3.3.4",
+        "rsv.3.4",
         "64 KiB binary message, then a binary frame with RSV1+RSV3",
         |s| {
             s.echo(RawFrame::binary(binary_payload(65536)));
@@ -89,7 +89,7 @@ pub fn cases() -> Vec<Case> {
         for op in range.clone() {
             let n = op - range.start() + 1;
             cases.push(Case::script(
-                format!("4.{group}.{n}"),
+                format!("opcode.{group}.{n}"),
                 format!("frame with reserved opcode {op}, no payload"),
                 move |s| {
                     s.send(RawFrame::new(op, ""));
@@ -97,7 +97,7 @@ pub fn cases() -> Vec<Case> {
                 },
             ));
             cases.push(Case::script(
-                format!("4.{}.{n}", group + 1),
+                format!("opcode.{}.{n}", group + 1),
                 format!("valid text, frame with reserved opcode {op} and payload, valid text"),
                 move |s| sandwich(s, RawFrame::new(op, "reserved opcode"), 0),
             ));

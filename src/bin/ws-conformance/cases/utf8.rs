@@ -100,12 +100,12 @@ pub fn cases() -> Vec<Case> {
     for (i, &(name, text)) in VALID.iter().enumerate() {
         let n = i + 1;
         cases.push(Case::script(
-            format!("6.1.{n}"),
+            format!("utf8.1.{n}"),
             format!("valid text ({name}) in one frame"),
             move |s| s.echo(RawFrame::text(text)),
         ));
         cases.push(Case::script(
-            format!("6.2.{n}"),
+            format!("utf8.2.{n}"),
             format!(
                 "valid text ({name}) split into 2 fragments at every byte, one message per split"
             ),
@@ -122,7 +122,7 @@ pub fn cases() -> Vec<Case> {
             },
         ));
         cases.push(Case::script(
-            format!("6.3.{n}"),
+            format!("utf8.3.{n}"),
             format!("valid text ({name}) in one frame written in 1-byte pieces"),
             move |s| s.echo_chopped(RawFrame::text(text), 1),
         ));
@@ -140,7 +140,7 @@ pub fn cases() -> Vec<Case> {
         let n = i + 1;
         let p = payload.clone();
         cases.push(Case::script(
-            format!("6.4.{n}"),
+            format!("utf8.4.{n}"),
             format!("invalid text ({name}) in one frame"),
             move |s| {
                 s.send(RawFrame::text(p.clone()));
@@ -150,7 +150,7 @@ pub fn cases() -> Vec<Case> {
         for k in 1..payload.len() {
             let p = payload.clone();
             cases.push(Case::script(
-                format!("6.5.{n}.{k}"),
+                format!("utf8.5.{n}.{k}"),
                 format!("invalid text ({name}) in 2 fragments split after byte {k}"),
                 move |s| {
                     s.send(RawFrame::text(&p[..k]).fin(false));
@@ -167,7 +167,7 @@ pub fn cases() -> Vec<Case> {
         let cut = fail_point(&payload).expect("invalid payload");
         let p = payload.clone();
         cases.push(Case::script(
-            format!("6.6.{n}"),
+            format!("utf8.6.{n}"),
             format!(
                 "fail-fast, one frame: invalid text ({name}); the frame stops after the first \
                  invalid byte, pauses, then the rest follows in 1-byte pieces"
@@ -178,7 +178,7 @@ pub fn cases() -> Vec<Case> {
             },
         ));
         cases.push(Case::script(
-            format!("6.7.{n}"),
+            format!("utf8.7.{n}"),
             format!(
                 "fail-fast, fragments: invalid text ({name}); the first fragment ends after the \
                  first invalid byte, pause, then the last fragment"
