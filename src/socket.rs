@@ -246,6 +246,8 @@ impl<S: Read + Write> WebSocket<S> {
                     self.finish();
                     return Err(Error::ConnectionClosed);
                 }
+                // Reads of both kinds mixed within a message: refused, nothing lost.
+                Err(e @ Error::ReadMode(_)) => return Err(e),
                 Err(e) => {
                     // The core queued the close frame that fails the connection.
                     self.finish();
@@ -334,6 +336,8 @@ impl<S: Read + Write> WebSocket<S> {
                     return Ok(chunk);
                 }
                 Ok(None) => {}
+                // Reads of both kinds mixed within a message: refused, nothing lost.
+                Err(e @ Error::ReadMode(_)) => return Err(e),
                 Err(e) => {
                     self.finish();
                     return Err(e);
@@ -1223,6 +1227,8 @@ impl WsReader {
                     return Ok(msg);
                 }
                 Ok(None) => {}
+                // Reads of both kinds mixed within a message: refused, nothing lost.
+                Err(e @ Error::ReadMode(_)) => return Err(e),
                 Err(e) => {
                     self.finish();
                     return Err(e);
@@ -1324,6 +1330,8 @@ impl WsReader {
                     return self.extend_chunk(buf, chunk);
                 }
                 Ok(None) => {}
+                // Reads of both kinds mixed within a message: refused, nothing lost.
+                Err(e @ Error::ReadMode(_)) => return Err(e),
                 Err(e) => {
                     self.finish();
                     return Err(e);
