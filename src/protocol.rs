@@ -65,8 +65,10 @@ use crate::utf8::Utf8Validator;
 /// The most a close reason may take on the wire: 125 bytes less the 2-byte code.
 pub const MAX_CLOSE_REASON: usize = MAX_CONTROL_PAYLOAD - 2;
 
-/// The largest piece of a message buffer reserved on the word of a frame header alone.
-const RESERVE_AHEAD: u64 = 1 << 20;
+/// The least a message buffer grows by when payload of a frame in progress arrives: it grows
+/// with what has arrived (doubling), never with what a header announced, so a peer that
+/// declares a huge frame and sends little costs little.
+const GROW_MIN: usize = 16 << 10;
 
 /// [`Receiver::shrink`] leaves input buffers up to this size alone.
 const SHRINK_ABOVE: usize = 64 << 10;
@@ -326,9 +328,13 @@ impl Receiver {
     /// Spare room of at least `min` bytes (at least 1) to read into directly; report how much
     /// was written with [`Receiver::commit`] before any other call. Usually the end of the
     /// input buffer (compacted or grown as needed); while the payload of a large frame of a
-    /// message read whole is streaming in, a piece of the message buffer itself (up to
-    /// 64 KiB, never past the end of the frame), so big payloads are read in big pieces and
-    /// never copied.
+    /// message read whole is streaming in, a piece of the message buffer itself (never past
+    /// the end of the frame), so big payloads are read in big pieces and never copied.
+    ///
+    /// Memory follows what arrives, not what a header announces: the message buffer grows
+    /// to at most twice the payload received so far plus 16 KiB (or by `min`, if more is
+    /// asked for), and the piece lent is at most 64 KiB unless more is asked for. Ask for
+    /// [`Receiver::read_size_hint`] bytes to read as much as that allows.
     ///
     /// ```
     /// use ws6455::{protocol::Receiver, Config, Message, Role};
@@ -351,7 +357,12 @@ impl Receiver {
             if remaining >= DIRECT_MIN.max(min) as u64 {
                 // The payload of a large frame is streaming in and nothing else is buffered:
                 // lend the message buffer itself, so the bytes land where they belong.
-                let end = len + clamp_to(DIRECT_MAX.max(min), remaining);
+                let room = direct_room(self.message.capacity(), len, remaining, min);
+                if len + room > self.message.capacity() {
+                    self.message.reserve_exact(len + room - self.message.len());
+                }
+                let want = room.min(DIRECT_MAX.max(min));
+                let end = len + clamp_to(want, remaining);
                 if self.message.len() < end {
                     self.message.resize(end, 0);
                 }
@@ -450,6 +461,22 @@ impl Receiver {
         self.filled - self.pos
     }
 
+    /// Bytes of memory the receiver's buffers hold (the input buffer and the message being
+    /// assembled), for watching what a connection costs. It grows with the bytes that
+    /// arrive, not with lengths the peer announces.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Receiver, Config, Role};
+    /// let mut rx = Receiver::new(Role::Client, &Config::default());
+    /// // A binary frame announcing 16 MiB, and 3 bytes of it.
+    /// rx.receive(&[0x82, 0x7F, 0, 0, 0, 0, 1, 0, 0, 0, 1, 2, 3]);
+    /// assert_eq!(rx.next_message().unwrap(), None);
+    /// assert!(rx.capacity() < 64 << 10);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity() + self.message.capacity()
+    }
+
     /// Payload bytes of the data frame in progress that have not arrived yet (0 between
     /// frames). A socket layer can read up to this much in one call instead of in
     /// `read_buffer_size` pieces: a large frame then takes a few big reads rather than thousands
@@ -467,10 +494,11 @@ impl Receiver {
     }
 
     /// How many bytes a socket layer should ask [`Receiver::read_buf`] for, given its usual
-    /// read size: the rest of a large frame in progress (up to 1 MiB) so it arrives in few big
-    /// reads; between frames after a large one, just enough for the next header and a little
-    /// payload, so that a following large payload is read straight into the message instead
-    /// of being copied; otherwise `configured`.
+    /// read size: for a large frame in progress, as much of its rest as the message buffer
+    /// can take without growing past twice what has arrived (up to 1 MiB), so it arrives in
+    /// few big reads (each about doubling the last); between frames after a large one, just
+    /// enough for the next header and a little payload, so that a following large payload is
+    /// read straight into the message instead of being copied; otherwise `configured`.
     ///
     /// ```
     /// use ws6455::{protocol::Receiver, Config, Role};
@@ -486,13 +514,16 @@ impl Receiver {
     /// ```
     pub fn read_size_hint(&self, configured: usize) -> usize {
         if let Assembly::Whole {
-            frame: Some(frame), ..
+            len,
+            frame: Some(frame),
+            ..
         } = self.at
         {
             if frame.remaining >= DIRECT_MIN as u64 {
-                // Exactly the rest of the frame (or 1 MiB of it): `read_buf` then lends the
-                // message buffer itself. Asking for more would get the input buffer, and a copy.
-                return clamp_to(MAX_BULK_READ, frame.remaining);
+                // What `read_buf` then lends from the message buffer itself. Asking for more
+                // would get the input buffer, and a copy.
+                let room = direct_room(self.message.capacity(), len, frame.remaining, DIRECT_MIN);
+                return clamp_to(room.min(MAX_BULK_READ), frame.remaining);
             }
         }
         if self.after_large {
@@ -1048,6 +1079,7 @@ impl Receiver {
                 let avail = self.filled - self.pos;
                 let n = clamp_to(avail, frame.remaining);
                 if n > 0 {
+                    self.reserve_message(len, n, frame.remaining);
                     let chunk = &mut self.buf[self.pos..self.pos + n];
                     frame.arrived(chunk);
                     if kind == DataKind::Text {
@@ -1107,8 +1139,6 @@ impl Receiver {
             }
 
             self.pos += hlen;
-            self.message
-                .reserve(payload_len.min(RESERVE_AHEAD) as usize);
             let len = match self.at {
                 Assembly::Whole { len, .. } => len,
                 _ => 0,
@@ -1120,6 +1150,19 @@ impl Receiver {
                 frame: Some(InFrame::new(&header)),
             };
         }
+    }
+
+    /// Makes room in the message buffer, which holds `len` payload bytes, for `n` more of a
+    /// frame that still owes `remaining` (`n` included): it grows to what it needs, or to
+    /// twice what it holds (at least [`GROW_MIN`] more) if that is more, never past the end
+    /// of the frame. So it follows what arrived, and a large message is copied few times.
+    fn reserve_message(&mut self, len: usize, n: usize, remaining: u64) {
+        if self.message.capacity().saturating_sub(len) >= n {
+            return;
+        }
+        let ahead = clamp_to(len.max(GROW_MIN), remaining).max(n);
+        self.message
+            .reserve_exact((len + ahead).saturating_sub(self.message.len()));
     }
 
     fn finish_message(&mut self) -> Result<Message, ProtocolError> {
@@ -1146,6 +1189,18 @@ impl Receiver {
 #[inline]
 fn clamp_to(n: usize, limit: u64) -> usize {
     usize::try_from(limit).map_or(n, |limit| n.min(limit))
+}
+
+/// The room the message buffer, holding `len` payload bytes in `capacity`, offers a direct
+/// read of at least `min` bytes of a frame that still owes `remaining`: its spare capacity
+/// while that is a useful piece (or all the frame still owes), else the room it grows to: as
+/// much again as it holds (at least [`GROW_MIN`], at least `min`), never past the frame's end.
+fn direct_room(capacity: usize, len: usize, remaining: u64, min: usize) -> usize {
+    let spare = capacity.saturating_sub(len);
+    if spare >= DIRECT_MIN.max(min) || spare as u64 >= remaining {
+        return spare;
+    }
+    clamp_to(len.max(GROW_MIN).max(min), remaining)
 }
 
 /// Payloads from this size up are placed in the queue away from their source's page offset
@@ -2548,7 +2603,7 @@ pub mod fuzzing {
             }
             if feed == Feed::Chunks {
                 read_chunks(&mut p, &mut assembly, &mut events, turn);
-                check_bounds(&p, config, true);
+                check_bounds(&p, config, true, input.len() - rest.len());
                 continue;
             }
             loop {
@@ -2567,9 +2622,9 @@ pub mod fuzzing {
                         break;
                     }
                 }
-                check_bounds(&p, config, false);
+                check_bounds(&p, config, false, input.len() - rest.len());
             }
-            check_bounds(&p, config, true);
+            check_bounds(&p, config, true, input.len() - rest.len());
             if feed == Feed::Mixed && turn % 3 == 0 {
                 p.shrink();
             }
@@ -2636,7 +2691,7 @@ pub mod fuzzing {
         }
     }
 
-    fn check_bounds(p: &Protocol, config: &Config, drained: bool) {
+    fn check_bounds(p: &Protocol, config: &Config, drained: bool, fed: usize) {
         let rx = &p.receiver;
         if drained && !rx.is_failed() && !rx.close_received() {
             // Between calls only a partial header or a partial control frame waits.
@@ -2647,9 +2702,10 @@ pub mod fuzzing {
             );
         }
         assert!(rx.message.len() <= config.max_message_size);
+        // The message buffer grows with what arrived, not with what headers announced.
         assert!(
-            rx.message.capacity() <= 2 * (config.max_message_size + config.max_frame_size) + 64,
-            "message buffer capacity {}",
+            rx.message.capacity() <= 2 * fed + super::GROW_MIN,
+            "message buffer capacity {} after {fed} bytes",
             rx.message.capacity()
         );
         let bound = config.max_write_buffer + 2 * (MAX_HEADER_LEN + MAX_CONTROL_PAYLOAD);
