@@ -358,11 +358,12 @@ impl Receiver {
                 // The payload of a large frame is streaming in and nothing else is buffered:
                 // lend the message buffer itself, so the bytes land where they belong.
                 let room = direct_room(self.message.capacity(), len, remaining, min);
-                if len + room > self.message.capacity() {
-                    self.message.reserve_exact(len + room - self.message.len());
+                let capacity = len.saturating_add(room);
+                if capacity > self.message.capacity() {
+                    self.message.reserve_exact(capacity - self.message.len());
                 }
                 let want = room.min(DIRECT_MAX.max(min));
-                let end = len + clamp_to(want, remaining);
+                let end = len.saturating_add(clamp_to(want, remaining));
                 if self.message.len() < end {
                     self.message.resize(end, 0);
                 }
@@ -1162,7 +1163,7 @@ impl Receiver {
         }
         let ahead = clamp_to(len.max(GROW_MIN), remaining).max(n);
         self.message
-            .reserve_exact((len + ahead).saturating_sub(self.message.len()));
+            .reserve_exact(len.saturating_add(ahead).saturating_sub(self.message.len()));
     }
 
     fn finish_message(&mut self) -> Result<Message, ProtocolError> {
@@ -1201,6 +1202,38 @@ fn direct_room(capacity: usize, len: usize, remaining: u64, min: usize) -> usize
         return spare;
     }
     clamp_to(len.max(GROW_MIN).max(min), remaining)
+}
+
+#[cfg(test)]
+mod receiver_tests {
+    use super::{clamp_to, direct_room, DIRECT_MIN, GROW_MIN};
+
+    #[test]
+    fn clamp_to_never_truncates_a_64_bit_limit() {
+        // `limit as usize` would make 2^32 + 5 into 5 on a 32-bit target.
+        assert_eq!(clamp_to(10, (1 << 32) + 5), 10);
+        assert_eq!(clamp_to(10, 3), 3);
+        assert_eq!(clamp_to(usize::MAX, u64::MAX), usize::MAX);
+        assert_eq!(clamp_to(0, u64::MAX), 0);
+    }
+
+    #[test]
+    fn direct_room_follows_what_arrived_and_stops_at_the_frame_end() {
+        // Nothing yet: the first growth, not the 16 MiB announced.
+        assert_eq!(direct_room(0, 0, 16 << 20, DIRECT_MIN), GROW_MIN);
+        // Spare capacity worth a read is used as it is.
+        assert_eq!(direct_room(40_000, 10_000, 1 << 30, DIRECT_MIN), 30_000);
+        // Too little spare: as much again as arrived.
+        assert_eq!(direct_room(101_000, 100_000, 1 << 30, DIRECT_MIN), 100_000);
+        // Never past the end of the frame, nor short of what is asked for.
+        assert_eq!(direct_room(0, 100_000, 5000, DIRECT_MIN), 5000);
+        assert_eq!(direct_room(0, 0, 1 << 30, 1 << 20), 1 << 20);
+        // Extreme lengths do not overflow.
+        assert_eq!(
+            direct_room(0, usize::MAX / 2, u64::MAX, usize::MAX),
+            usize::MAX
+        );
+    }
 }
 
 /// Payloads from this size up are placed in the queue away from their source's page offset
