@@ -201,12 +201,18 @@ fn a_refused_switch_queues_nothing_and_fails_nothing() {
     );
 }
 
-/// Over TCP: a server sends a fragmented message slowly; the client's `read` times out in
-/// the middle of a frame, then the client calls `read_chunk`. It must get `Error::ReadMode`
-/// (it used to get the 4 100 payload bytes already assembled, as if they were a new frame's),
-/// and `read` then finishes the message intact.
-#[test]
-fn read_chunk_after_a_read_that_timed_out_mid_frame_is_refused_over_tcp() {
+/// A server that sends, as raw frames (so the test decides exactly where the bytes stop): a
+/// ping (so the client knows the write has arrived), then a binary frame announcing 8 000 of a
+/// message's 8 192 bytes with only 4 100 of them; on the first signal the rest of that message,
+/// then a second fragmented message; on the second signal it ends. Returns its address, the
+/// signal, the two messages and the thread.
+fn slow_fragmented_server() -> (
+    std::net::SocketAddr,
+    mpsc::Sender<()>,
+    Vec<u8>,
+    Vec<u8>,
+    std::thread::JoinHandle<()>,
+) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let first = pattern(8192, 11);
@@ -219,15 +225,12 @@ fn read_chunk_after_a_read_that_timed_out_mid_frame_is_refused_over_tcp() {
             Decision::Accept(Accept::default())
         })
         .unwrap();
-        // Raw frames, so the test decides exactly where the bytes stop: a ping (so the client
-        // knows the write has arrived), then a frame announcing 8 000 bytes with 4 100 of them.
         let mut wire = server_frame(true, OpCode::Ping, b"here");
         wire.extend(server_header(false, OpCode::Binary, 8000));
         wire.extend_from_slice(&first_wire[..4100]);
         let raw = ws.get_mut();
         raw.write_all(&wire).unwrap();
         wait.recv().unwrap();
-        // The rest of the frame, the last fragment, then a message for `read_chunk`.
         let mut wire = first_wire[4100..8000].to_vec();
         wire.extend(server_frame(
             true,
@@ -243,7 +246,38 @@ fn read_chunk_after_a_read_that_timed_out_mid_frame_is_refused_over_tcp() {
         raw.write_all(&wire).unwrap();
         wait.recv().unwrap();
     });
+    (addr, go_on, first, second, server)
+}
 
+/// Reads one message with `read_chunk` (as `WebSocket::read_chunk` or `WsReader::read_chunk`).
+fn read_by_chunks(mut read_chunk: impl FnMut(&mut [u8]) -> ws6455::Result<Chunk>) -> Vec<u8> {
+    let mut buf = vec![0u8; 4096];
+    let mut got = Vec::new();
+    loop {
+        match read_chunk(&mut buf).unwrap() {
+            Chunk::FrameStart { .. } => {}
+            Chunk::Data {
+                len,
+                end_of_message,
+                ..
+            } => {
+                got.extend_from_slice(&buf[..len]);
+                if end_of_message {
+                    return got;
+                }
+            }
+            Chunk::Control(m) => panic!("unexpected {m:?}"),
+        }
+    }
+}
+
+/// Over TCP: a server sends a fragmented message slowly; the client's `read` times out in
+/// the middle of a frame, then the client calls `read_chunk`. It must get `Error::ReadMode`
+/// (it used to go on as if a chunked frame were in progress, with the 4 100 payload bytes
+/// already assembled left behind), and `read` then finishes the message intact.
+#[test]
+fn read_chunk_after_a_read_that_timed_out_mid_frame_is_refused_over_tcp() {
+    let (addr, go_on, first, second, server) = slow_fragmented_server();
     let (mut ws, _) = ws6455::client::connect(&format!("ws://{addr}/")).unwrap();
     let tcp: &TcpStream = ws.get_ref();
     tcp.set_read_timeout(Some(Duration::from_millis(200)))
@@ -263,24 +297,35 @@ fn read_chunk_after_a_read_that_timed_out_mid_frame_is_refused_over_tcp() {
     tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     assert_eq!(ws.read().unwrap(), Message::Binary(first));
     // Between messages a chunk read is fine.
-    let mut got = Vec::new();
-    loop {
-        match ws.read_chunk(&mut buf).unwrap() {
-            Chunk::FrameStart { .. } => {}
-            Chunk::Data {
-                len,
-                end_of_message,
-                ..
-            } => {
-                got.extend_from_slice(&buf[..len]);
-                if end_of_message {
-                    break;
-                }
-            }
-            Chunk::Control(m) => panic!("unexpected {m:?}"),
-        }
+    assert_eq!(read_by_chunks(|buf| ws.read_chunk(buf)), second);
+    go_on.send(()).unwrap();
+    server.join().unwrap();
+}
+
+/// The same through the reading half of a split connection.
+#[test]
+fn a_split_reader_refuses_the_switch_mid_frame_too() {
+    let (addr, go_on, first, second, server) = slow_fragmented_server();
+    let (ws, _) = ws6455::client::connect(&format!("ws://{addr}/")).unwrap();
+    let (mut reader, _writer) = ws.split().unwrap();
+    reader
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    assert_eq!(reader.read().unwrap(), Message::Ping(b"here".to_vec()));
+    assert!(matches!(reader.read(), Err(Error::Timeout)));
+    let mut buf = vec![0u8; 64 << 10];
+    match reader.read_chunk(&mut buf) {
+        Err(Error::ReadMode(_)) => {}
+        other => panic!("read_chunk mid-frame gave {other:?}, not Error::ReadMode"),
     }
-    assert_eq!(got, second);
+    go_on.send(()).unwrap();
+    reader
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    assert_eq!(reader.read().unwrap(), Message::Binary(first));
+    assert_eq!(read_by_chunks(|buf| reader.read_chunk(buf)), second);
     go_on.send(()).unwrap();
     server.join().unwrap();
 }
