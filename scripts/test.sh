@@ -8,5 +8,6 @@ export CARGO_TERM_COLOR=never
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo test --release
+cargo test --lib --test 'protocol_*' # debug build: overflow checks on for the sans-IO core
 scripts/interop.sh
 scripts/soak.sh --ci

@@ -53,6 +53,22 @@ pub enum Error {
     /// Keepalive: the peer sent nothing for [`crate::Config::ping_timeout`] after our ping;
     /// the connection was closed with 1001.
     PingTimeout,
+    /// Whole-message reads ([`crate::protocol::Receiver::next_message`],
+    /// [`crate::socket::WebSocket::read`]) and chunk reads (`next_chunk`, `read_chunk`) were
+    /// mixed within one message: a message begun by one kind must be finished by the same
+    /// kind (between messages either may be used). Nothing was consumed; the connection is
+    /// unharmed, and the read of the right kind goes on where it stopped.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Receiver, Config, Error, Role};
+    /// let mut rx = Receiver::new(Role::Client, &Config::default());
+    /// rx.receive(&[0x01, 0x01, b'a']); // first fragment of a text message, read whole
+    /// assert_eq!(rx.next_message().unwrap(), None);
+    /// let err = rx.next_chunk(&mut [0u8; 8]).unwrap_err();
+    /// assert!(matches!(err, Error::ReadMode(_)));
+    /// assert_eq!(err.close_code(), None);
+    /// ```
+    ReadMode(&'static str),
 }
 
 impl Error {
@@ -100,6 +116,7 @@ impl fmt::Display for Error {
             }
             Error::FrameSequence(what) => write!(f, "frame-by-frame send out of order: {what}"),
             Error::PingTimeout => f.write_str("the peer did not answer a keepalive ping in time"),
+            Error::ReadMode(what) => write!(f, "read mode switched mid-message: {what}"),
         }
     }
 }

@@ -38,14 +38,6 @@ pub(super) trait Link<S> {
     fn finish(&mut self, stream: &mut S) -> bool;
 }
 
-/// Which kind of read is in progress; set by the call that began a message, checked by the
-/// other so that a message is never read half one way and half the other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Whole,
-    Chunks,
-}
-
 /// The reading side of a connection.
 pub(super) struct Driver<S> {
     pub(super) rx: Receiver,
@@ -54,8 +46,6 @@ pub(super) struct Driver<S> {
     hooks: Option<TimeoutHooks<S>>,
     read_buffer_size: usize,
     close_timeout: Option<std::time::Duration>,
-    /// The message in progress was begun by `read` or by `read_chunk`.
-    mode: Option<Mode>,
     finished: bool,
 }
 
@@ -68,7 +58,6 @@ impl<S: Read> Driver<S> {
             hooks: None,
             read_buffer_size: config.read_buffer_size,
             close_timeout: config.close_timeout,
-            mode: None,
             finished: false,
         }
     }
@@ -88,21 +77,8 @@ impl<S: Read> Driver<S> {
         self.timers.close_overdue()
     }
 
-    fn enter(&mut self, mode: Mode) -> Result<()> {
-        match self.mode {
-            Some(m) if m != mode && self.rx.in_message() => Err(Error::FrameSequence(
-                "a message begun by read continued by read_chunk, or the other way round",
-            )),
-            _ => {
-                self.mode = Some(mode);
-                Ok(())
-            }
-        }
-    }
-
     /// The next whole message.
     pub(super) fn read<L: Link<S>>(&mut self, stream: &mut S, link: &mut L) -> Result<Message> {
-        self.enter(Mode::Whole)?;
         loop {
             let got = self.rx.next_message();
             if let Some(r) = Reaction::to_message(&got) {
@@ -117,6 +93,8 @@ impl<S: Read> Driver<S> {
                     return Ok(msg);
                 }
                 Ok(None) => {}
+                // Reads of both kinds mixed within a message: refused, nothing lost.
+                Err(e @ Error::ReadMode(_)) => return Err(e),
                 Err(e) => {
                     self.end(stream, link);
                     return Err(e);
@@ -139,7 +117,6 @@ impl<S: Read> Driver<S> {
                 "read_chunk needs a buffer of at least one byte",
             )));
         }
-        self.enter(Mode::Chunks)?;
         loop {
             let got = self.rx.next_chunk(buf);
             if let Some(r) = Reaction::to_chunk(&got) {
@@ -158,6 +135,8 @@ impl<S: Read> Driver<S> {
                     return Ok(chunk);
                 }
                 Ok(None) => {}
+                // Reads of both kinds mixed within a message: refused, nothing lost.
+                Err(e @ Error::ReadMode(_)) => return Err(e),
                 Err(e) => {
                     self.end(stream, link);
                     return Err(e);
@@ -252,9 +231,6 @@ impl<S: Read> Driver<S> {
     fn delivered<L: Link<S>>(&mut self, stream: &mut S, link: &mut L) -> Result<()> {
         // A close echo queued just now starts the close deadline.
         self.timers.close_queued(link.close_queued());
-        if !self.rx.in_message() {
-            self.mode = None;
-        }
         if self.rx.buffered() == 0 {
             self.rx.shrink();
         }

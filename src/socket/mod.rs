@@ -229,7 +229,8 @@ impl<S: Read + Write> WebSocket<S> {
     /// [`Error::ConnectionClosed`]; a socket made by the server or the client also pings a
     /// silent peer ([`Config::ping_interval`]) and closes one that stays silent
     /// ([`Error::PingTimeout`]). A message begun by `read` must be finished by `read` (not by
-    /// [`WebSocket::read_chunk`]), or the call fails with [`Error::FrameSequence`].
+    /// [`WebSocket::read_chunk`]): switching mid-message fails with [`Error::ReadMode`] and
+    /// loses nothing.
     ///
     /// ```
     /// use std::io::Cursor;
@@ -272,7 +273,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// else is buffered, the payload is read from the stream straight into `buf`. Control
     /// frames come whole, answered as by [`WebSocket::read`]; errors, timeouts and the close
     /// are as for `read`. Finish a message with the call that began it (this or `read`):
-    /// switching in the middle fails with [`Error::FrameSequence`].
+    /// switching in the middle fails with [`Error::ReadMode`] and loses nothing.
     ///
     /// Forwarding frames as they come (an echo that never holds a whole message); whatever
     /// `read_chunk` yields, empty frames included, can be written back as it came:
