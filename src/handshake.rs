@@ -718,7 +718,10 @@ fn bad_request(why: &str) -> Response {
 /// The RFC 6455 §4.2.1 checks on an upgrade request. `Ok` holds the `Sec-WebSocket-Key`;
 /// `Err` the response to send: 405 (with `Allow: GET`) for another method, 426 (with
 /// `Sec-WebSocket-Version: 13`) for a missing or other version, 400 with a short text body
-/// naming the failed check otherwise. Every failure response has `Connection: close`.
+/// naming the failed check otherwise. A request that announces a body (`Transfer-Encoding`, or
+/// `Content-Length` other than 0) gets 400 before any other check: after a 101 its bytes would
+/// be run as frames, a request-smuggling vector behind a proxy (RFC 9112 §6.3). Every failure
+/// response has `Connection: close`.
 ///
 /// ```
 /// use ws6455::handshake::{check_request, Request};
@@ -730,8 +733,15 @@ fn bad_request(why: &str) -> Response {
 /// let resp = check_request(&v8).unwrap_err();
 /// assert_eq!(resp.status, 426);
 /// assert_eq!(resp.get_header("Sec-WebSocket-Version"), Some("13"));
+/// let with_body = Request::parse(b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\
+/// Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+/// Content-Length: 8\r\n\r\n").unwrap();
+/// assert_eq!(check_request(&with_body).unwrap_err().status, 400);
 /// ```
 pub fn check_request(req: &Request) -> std::result::Result<String, Response> {
+    if let Some(why) = body_framing_problem(req) {
+        return Err(bad_request(why));
+    }
     if req.method != "GET" {
         return Err(
             Response::text(405, "a WebSocket upgrade must use the GET method\n")
@@ -769,6 +779,32 @@ pub fn check_request(req: &Request) -> std::result::Result<String, Response> {
         Ok(raw) if raw.len() == 16 => Ok(key.to_owned()),
         _ => Err(bad_request("Sec-WebSocket-Key must be base64 of 16 bytes")),
     }
+}
+
+/// Why an upgrade request's message framing is refused, if it is (RFC 9112 §6.3). After a 101
+/// the bytes that follow the head are WebSocket frames, so a request that announces a body is
+/// ambiguous: an intermediary that does not understand the upgrade would take those bytes as the
+/// body (or as a next request) while we take them as frames — request smuggling. So any
+/// `Transfer-Encoding`, and any `Content-Length` other than 0 (or not a valid number), is refused;
+/// both together always are, whatever their values.
+fn body_framing_problem(req: &Request) -> Option<&'static str> {
+    if req.header("transfer-encoding").is_some() {
+        return Some(if req.header("content-length").is_some() {
+            "an upgrade request must not have both Transfer-Encoding and Content-Length"
+        } else {
+            "an upgrade request must not have a body (Transfer-Encoding)"
+        });
+    }
+    let zero = |v: &str| {
+        v.split(',').all(|n| {
+            let n = n.trim_matches([' ', '\t']);
+            !n.is_empty() && n.bytes().all(|b| b == b'0')
+        })
+    };
+    if req.header_all("content-length").any(|v| !zero(v)) {
+        return Some("an upgrade request must not have a body (Content-Length other than 0)");
+    }
+    None
 }
 
 /// The 101 response for a checked request. The subprotocol in `accept` is sent only if the
