@@ -120,6 +120,40 @@ fn hex(c: u8) -> Option<u8> {
     }
 }
 
+/// Sets a stream's read timeout (`None`: block), for [`read_by`].
+pub(crate) type ArmTimeout<S> = fn(&S, Option<std::time::Duration>) -> std::io::Result<()>;
+
+/// One read of a handshake that must end by `deadline`: the read may only wait for what is left
+/// of it (when `arm` can set the stream's read timeout), and fails with `TimedOut` once it has
+/// passed. A handshake timeout is one deadline for the whole exchange, not a time per read, so a
+/// peer that trickles bytes cannot stretch it.
+pub(crate) fn read_by<S: std::io::Read>(
+    stream: &mut S,
+    buf: &mut [u8],
+    deadline: Option<std::time::Instant>,
+    arm: Option<ArmTimeout<S>>,
+) -> std::io::Result<usize> {
+    use std::io::{Error as IoError, ErrorKind};
+    let timed_out = || IoError::new(ErrorKind::TimedOut, "the handshake took too long");
+    if let Some(d) = deadline {
+        let left = d.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(timed_out());
+        }
+        if let Some(arm) = arm {
+            arm(stream, Some(left))?;
+        }
+    } else if let Some(arm) = arm {
+        arm(stream, None)?;
+    }
+    match stream.read(buf) {
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+            Err(timed_out())
+        }
+        r => r,
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Errors.
 

@@ -658,7 +658,6 @@ impl ConnContext {
             let _ = stream.set_nodelay(true);
         }
         let _ = stream.set_write_timeout(self.config.write_timeout);
-        let _ = stream.set_read_timeout(self.config.handshake_timeout);
         let http_hook = self.http_hook.as_deref();
         match accept_inner(
             stream,
@@ -666,6 +665,7 @@ impl ConnContext {
             &*self.upgrade_hook,
             http_hook,
             Some(self.shared.signal.clone()),
+            Some(arm_tcp),
         ) {
             Ok(Outcome::Upgraded(ws)) => {
                 let mut ws = *ws;
@@ -697,6 +697,11 @@ impl ConnContext {
     }
 }
 
+/// Sets a TCP stream's read timeout (for [`handshake::read_by`]).
+fn arm_tcp(stream: &TcpStream, timeout: Option<Duration>) -> io::Result<()> {
+    stream.set_read_timeout(timeout)
+}
+
 enum Outcome<S> {
     Upgraded(Box<WebSocket<S>>),
     /// A plain HTTP request or a refused upgrade was answered with this status.
@@ -710,7 +715,9 @@ enum Outcome<S> {
 /// and returned as [`Error::Handshake`] ([`HandshakeError::Refused`](handshake::HandshakeError::Refused))
 /// or [`Error::Http`].
 ///
-/// Set a read timeout on the stream first if the peer may be slow or hostile.
+/// Set a read timeout on the stream first if the peer may be slow or hostile: the
+/// [`Config::handshake_timeout`] deadline is checked after each read, and a head completed after
+/// it is refused with [`Error::Timeout`], but a read that blocks is only ended by the stream.
 ///
 /// ```
 /// use std::io::{Cursor, Read, Write};
@@ -740,7 +747,7 @@ pub fn accept<S: Read + Write>(
     config: Config,
     hook: impl Fn(&Request) -> Decision,
 ) -> Result<WebSocket<S>> {
-    match accept_inner(stream, &config, &hook, None, None)? {
+    match accept_inner(stream, &config, &hook, None, None, None)? {
         Outcome::Upgraded(ws) => Ok(*ws),
         Outcome::Answered(status) => Err(Error::Handshake(handshake::HandshakeError::Refused {
             status,
@@ -755,12 +762,16 @@ fn accept_inner<S: Read + Write>(
     hook: &dyn Fn(&Request) -> Decision,
     http_hook: Option<&HttpHook>,
     signal: Option<Arc<ShutdownSignal>>,
+    arm: Option<handshake::ArmTimeout<S>>,
 ) -> Result<Outcome<S>> {
     let mut hs = ServerHandshake::new(http::Limits::from(config));
+    // One deadline for the whole head, however it trickles in: each read may only wait for
+    // what is left of it (when the stream's timeout can be set), and a head completed after
+    // it is not served.
     let deadline = config.handshake_timeout.map(|t| Instant::now() + t);
     let mut chunk = [0u8; 2048];
     let Incoming { request, leftover } = loop {
-        let n = match stream.read(&mut chunk) {
+        let n = match handshake::read_by(&mut stream, &mut chunk, deadline, arm) {
             Ok(0) => {
                 return Err(Error::Io(io::Error::new(
                     ErrorKind::UnexpectedEof,
@@ -780,10 +791,10 @@ fn accept_inner<S: Read + Write>(
                 return Err(bad.into());
             }
         }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            return Err(Error::Timeout);
-        }
     };
+    if deadline.is_some_and(|d| Instant::now() >= d) {
+        return Err(Error::Timeout);
+    }
 
     if !request.is_websocket_upgrade() {
         if let Some(h) = http_hook {

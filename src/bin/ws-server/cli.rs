@@ -53,6 +53,8 @@ pub struct Options {
     pub max_message_size: Option<usize>,
     pub max_connections: Option<usize>,
     pub idle_timeout: Option<Duration>,
+    /// `--handshake-timeout`: one deadline for a client's whole opening handshake.
+    pub handshake_timeout: Option<Duration>,
     pub room_queue: usize,
     pub verbosity: Verbosity,
 }
@@ -68,6 +70,7 @@ impl Default for Options {
             max_message_size: None,
             max_connections: None,
             idle_timeout: None,
+            handshake_timeout: Some(Duration::from_secs(10)),
             room_queue: DEFAULT_ROOM_QUEUE,
             verbosity: Verbosity::Normal,
         }
@@ -134,6 +137,8 @@ OPTIONS:
     --max-connections N       Most concurrent connections; more get 503
     --idle-timeout SECS       Close connections silent for SECS seconds
                               (0 = never, the default)
+    --handshake-timeout SECS  Time a client has for its whole upgrade request
+                              (0 = no limit) [default: 10]
     --room-queue N            Room app: messages queued for one client before
                               it is closed with 1008 as too slow [default: 256]
     --verbose                 Also log diagnostics (rejected upgrades, close
@@ -258,6 +263,7 @@ where
                 | "--max-message-size"
                 | "--max-connections"
                 | "--idle-timeout"
+                | "--handshake-timeout"
                 | "--room-queue"
         );
         let value = if takes_value {
@@ -320,6 +326,7 @@ where
             },
             "--max-connections" => o.max_connections = Some(parse_count(&flag, &value)?),
             "--idle-timeout" => o.idle_timeout = parse_secs(&flag, &value)?,
+            "--handshake-timeout" => o.handshake_timeout = parse_secs(&flag, &value)?,
             "--room-queue" => o.room_queue = parse_count(&flag, &value)?,
             other if other.starts_with('-') => {
                 return err(format!("unknown option '{other}'"));

@@ -114,7 +114,9 @@ fn main() {
     if let Some(n) = opts.max_connections {
         config = config.max_connections(n);
     }
-    config = config.idle_timeout(opts.idle_timeout);
+    config = config
+        .idle_timeout(opts.idle_timeout)
+        .handshake_timeout(opts.handshake_timeout);
 
     let server = match Server::bind_with_config(opts.listen.as_str(), config) {
         Ok(s) => s,
