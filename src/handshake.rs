@@ -20,7 +20,9 @@
 //! assert_eq!(out.response.get_header("Sec-WebSocket-Accept"), Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
+use std::net::SocketAddr;
 
 use base64::Engine as _;
 
@@ -79,10 +81,16 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// Decodes `%XX` escapes (and `+` as a space, as in HTML form encoding). Invalid escapes are
 /// kept as they are; bytes that do not form UTF-8 are replaced with U+FFFD.
 ///
+/// Borrows `s` when there is nothing to decode.
+///
 /// ```
 /// assert_eq!(ws6455::handshake::percent_decode("a%20b+c%2Bd%zz"), "a b c+d%zz");
+/// assert!(matches!(ws6455::handshake::percent_decode("plain"), std::borrow::Cow::Borrowed("plain")));
 /// ```
-pub fn percent_decode(s: &str) -> String {
+pub fn percent_decode(s: &str) -> Cow<'_, str> {
+    if !s.contains(['%', '+']) {
+        return Cow::Borrowed(s);
+    }
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -108,7 +116,7 @@ pub fn percent_decode(s: &str) -> String {
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 fn hex(c: u8) -> Option<u8> {
@@ -163,8 +171,10 @@ pub(crate) fn read_by<S: std::io::Read>(
 /// use ws6455::handshake::HandshakeError;
 /// let e = HandshakeError::Rejected { status: 403, reason: "Forbidden".into(), body: b"no".to_vec() };
 /// assert_eq!(e.to_string(), "server refused the upgrade: 403 Forbidden: no");
+/// // Debug shows a body that is UTF-8 as text, not as a list of bytes.
+/// assert_eq!(format!("{e:?}"), r#"Rejected { status: 403, reason: "Forbidden", body: "no" }"#);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HandshakeError {
     /// The server answered with a status other than 101.
@@ -202,6 +212,41 @@ pub enum HandshakeError {
         /// Why.
         reason: String,
     },
+}
+
+impl fmt::Debug for HandshakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use HandshakeError as H;
+        match self {
+            H::Rejected {
+                status,
+                reason,
+                body,
+            } => {
+                let mut d = f.debug_struct("Rejected");
+                d.field("status", status).field("reason", reason);
+                match std::str::from_utf8(body) {
+                    Ok(text) => d.field("body", &text),
+                    Err(_) => d.field("body", body),
+                };
+                d.finish()
+            }
+            H::MissingUpgrade => f.write_str("MissingUpgrade"),
+            H::MissingConnection => f.write_str("MissingConnection"),
+            H::MissingAccept => f.write_str("MissingAccept"),
+            H::BadAccept => f.write_str("BadAccept"),
+            H::UnexpectedProtocol(p) => f.debug_tuple("UnexpectedProtocol").field(p).finish(),
+            H::UnexpectedExtension(e) => f.debug_tuple("UnexpectedExtension").field(e).finish(),
+            H::InvalidHeader(h) => f.debug_tuple("InvalidHeader").field(h).finish(),
+            H::InvalidProtocol(p) => f.debug_tuple("InvalidProtocol").field(p).finish(),
+            H::Incomplete => f.write_str("Incomplete"),
+            H::Refused { status, reason } => f
+                .debug_struct("Refused")
+                .field("status", status)
+                .field("reason", reason)
+                .finish(),
+        }
+    }
 }
 
 impl fmt::Display for HandshakeError {
@@ -270,7 +315,7 @@ impl std::error::Error for HandshakeError {}
 /// assert_eq!(r.query_param("accessToken").as_deref(), Some("a+b"));
 /// assert_eq!(r.header("host"), Some("h"));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Request {
     /// The method, e.g. `GET`.
     pub method: String,
@@ -285,6 +330,97 @@ pub struct Request {
     pub version: u8,
     /// Header fields in order (values that are not UTF-8 are converted lossily).
     pub headers: Vec<(String, String)>,
+    /// The server's id for the connection and the peer's address, when a [`crate::server`]
+    /// received the request.
+    connection: Option<(u64, SocketAddr)>,
+}
+
+/// Query parameters whose values are credentials: never shown in logs (compared ignoring case).
+const SECRET_PARAMS: [&str; 10] = [
+    "accesstoken",
+    "access_token",
+    "token",
+    "auth",
+    "authorization",
+    "key",
+    "apikey",
+    "api_key",
+    "password",
+    "secret",
+];
+
+/// Header fields whose values are credentials (compared ignoring case).
+const SECRET_HEADERS: [&str; 5] = [
+    "x-ws-auth-key",
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "sec-websocket-key",
+];
+
+/// `target` with the value of every credential query parameter (`accessToken`, `token`,
+/// `key`, `password`, … ignoring case) replaced by `***`; borrowed when there is none.
+fn redact_target(target: &str) -> Cow<'_, str> {
+    let Some((before, query)) = target.split_once('?') else {
+        return Cow::Borrowed(target);
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (query, None),
+    };
+    let secret = |pair: &str| {
+        let name = pair.split_once('=').map_or(pair, |(k, _)| k);
+        pair.contains('=')
+            && SECRET_PARAMS
+                .iter()
+                .any(|s| percent_decode(name).eq_ignore_ascii_case(s))
+    };
+    if !query.split('&').any(secret) {
+        return Cow::Borrowed(target);
+    }
+    let mut out = String::with_capacity(target.len());
+    out.push_str(before);
+    out.push('?');
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match pair.split_once('=') {
+            Some((k, _)) if secret(pair) => {
+                out.push_str(k);
+                out.push_str("=***");
+            }
+            _ => out.push_str(pair),
+        }
+    }
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    Cow::Owned(out)
+}
+
+/// Shows the request with credentials redacted (see [`Request::redacted_target`]), so that
+/// logging a request with `{:?}` cannot leak a token.
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                let secret = SECRET_HEADERS.iter().any(|s| k.eq_ignore_ascii_case(s));
+                (k.as_str(), if secret { "***" } else { v.as_str() })
+            })
+            .collect();
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("target", &self.redacted_target())
+            .field("version", &self.version)
+            .field("headers", &headers)
+            .field("connection_id", &self.connection_id())
+            .field("peer_addr", &self.peer_addr())
+            .finish()
+    }
 }
 
 impl Request {
@@ -331,7 +467,61 @@ impl Request {
                     )
                 })
                 .collect(),
+            connection: None,
         }
+    }
+
+    /// Records which connection the request came on (done by the server).
+    pub(crate) fn set_connection(&mut self, id: u64, peer: SocketAddr) {
+        self.connection = Some((id, peer));
+    }
+
+    /// The id the [`Server`](crate::server::Server) gave the connection this request came on
+    /// (the same id as in its [`Event`](crate::server::Event)s); `None` for a request parsed
+    /// by hand. In a handler, the accepted request is
+    /// [`WebSocket::request`](crate::socket::WebSocket::request).
+    ///
+    /// ```no_run
+    /// use ws6455::handshake::{Accept, Decision, Request};
+    /// ws6455::server::Server::bind("127.0.0.1:9001")?
+    ///     .on_upgrade(|req| {
+    ///         println!("[{:?}] {} from {:?}", req.connection_id(), req.redacted_target(), req.peer_addr());
+    ///         Decision::Accept(Accept::default())
+    ///     })
+    ///     .serve(|ws| {
+    ///         let id = ws.request().and_then(Request::connection_id);
+    ///         println!("serving connection {id:?}");
+    ///     })?;
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn connection_id(&self) -> Option<u64> {
+        self.connection.map(|(id, _)| id)
+    }
+
+    /// The peer's address, when a server received the request (see [`Request::connection_id`]).
+    ///
+    /// ```
+    /// let r = ws6455::handshake::Request::parse(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    /// assert_eq!(r.peer_addr(), None);
+    /// ```
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.connection.map(|(_, peer)| peer)
+    }
+
+    /// The request target with the value of every credential query parameter (`accessToken`,
+    /// `token`, `key`, `password`, … compared ignoring case) replaced by `***`: the form to log.
+    /// The `Debug` form of a request is redacted the same way, and hides credential headers
+    /// (`X-WS-AUTH-KEY`, `Authorization`, `Cookie`).
+    ///
+    /// ```
+    /// let r = ws6455::handshake::Request::parse(
+    ///     b"GET /chat?name=ann&accessToken=s3cret HTTP/1.1\r\nX-WS-AUTH-KEY: k3y\r\n\r\n").unwrap();
+    /// assert_eq!(r.redacted_target(), "/chat?name=ann&accessToken=***");
+    /// let debug = format!("{r:?}");
+    /// assert!(!debug.contains("s3cret") && !debug.contains("k3y"), "{debug}");
+    /// ```
+    pub fn redacted_target(&self) -> Cow<'_, str> {
+        redact_target(&self.target)
     }
 
     /// Parses a complete request head (convenient in tests and examples).
@@ -416,13 +606,21 @@ impl Request {
     /// The first query parameter with this name, percent-decoded (`+` as space). A parameter
     /// without `=` has the empty value.
     ///
+    /// Like [`Request::header`] it gives text to read; it is a [`Cow`] because decoding needs
+    /// an owned string, but a value with no escapes is borrowed from the request. Compare it
+    /// with `as_deref()`, or take it with `into_owned()`.
+    ///
     /// ```
-    /// let r = ws6455::handshake::Request::parse(b"GET /?accessToken=x%3Dy&flag HTTP/1.1\r\n\r\n").unwrap();
+    /// let r = ws6455::handshake::Request::parse(b"GET /?accessToken=x%3Dy&flag&n=ann HTTP/1.1\r\n\r\n").unwrap();
     /// assert_eq!(r.query_param("accessToken").as_deref(), Some("x=y"));
     /// assert_eq!(r.query_param("flag").as_deref(), Some(""));
     /// assert_eq!(r.query_param("nope"), None);
+    /// // Header or query, the same type:
+    /// let n = r.query_param("n");
+    /// let name: Option<&str> = r.header("x-name").or(n.as_deref());
+    /// assert_eq!(name, Some("ann"));
     /// ```
-    pub fn query_param(&self, name: &str) -> Option<String> {
+    pub fn query_param(&self, name: &str) -> Option<Cow<'_, str>> {
         self.query.as_deref()?.split('&').find_map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             (percent_decode(k) == name).then(|| percent_decode(v))

@@ -156,7 +156,7 @@ SUBPROTOCOLS:
 OUTPUT:
     stdout: first line `Listening on ws://ADDR` (the real bound address),
             then the article's transcript, each connection's lines prefixed
-            with its connection id (the one the library's `ws6455: [ID]`
+            with its connection id (the one the `ws-server: [ID]`
             lines on stderr use too):
               Waiting for clients ...
               [1] Incoming connection from client ...
