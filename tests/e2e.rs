@@ -514,7 +514,9 @@ fn accept_on_any_stream_answers_and_reports_a_refusal() {
         Decision::Reject(Response::new(403).body("no"))
     });
     match refused {
-        Err(Error::Handshake(HandshakeError::Refused { status, .. })) => assert_eq!(status, 403),
+        Err(Error::Handshake(HandshakeError::Rejected { status, body, .. })) => {
+            assert_eq!((status, body.as_slice()), (403, &b"no"[..]))
+        }
         other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
     }
 }

@@ -100,7 +100,7 @@ pub fn client_request(
 /// assert_eq!(verify_response(&resp, b"", key, &[]), Err(HandshakeError::UnexpectedProtocol("chat".into())));
 /// ```
 pub fn verify_response(
-    resp: &http::Response<'_>,
+    resp: &http::ResponseHead<'_>,
     body: &[u8],
     key: &str,
     protocols: &[String],

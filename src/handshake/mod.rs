@@ -194,7 +194,9 @@ pub(crate) fn read_by<S: std::io::Read>(
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HandshakeError {
-    /// The server answered with a status other than 101.
+    /// The upgrade was answered with a status other than 101: by the server we connected to
+    /// (client side), or by us to the peer (server side, [`crate::server::accept`]); one
+    /// variant for both.
     Rejected {
         /// Status code.
         status: u16,
@@ -222,13 +224,6 @@ pub enum HandshakeError {
     InvalidProtocol(String),
     /// The connection closed before the handshake response was complete.
     Incomplete,
-    /// We (the server) refused the request with this status; the response was sent.
-    Refused {
-        /// Status code sent.
-        status: u16,
-        /// Why.
-        reason: String,
-    },
 }
 
 impl fmt::Debug for HandshakeError {
@@ -257,11 +252,6 @@ impl fmt::Debug for HandshakeError {
             H::InvalidHeader(h) => f.debug_tuple("InvalidHeader").field(h).finish(),
             H::InvalidProtocol(p) => f.debug_tuple("InvalidProtocol").field(p).finish(),
             H::Incomplete => f.write_str("Incomplete"),
-            H::Refused { status, reason } => f
-                .debug_struct("Refused")
-                .field("status", status)
-                .field("reason", reason)
-                .finish(),
         }
     }
 }
@@ -309,9 +299,6 @@ impl fmt::Display for HandshakeError {
             }
             HandshakeError::Incomplete => {
                 f.write_str("connection closed before the handshake completed")
-            }
-            HandshakeError::Refused { status, reason } => {
-                write!(f, "refused the upgrade request with {status}: {reason}")
             }
         }
     }

@@ -136,7 +136,7 @@ impl Request {
     /// let r = Request::from_http(&h);
     /// assert_eq!((r.path(), r.query()), ("/a", Some("b=c")));
     /// ```
-    pub fn from_http(req: &http::Request<'_>) -> Request {
+    pub fn from_http(req: &http::RequestHead<'_>) -> Request {
         let target = req.target;
         // Absolute form: keep only path and query.
         let rel = match target.find("://") {

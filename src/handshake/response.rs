@@ -134,7 +134,7 @@ impl Response {
     /// let r = Response::from_http(&h, b"");
     /// assert_eq!((r.status, r.get_header("upgrade")), (101, Some("websocket")));
     /// ```
-    pub fn from_http(resp: &http::Response<'_>, body: &[u8]) -> Response {
+    pub fn from_http(resp: &http::ResponseHead<'_>, body: &[u8]) -> Response {
         Response {
             status: resp.status,
             reason: resp.reason.to_owned(),

@@ -145,8 +145,8 @@ impl Hooks<'_> {
 /// by [`Config::max_head_size`]), checks it (RFC 6455 §4.2.1), asks `hook`, and writes the
 /// response. On success the returned [`WebSocket`] already holds any bytes the client sent after
 /// its request. A refused or malformed request is answered (`400`, `403`, `405`, `426`, `431`, …)
-/// and returned as [`Error::Handshake`] ([`HandshakeError::Refused`](handshake::HandshakeError::Refused))
-/// or [`Error::Http`].
+/// and returned as [`Error::Handshake`] ([`HandshakeError::Rejected`](handshake::HandshakeError::Rejected),
+/// with the response's status, reason and body) or [`Error::Http`].
 ///
 /// Set a read timeout on the stream first if the peer may be slow or hostile: the
 /// [`Config::handshake_timeout`] deadline is checked after each read, and a head completed after
@@ -186,14 +186,20 @@ pub fn accept<S: Read + Write>(
         events: None,
         conn: None,
     };
-    let mut status = 0;
-    let answered = |s: u16| status = s;
+    let mut sent = None;
+    let answered =
+        |r: &handshake::Response| sent = Some((r.status, r.reason.clone(), r.body.clone()));
     match handshake_with(stream, &config, &hooks, None, None, answered)? {
         Some(ws) => Ok(*ws),
-        None => Err(Error::Handshake(handshake::HandshakeError::Refused {
-            status,
-            reason: handshake::reason_phrase(status).to_owned(),
-        })),
+        None => {
+            let (status, reason, mut body) = sent.unwrap_or_default();
+            body.truncate(handshake::MAX_REJECTION_BODY);
+            Err(Error::Handshake(handshake::HandshakeError::Rejected {
+                status,
+                reason,
+                body,
+            }))
+        }
     }
 }
 
@@ -216,7 +222,7 @@ fn handshake_with<S: Read + Write>(
     hooks: &Hooks<'_>,
     signal: Option<Arc<ShutdownSignal>>,
     arm: Option<handshake::ArmTimeout<S>>,
-    mut answered: impl FnMut(u16),
+    mut answered: impl FnMut(&handshake::Response),
 ) -> Result<Option<Box<WebSocket<S>>>> {
     let mut hs = ServerHandshake::new(http::Limits::from(config));
     // One deadline for the whole head, however it trickles in: each read may only wait for
@@ -262,7 +268,7 @@ fn handshake_with<S: Read + Write>(
             let resp = h(&request).header("Connection", "close");
             stream.write_all(&resp.to_bytes())?;
             stream.flush()?;
-            answered(resp.status);
+            answered(&resp);
             hooks.answered(Some(&request), &resp);
             return Ok(None);
         }
@@ -271,7 +277,7 @@ fn handshake_with<S: Read + Write>(
     stream.write_all(&outcome.response.to_bytes())?;
     stream.flush()?;
     if !outcome.accepted {
-        answered(outcome.response.status);
+        answered(&outcome.response);
         hooks.answered(Some(&request), &outcome.response);
         return Ok(None);
     }
