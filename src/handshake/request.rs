@@ -185,17 +185,24 @@ impl Request {
     /// by hand. In a handler, the accepted request is
     /// [`WebSocket::request`](crate::socket::WebSocket::request).
     ///
-    /// ```no_run
+    /// ```
+    /// use std::sync::mpsc;
     /// use ws6455::handshake::{Accept, Decision, Request};
-    /// ws6455::server::Server::bind("127.0.0.1:9001")?
+    /// let (tx, rx) = mpsc::channel();
+    /// let tx = std::sync::Mutex::new(tx);
+    /// let server = ws6455::server::Server::bind("127.0.0.1:0")?
     ///     .on_upgrade(|req| {
-    ///         println!("[{:?}] {} from {:?}", req.connection_id(), req.redacted_target(), req.peer_addr());
+    ///         assert!(req.connection_id().is_some() && req.peer_addr().is_some());
     ///         Decision::Accept(Accept::default())
     ///     })
-    ///     .serve(|ws| {
-    ///         let id = ws.request().and_then(Request::connection_id);
-    ///         println!("serving connection {id:?}");
+    ///     .spawn(move |ws| {
+    ///         let req = ws.request().unwrap();
+    ///         let _ = tx.lock().unwrap().send((req.connection_id(), req.peer_addr()));
     ///     })?;
+    /// let (ws, _) = ws6455::client::connect(&format!("ws://{}/", server.local_addr()))?;
+    /// let (id, peer) = rx.recv().unwrap();
+    /// assert_eq!((id, peer), (Some(1), Some(ws.get_ref().local_addr()?)));
+    /// # server.shutdown();
     /// # Ok::<(), ws6455::Error>(())
     /// ```
     pub fn connection_id(&self) -> Option<u64> {

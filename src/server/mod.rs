@@ -51,11 +51,34 @@ use crate::{Config, Result};
 use conn::ConnContext;
 use refuse::Refuser;
 
-/// Decides whether to accept an upgrade request (auth, origin, subprotocol).
+/// Decides whether to accept an upgrade request (auth, origin, subprotocol); see
+/// [`Server::on_upgrade`].
+///
+/// ```
+/// use ws6455::handshake::{Accept, Decision, Request, Response};
+/// let hook: Box<ws6455::server::UpgradeHook> = Box::new(|req: &Request| match req.path() {
+///     "/chat" => Decision::Accept(Accept::new()),
+///     _ => Decision::Reject(Response::new(404)),
+/// });
+/// let req = Request::parse(b"GET /nope HTTP/1.1\r\n\r\n").unwrap();
+/// assert!(matches!(hook(&req), Decision::Reject(r) if r.status == 404));
+/// ```
 pub type UpgradeHook = dyn Fn(&Request) -> Decision + Send + Sync;
-/// Answers plain HTTP requests (no upgrade), e.g. to serve a page.
+/// Answers plain HTTP requests (no upgrade), e.g. to serve a page; see [`Server::on_http`].
+///
+/// ```
+/// use ws6455::handshake::{Request, Response};
+/// let hook: Box<ws6455::server::HttpHook> = Box::new(|_req: &Request| Response::text(200, "hi"));
+/// assert_eq!(hook(&Request::parse(b"GET / HTTP/1.1\r\n\r\n").unwrap()).body, b"hi");
+/// ```
 pub type HttpHook = dyn Fn(&Request) -> Response + Send + Sync;
-/// Receives the server's [`Event`]s (see [`Server::on_event`]).
+/// Receives the server's [`Event`]s; see [`Server::on_event`].
+///
+/// ```
+/// use ws6455::server::{Event, EventHook};
+/// let hook: Box<EventHook> = Box::new(|ev: &Event| assert_eq!(ev.id(), Some(3)));
+/// hook(&Event::Closed { id: 3, peer: "127.0.0.1:1".parse().unwrap() });
+/// ```
 pub type EventHook = dyn Fn(&Event<'_>) + Send + Sync;
 /// Runs each upgraded connection.
 type Handler = dyn Fn(WebSocket<TcpStream>) + Send + Sync;
