@@ -181,10 +181,6 @@ fn upgrade_decision(shared: &Shared, req: &Request) -> Decision {
     let id = shared.conn_id(Some(req));
     log::conn(id, "Incoming connection from client ...");
     if !policy::origin_allowed(&shared.opts.origins, req.header("origin")) {
-        log::debug(&format!(
-            "[{id}] origin {:?} is not allowed",
-            log::escape(req.header("origin").unwrap_or(""))
-        ));
         return Decision::Reject(Response::text(403, "origin not allowed\n"));
     }
     if let Some(key) = &shared.opts.auth_key {
