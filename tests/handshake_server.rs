@@ -502,3 +502,39 @@ fn an_upgrade_request_with_a_body_is_refused_with_400() {
         assert_eq!(out.response.status, 101);
     }
 }
+
+/// Defect 11, library side: the forms of a request meant for logs hide credentials.
+#[test]
+fn redacted_forms_hide_credentials() {
+    let cases = [
+        ("/chat?accessToken=s3cret", "/chat?accessToken=***"),
+        ("/?a=1&ACCESSTOKEN=s3cret&b=2", "/?a=1&ACCESSTOKEN=***&b=2"),
+        ("/?access%54oken=s3cret", "/?access%54oken=***"),
+        (
+            "/?token=s3cret&key=s3cret&password=s3cret",
+            "/?token=***&key=***&password=***",
+        ),
+        ("/?name=ann", "/?name=ann"),
+        ("/?accessToken", "/?accessToken"),
+        ("/plain", "/plain"),
+    ];
+    for (target, want) in cases {
+        let head = format!("GET {target} HTTP/1.1\r\nHost: h\r\n\r\n");
+        let r = Request::parse(head.as_bytes()).unwrap();
+        assert_eq!(r.redacted_target(), want, "{target}");
+        assert!(!format!("{r:?}").contains("s3cret"), "{r:?}");
+    }
+    let r = Request::parse(
+        b"GET / HTTP/1.1\r\nX-WS-AUTH-KEY: s3cret\r\nAuthorization: Bearer s3cret\r\n\
+Cookie: id=s3cret\r\nOrigin: http://a\r\n\r\n",
+    )
+    .unwrap();
+    let debug = format!("{r:?}");
+    assert!(!debug.contains("s3cret"), "{debug}");
+    assert!(
+        debug.contains("http://a"),
+        "other headers are shown: {debug}"
+    );
+    // The request itself is unchanged: the hook still sees the real values.
+    assert_eq!(r.header("x-ws-auth-key"), Some("s3cret"));
+}
