@@ -200,6 +200,14 @@ fn a_refusal_at_the_connection_limit_is_an_event() {
     drop(held);
     server.shutdown();
     server.join().unwrap();
+    // The shutdown's own wake-up connection is not reported as a refusal.
+    let refusals = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == "refused")
+        .count();
+    assert_eq!(refusals, 1, "{:#?}", events.lock().unwrap());
 }
 
 /// The child half of [`the_library_prints_nothing_by_default`]: a server without an event

@@ -23,7 +23,8 @@ pub enum Refusal {
     OutOfFileDescriptors,
     /// No thread could be started for the connection.
     NoThread,
-    /// The server is shutting down.
+    /// The server is shutting down (the accept loop's last connection, usually the shutdown's
+    /// own wake-up; answered with `503` but not reported as an event).
     ShuttingDown,
 }
 

@@ -551,7 +551,8 @@ impl Server {
             };
             let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
             if shared.signal.requested.load(Ordering::Acquire) {
-                self.refuse(&mut refuser, stream, id, peer, Refusal::ShuttingDown);
+                // Most likely the shutdown's own wake-up connection: answered, not reported.
+                refuser.refuse(stream, 503, Refusal::ShuttingDown.body());
                 break;
             }
             if shared.active.load(Ordering::Acquire) >= config.max_connections {
