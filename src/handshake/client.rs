@@ -2,7 +2,7 @@
 
 use base64::Engine as _;
 
-use super::*;
+use super::{accept_key, HandshakeError, Response, WsUrl, B64, MAX_REJECTION_BODY};
 use crate::error::{Error, Result};
 use crate::http::{self, Limits, Status};
 

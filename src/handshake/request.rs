@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::net::SocketAddr;
 
-use super::*;
+use super::{percent_decode, HandshakeError};
 use crate::error::{Error, Result};
 use crate::http::{self, Limits, Status};
 

@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 
-use super::*;
+use super::{accept_key, Request, Response, B64};
 use crate::error::Error;
 use crate::http::{self, HttpError, Limits, Status};
 
