@@ -75,26 +75,28 @@ fn assert_served(addr: SocketAddr) {
     assert_eq!(ws.read().unwrap(), Message::text("after"));
 }
 
-/// Each read of the head arrives well within the timeout, but the head as a whole completes
-/// after it: it is not served (before the fix, the timeout was per read and this got 101).
+/// Each read of the head waits less than the timeout, but the head as a whole completes after
+/// it: it is not served. Before the fix the timeout was per read (with the deadline checked only
+/// after an incomplete read), so the read that completed the head late got a 101.
 #[test]
 fn a_head_completed_after_the_deadline_is_not_upgraded() {
-    let timeout = Duration::from_millis(1000);
+    let timeout = Duration::from_secs(3);
     let addr = echo(
         Config::default()
             .handshake_timeout(Some(timeout))
             .max_connections(1),
     );
     let mut s = TcpStream::connect(addr).unwrap();
-    // Pieces 400 ms apart, the last one sent 3.2 s (> the 1 s deadline) after connecting.
-    let pieces = UPGRADE.chunks(UPGRADE.len().div_ceil(9));
-    for piece in pieces {
-        if s.write_all(piece).is_err() {
-            break;
-        }
-        thread::sleep(Duration::from_millis(400));
-    }
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let (first, rest) = UPGRADE.split_at(20);
+    let (second, last) = rest.split_at(20);
+    // 0 s, 1.5 s (before the deadline), 4 s (after it, but within a timeout of the previous
+    // read).
+    s.write_all(first).unwrap();
+    thread::sleep(Duration::from_millis(1500));
+    s.write_all(second).unwrap();
+    thread::sleep(Duration::from_millis(2500));
+    let _ = s.write_all(last);
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut got = Vec::new();
     let _ = s.read_to_end(&mut got);
     assert!(
