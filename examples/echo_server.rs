@@ -10,7 +10,7 @@
 
 use std::io::Write;
 
-use ws6455::server::{LogLevel, Server};
+use ws6455::server::Server;
 use ws6455::{Config, Error, Message};
 
 fn main() -> std::io::Result<()> {
@@ -33,11 +33,11 @@ fn main() -> std::io::Result<()> {
         }
     }
     let config = Config::default().max_connections(max_connections);
-    let server = Server::bind_with_config(listen.as_str(), config)?.log_level(LogLevel::Quiet);
+    let server = Server::bind_with_config(listen.as_str(), config)?;
     let mut out = std::io::stdout();
     writeln!(out, "Listening on ws://{}", server.local_addr()?)?;
     out.flush()?;
-    server.serve(|mut ws| loop {
+    Ok(server.serve(|mut ws| loop {
         match ws.read() {
             // `write` only queues: the next `read` flushes before it blocks, so a burst of
             // pipelined messages is answered with one system call.
@@ -49,5 +49,5 @@ fn main() -> std::io::Result<()> {
             Ok(_) => {}
             Err(Error::ConnectionClosed) | Err(_) => break,
         }
-    })
+    })?)
 }

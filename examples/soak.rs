@@ -32,7 +32,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ws6455::server::{LogLevel, Server, ShutdownHandle};
+use ws6455::server::{Server, ShutdownHandle};
 use ws6455::socket::{WebSocket, WsWriter};
 use ws6455::{CloseCode, Config, Error, Message};
 
@@ -370,9 +370,7 @@ struct InProc {
 
 fn start_inproc(mode: Mode) -> InProc {
     let config = Config::default().max_connections(20_000);
-    let server = Server::bind_with_config("127.0.0.1:0", config)
-        .expect("bind")
-        .log_level(LogLevel::Quiet);
+    let server = Server::bind_with_config("127.0.0.1:0", config).expect("bind");
     let url = format!("ws://{}/", server.local_addr().expect("addr"));
     let handle = server.shutdown_handle();
     let room: Arc<Mutex<HashMap<u64, WsWriter>>> = Arc::default();
@@ -397,7 +395,7 @@ fn start_inproc(mode: Mode) -> InProc {
                 let name = ws
                     .request()
                     .and_then(|r| r.query_param("name"))
-                    .unwrap_or_else(|| "guest".into());
+                    .map_or_else(|| "guest".to_string(), |n| n.into_owned());
                 let id = next.fetch_add(1, Ordering::Relaxed);
                 let Ok((mut reader, writer)) = ws.split() else {
                     return;

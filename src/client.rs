@@ -128,10 +128,10 @@ impl ClientBuilder {
         if self.config.nodelay {
             let _ = stream.set_nodelay(true);
         }
-        stream.set_read_timeout(self.config.handshake_timeout)?;
         stream.set_write_timeout(self.config.write_timeout)?;
         let idle = self.config.idle_timeout;
-        let (mut ws, resp) = self.handshake(&url, stream)?;
+        let arm: handshake::ArmTimeout<TcpStream> = |s, t| s.set_read_timeout(t);
+        let (mut ws, resp) = self.handshake(&url, stream, Some(arm))?;
         ws.get_ref().set_read_timeout(idle)?;
         ws.install_client_finisher();
         Ok((ws, resp))
@@ -151,13 +151,14 @@ impl ClientBuilder {
         stream: S,
     ) -> Result<(WebSocket<S>, Response)> {
         let url = handshake::parse_url_for_stream(&self.url)?;
-        self.handshake(&url, stream)
+        self.handshake(&url, stream, None)
     }
 
     fn handshake<S: Read + Write>(
         self,
         url: &WsUrl,
         mut stream: S,
+        arm: Option<handshake::ArmTimeout<S>>,
     ) -> Result<(WebSocket<S>, Response)> {
         let limits = http::Limits::from(&self.config);
         let mut hs = ClientHandshake::new(url, &self.protocols, &self.headers, limits)?;
@@ -166,7 +167,8 @@ impl ClientBuilder {
         let deadline = self.config.handshake_timeout.map(|t| Instant::now() + t);
         let mut chunk = [0u8; 2048];
         loop {
-            let n = match stream.read(&mut chunk) {
+            // One deadline for the whole response, however slowly it arrives.
+            let n = match handshake::read_by(&mut stream, &mut chunk, deadline, arm) {
                 Ok(0) => return Err(hs.finish()),
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -188,9 +190,6 @@ impl ClientBuilder {
                 );
                 ws.set_handshake_info(done.subprotocol, None, Some(done.response.clone()));
                 return Ok((ws, done.response));
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(Error::Timeout);
             }
         }
     }

@@ -142,6 +142,32 @@ impl From<io::Error> for Error {
     }
 }
 
+/// So that `?` works in functions returning `std::io::Result`: [`Error::Io`] gives its error
+/// back, anything else becomes an `io::Error` of a fitting kind carrying the error.
+///
+/// ```
+/// fn run() -> std::io::Result<()> {
+///     let server = ws6455::server::Server::bind("127.0.0.1:0")?;
+///     assert!(server.local_addr()?.port() > 0);
+///     Ok(())
+/// }
+/// run().unwrap();
+/// let e: std::io::Error = ws6455::Error::Timeout.into();
+/// assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+/// ```
+impl From<Error> for io::Error {
+    fn from(e: Error) -> io::Error {
+        let kind = match e {
+            Error::Io(inner) => return inner,
+            Error::Timeout => io::ErrorKind::TimedOut,
+            Error::ConnectionClosed | Error::AlreadyClosed => io::ErrorKind::NotConnected,
+            Error::Url(_) => io::ErrorKind::InvalidInput,
+            _ => io::ErrorKind::InvalidData,
+        };
+        io::Error::new(kind, e)
+    }
+}
+
 impl From<ProtocolError> for Error {
     fn from(e: ProtocolError) -> Error {
         Error::Protocol(e)

@@ -8,7 +8,7 @@
 //! (for example the first WebSocket frames of an eager peer) are left for the caller.
 //!
 //! Before parsing, a fast scan looks for the end of the head, so calling again on every read is
-//! cheap; for byte-by-byte arrival use [`find_head_end`] with a resume offset.
+//! cheap, even when the head arrives a byte at a time.
 //!
 //! ```
 //! use ws6455::http::{parse_request, Limits, Status};
@@ -125,7 +125,8 @@ impl<'b> Header<'b> {
     }
 }
 
-/// A parsed request head, borrowing from the buffer it was parsed from.
+/// A parsed request head, borrowing from the buffer it was parsed from ([`crate::handshake::Request`]
+/// is the owned copy the application gets).
 ///
 /// ```
 /// use ws6455::http::{parse_request, Limits};
@@ -137,7 +138,7 @@ impl<'b> Header<'b> {
 /// assert_eq!(req.header("HOST"), Some(&b"a"[..]));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request<'b> {
+pub struct RequestHead<'b> {
     /// The method, e.g. `GET` (case-sensitive, as sent).
     pub method: &'b str,
     /// The request target as sent, e.g. `/chat?room=1`.
@@ -148,7 +149,7 @@ pub struct Request<'b> {
     pub headers: Vec<Header<'b>>,
 }
 
-impl<'b> Request<'b> {
+impl<'b> RequestHead<'b> {
     /// The value of the first header field with this name (case-insensitive).
     ///
     /// ```
@@ -175,7 +176,8 @@ impl<'b> Request<'b> {
     }
 }
 
-/// A parsed response head, borrowing from the buffer it was parsed from.
+/// A parsed response head, borrowing from the buffer it was parsed from ([`crate::handshake::Response`]
+/// is the owned form).
 ///
 /// ```
 /// use ws6455::http::{parse_response, Limits};
@@ -185,7 +187,7 @@ impl<'b> Request<'b> {
 /// assert_eq!(resp.content_length(), Some(5));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response<'b> {
+pub struct ResponseHead<'b> {
     /// The minor version: 1 for `HTTP/1.1`.
     pub version: u8,
     /// The status code (100-999).
@@ -196,7 +198,7 @@ pub struct Response<'b> {
     pub headers: Vec<Header<'b>>,
 }
 
-impl<'b> Response<'b> {
+impl<'b> ResponseHead<'b> {
     /// The value of the first header field with this name (case-insensitive).
     ///
     /// ```
@@ -458,24 +460,13 @@ fn is_class(b: u8, class: u8) -> bool {
 
 /// Whether `s` is a non-empty token (RFC 9110 §5.6.2): the syntax of header names, methods,
 /// subprotocol names.
-///
-/// ```
-/// assert!(ws6455::http::is_token("chat.v2"));
-/// assert!(!ws6455::http::is_token("a b"));
-/// assert!(!ws6455::http::is_token(""));
-/// ```
-pub fn is_token(s: &str) -> bool {
+pub(crate) fn is_token(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| is_class(b, TCHAR))
 }
 
 /// Whether `v` may be sent as a header value: no control characters (CR, LF, NUL...) other
 /// than horizontal tab.
-///
-/// ```
-/// assert!(ws6455::http::is_valid_value(b"Bearer abc"));
-/// assert!(!ws6455::http::is_valid_value(b"x\r\nInjected: 1"));
-/// ```
-pub fn is_valid_value(v: &[u8]) -> bool {
+pub(crate) fn is_valid_value(v: &[u8]) -> bool {
     v.iter().all(|&b| is_class(b, VALUE))
 }
 
@@ -493,26 +484,14 @@ fn trim_ows(mut v: &[u8]) -> &[u8] {
 // Header helpers.
 
 /// The value of the first header field named `name` (case-insensitive).
-///
-/// ```
-/// use ws6455::http::{header, Header};
-/// let hs = [Header { name: "Origin", value: b"https://a" }];
-/// assert_eq!(header(&hs, "origin"), Some(&b"https://a"[..]));
-/// assert_eq!(header(&hs, "host"), None);
-/// ```
-pub fn header<'b>(headers: &[Header<'b>], name: &str) -> Option<&'b [u8]> {
+pub(crate) fn header<'b>(headers: &[Header<'b>], name: &str) -> Option<&'b [u8]> {
     headers.iter().find(|h| h.is(name)).map(|h| h.value)
 }
 
 /// The elements of a comma-separated list value (RFC 9110 §5.6.1): split on commas, with
 /// optional whitespace trimmed and empty elements skipped. Elements that are not UTF-8 are
 /// skipped too.
-///
-/// ```
-/// let v: Vec<&str> = ws6455::http::tokens(b" chat, , superchat ,").collect();
-/// assert_eq!(v, ["chat", "superchat"]);
-/// ```
-pub fn tokens(value: &[u8]) -> impl Iterator<Item = &str> + '_ {
+pub(crate) fn tokens(value: &[u8]) -> impl Iterator<Item = &str> + '_ {
     value
         .split(|&b| b == b',')
         .map(trim_ows)
@@ -522,14 +501,7 @@ pub fn tokens(value: &[u8]) -> impl Iterator<Item = &str> + '_ {
 
 /// Whether any header field named `name` lists `token` (both compared ignoring ASCII case).
 /// Several fields with the same name count as one list, as RFC 9110 §5.3 says.
-///
-/// ```
-/// use ws6455::http::{has_token, Header};
-/// let hs = [Header { name: "Connection", value: b"keep-alive, Upgrade" }];
-/// assert!(has_token(&hs, "connection", "upgrade"));
-/// assert!(!has_token(&hs, "connection", "close"));
-/// ```
-pub fn has_token(headers: &[Header<'_>], name: &str, token: &str) -> bool {
+pub(crate) fn has_token(headers: &[Header<'_>], name: &str, token: &str) -> bool {
     headers
         .iter()
         .filter(|h| h.is(name))
@@ -581,14 +553,7 @@ fn find_lf(buf: &[u8], from: usize) -> Option<usize> {
 /// To resume a search after more bytes arrived, pass the previous buffer length minus 3 (or 0):
 /// a terminator may straddle the old end. The start line must already be non-empty (leading
 /// empty lines are handled by [`parse_request`], not here).
-///
-/// ```
-/// use ws6455::http::find_head_end;
-/// assert_eq!(find_head_end(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nrest", 0), Some(27));
-/// assert_eq!(find_head_end(b"GET / HTTP/1.1\nHost: a\n\n", 0), Some(24));
-/// assert_eq!(find_head_end(b"GET / HTTP/1.1\r\nHost: a\r\n", 0), None);
-/// ```
-pub fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
+pub(crate) fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     while let Some(lf) = find_lf(buf, i) {
         match buf.get(lf + 1..) {
@@ -624,7 +589,7 @@ pub fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
 pub fn parse_request<'b>(
     buf: &'b [u8],
     limits: &Limits,
-) -> Result<Status<(Request<'b>, usize)>, HttpError> {
+) -> Result<Status<(RequestHead<'b>, usize)>, HttpError> {
     // Only the first `max_head_size` bytes are ever looked at, so the answer for a longer
     // buffer is the answer for any prefix that is at least that long.
     let window = &buf[..buf.len().min(limits.max_head_size)];
@@ -642,7 +607,7 @@ pub fn parse_request<'b>(
     let (method, target, version) = parse_request_line(head, text, start, line_end(head, lf))?;
     let headers = parse_headers(head, text, lf + 1, limits)?;
     Ok(Status::Complete((
-        Request {
+        RequestHead {
             method,
             target,
             version,
@@ -664,7 +629,7 @@ pub fn parse_request<'b>(
 pub fn parse_response<'b>(
     buf: &'b [u8],
     limits: &Limits,
-) -> Result<Status<(Response<'b>, usize)>, HttpError> {
+) -> Result<Status<(ResponseHead<'b>, usize)>, HttpError> {
     let window = &buf[..buf.len().min(limits.max_head_size)];
     let Some(start) = skip_leading_empty_lines(window) else {
         return incomplete(buf, limits);
@@ -679,7 +644,7 @@ pub fn parse_response<'b>(
     let (version, status, reason) = parse_status_line(head, start, line_end(head, lf))?;
     let headers = parse_headers(head, std::str::from_utf8(head).ok(), lf + 1, limits)?;
     Ok(Status::Complete((
-        Response {
+        ResponseHead {
             version,
             status,
             reason,
@@ -920,7 +885,7 @@ fn parse_headers<'b>(
 mod tests {
     use super::*;
 
-    fn req(buf: &[u8]) -> Result<Status<(Request<'_>, usize)>, HttpError> {
+    fn req(buf: &[u8]) -> Result<Status<(RequestHead<'_>, usize)>, HttpError> {
         parse_request(buf, &Limits::default())
     }
 
@@ -1173,5 +1138,65 @@ Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n";
         assert_eq!(cl(b"Content-Length: 4\r\ncontent-length: 5\r\n"), None);
         assert_eq!(cl(b"Content-Length: -1\r\n"), None);
         assert_eq!(cl(b"Content-Length: 99999999999999999999\r\n"), None);
+    }
+
+    #[test]
+    fn helper_examples() {
+        assert!(is_token("chat.v2"));
+        assert!(!is_token("a b"));
+        assert!(!is_token(""));
+        assert!(is_valid_value(b"Bearer abc"));
+        assert!(!is_valid_value(b"x\r\nInjected: 1"));
+        let hs = [Header {
+            name: "Origin",
+            value: b"https://a",
+        }];
+        assert_eq!(header(&hs, "origin"), Some(&b"https://a"[..]));
+        assert_eq!(header(&hs, "host"), None);
+        let hs = [Header {
+            name: "Connection",
+            value: b"keep-alive, Upgrade",
+        }];
+        assert!(has_token(&hs, "connection", "upgrade"));
+        assert!(!has_token(&hs, "connection", "close"));
+        assert_eq!(
+            find_head_end(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nrest", 0),
+            Some(27)
+        );
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\nHost: a\n\n", 0), Some(24));
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\nHost: a\r\n", 0), None);
+    }
+
+    #[test]
+    fn token_lists_follow_rfc9110_list_rules() {
+        let cases: &[(&[u8], &[&str])] = &[
+            (b"keep-alive, Upgrade", &["keep-alive", "Upgrade"]),
+            (b"chat, superchat", &["chat", "superchat"]),
+            (b",,chat ,\t, superchat,", &["chat", "superchat"]),
+            (b"", &[]),
+            (b" , ", &[]),
+            (b"Upgrade", &["Upgrade"]),
+        ];
+        for (value, want) in cases {
+            let got: Vec<&str> = tokens(value).collect();
+            assert_eq!(&got, want, "{:?}", String::from_utf8_lossy(value));
+        }
+    }
+
+    #[test]
+    fn head_end_scan() {
+        assert_eq!(find_head_end(b"a\r\n\r\n", 0), Some(5));
+        assert_eq!(find_head_end(b"a\n\r\n", 0), Some(4));
+        assert_eq!(find_head_end(b"a\r\n\n", 0), Some(4));
+        assert_eq!(find_head_end(b"a\r\n\r", 0), None);
+        assert_eq!(find_head_end(b"a\r\nb\r\nc\r\n", 0), None);
+        // Resuming from an earlier length finds a terminator that straddles it.
+        let buf = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        for old_len in 0..buf.len() {
+            assert_eq!(
+                find_head_end(buf, old_len.saturating_sub(3)),
+                Some(buf.len())
+            );
+        }
     }
 }

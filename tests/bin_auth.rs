@@ -38,8 +38,9 @@ fn auth_key_by_header_or_access_token() {
         &[&format!("{url}/?accessToken=s3cret")],
         "hello\n",
     ));
-    server.stderr.wait_for("refusal logged", |l| {
-        l.contains("refused with 403") && l.contains("auth key")
+    // Each refusal is logged once, in the transcript on stdout, with its reason.
+    server.stdout.wait_for("third refusal logged", |l| {
+        l.contains("Connection refused with 403 Forbidden") && l.contains("auth key")
     });
 
     assert_chats(&run_client(
@@ -93,4 +94,79 @@ fn origin_allow_list() {
     ));
     // Not a browser (no Origin header): allowed.
     assert_chats(&run_client(&[&url], "hello\n"));
+}
+
+/// A refused upgrade is logged exactly once by the server (it used to be twice on stderr and
+/// never on stdout), and only the transcript line says so.
+#[test]
+fn a_refused_upgrade_is_logged_once() {
+    let mut server = Server::start(&["--auth-key", "k3y"]);
+    assert_forbidden(&run_client(&[&server.url()], "hello\n"));
+    // A good client afterwards: its lines mark that the refusal's are all out.
+    assert_chats(&run_client(
+        &["--header", "X-WS-AUTH-KEY: k3y", &server.url()],
+        "hello\n",
+    ));
+    server.guard.child().kill().unwrap();
+    let out = server.stdout.until_end();
+    let err = server.stderr.until_end();
+    let refusals: Vec<&String> = out
+        .iter()
+        .chain(&err)
+        .filter(|l| l.contains("403"))
+        .collect();
+    assert_eq!(refusals.len(), 1, "stdout {out:#?} stderr {err:#?}");
+    assert!(
+        refusals[0]
+            .starts_with("[1] Connection refused with 403 Forbidden: missing or wrong auth key"),
+        "{refusals:?}"
+    );
+    assert!(err.is_empty(), "nothing on stderr: {err:#?}");
+}
+
+/// Defect 11: with --verbose, credentials (`?accessToken=`, `X-WS-AUTH-KEY`) appear in no log
+/// line, for accepted and refused upgrades alike.
+#[test]
+fn verbose_logs_never_show_credentials() {
+    let mut server = Server::start(&["--verbose", "--auth-key", "Good-S3cret"]);
+    let url = server.url();
+    assert_chats(&run_client(
+        &[&format!("{url}/chat?name=ann&accessToken=Good-S3cret")],
+        "hello\n",
+    ));
+    assert_forbidden(&run_client(
+        &[&format!("{url}/chat?accessToken=Wrong-S3cret")],
+        "hello\n",
+    ));
+    assert_forbidden(&run_client(
+        &["--header", "X-WS-AUTH-KEY: Header-S3cret", &url],
+        "hello\n",
+    ));
+    assert_chats(&run_client(
+        &["--header", "X-WS-AUTH-KEY: Good-S3cret", &url],
+        "hello\n",
+    ));
+    // The page too (plain HTTP with a token in the query).
+    let resp = http(
+        server.addr,
+        "GET /?accessToken=Page-S3cret HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    assert!(resp.starts_with("HTTP/1.1 200 "), "{resp}");
+    server.guard.child().kill().unwrap();
+    let out = server.stdout.until_end();
+    let err = server.stderr.until_end();
+    let all: Vec<&String> = out.iter().chain(&err).collect();
+    for line in &all {
+        assert!(!line.contains("S3cret"), "credential in a log line: {line}");
+    }
+    // Verbose logging did show the (redacted) targets.
+    assert!(
+        all.iter()
+            .any(|l| l.contains("/chat?name=ann&accessToken=***")),
+        "{all:#?}"
+    );
+    assert!(
+        all.iter().any(|l| l.contains("/?accessToken=***")),
+        "{all:#?}"
+    );
 }

@@ -61,3 +61,44 @@ fn other_paths_are_404_and_the_server_keeps_serving() {
     let run = run_client(&[&server.url()], "hello\n");
     assert!(run.status.success(), "{run:?}");
 }
+
+/// Defect 6 (request smuggling): an upgrade request that announces a body gets 400 and the
+/// connection is closed; the "body" (here a masked text frame) is never run as a frame.
+#[test]
+fn an_upgrade_with_a_body_gets_400_and_its_body_is_not_echoed() {
+    use std::io::{Read, Write};
+    let server = Server::start(&["--app", "echo"]);
+    // A masked text frame "hi" (mask 0): what a smuggler would hide in the body.
+    let frame: &[u8] = b"\x81\x82\0\0\0\0hi";
+    for framing in [
+        format!("Content-Length: {}\r\n", frame.len()),
+        "Transfer-Encoding: chunked\r\n".to_string(),
+        "Content-Length: 0\r\nTransfer-Encoding: chunked\r\n".to_string(),
+    ] {
+        let mut request = format!(
+            "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+             {framing}\r\n"
+        )
+        .into_bytes();
+        request.extend_from_slice(frame);
+        let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        s.write_all(&request).unwrap();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        let resp = String::from_utf8_lossy(&out);
+        assert!(resp.starts_with("HTTP/1.1 400 "), "{framing}: {resp}");
+        assert_eq!(header_value(&resp, "connection"), Some("close"));
+        // Nothing after the 400's body: no echoed frame.
+        let body_len: usize = header_value(&resp, "content-length")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let head_len = resp.find("\r\n\r\n").unwrap() + 4;
+        assert_eq!(out.len(), head_len + body_len, "{resp:?}");
+    }
+    // The same upgrade without a body is accepted.
+    let run = run_client(&[&server.url()], "hello\n");
+    assert!(run.status.success(), "{run:?}");
+}

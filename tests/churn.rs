@@ -12,7 +12,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
-use ws6455::server::{LogLevel, Server, ShutdownHandle};
+use ws6455::server::{Server, ShutdownHandle};
 use ws6455::{CloseCode, Config, Error, Message};
 
 mod leak_support;
@@ -24,9 +24,7 @@ fn echo_server(
     config: Config,
     split: bool,
 ) -> (SocketAddr, ShutdownHandle, thread::JoinHandle<()>) {
-    let server = Server::bind_with_config("127.0.0.1:0", config)
-        .unwrap()
-        .log_level(LogLevel::Quiet);
+    let server = Server::bind_with_config("127.0.0.1:0", config).unwrap();
     let addr = server.local_addr().unwrap();
     let handle = server.shutdown_handle();
     let t = thread::spawn(move || {
@@ -121,9 +119,7 @@ fn connection_churn_leaks_no_threads_or_fds() {
 fn short_connections_reuse_threads_and_parked_threads_end_with_the_server() {
     let _g = serial();
     let baseline = (threads(), fds());
-    let server = Server::bind_with_config("127.0.0.1:0", Config::default())
-        .unwrap()
-        .log_level(LogLevel::Quiet);
+    let server = Server::bind_with_config("127.0.0.1:0", Config::default()).unwrap();
     let addr = server.local_addr().unwrap();
     let handle = server.shutdown_handle();
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -131,7 +127,10 @@ fn short_connections_reuse_threads_and_parked_threads_end_with_the_server() {
     let t = thread::spawn(move || {
         server
             .serve(move |mut ws| {
-                let id = ws6455::server::connection_id().expect("set while the handler runs");
+                let id = ws
+                    .request()
+                    .and_then(|r| r.connection_id())
+                    .expect("the server gives every connection an id");
                 seen_in.lock().unwrap().push((id, thread::current().id()));
                 while let Ok(m) = ws.read() {
                     if m.is_text() && ws.write(m).is_err() {

@@ -10,14 +10,13 @@ use std::time::{Duration, Instant};
 use ws6455::client::{connect, ClientBuilder};
 use ws6455::frame::OpCode;
 use ws6455::handshake::{Accept, Decision, HandshakeError, Response};
-use ws6455::server::{LogLevel, Server, ShutdownHandle};
+use ws6455::server::{Server, ShutdownHandle};
 use ws6455::{CloseCode, CloseFrame, Config, Error, Message};
 
 /// Starts an echo server on 127.0.0.1:0; returns its address and shutdown handle.
 fn echo_server(config: Config) -> (SocketAddr, ShutdownHandle) {
     let server = Server::bind_with_config("127.0.0.1:0", config)
         .unwrap()
-        .log_level(LogLevel::Quiet)
         .on_upgrade(|req| {
             let chosen = req
                 .protocols()
@@ -119,9 +118,7 @@ fn subprotocol_is_negotiated_only_when_offered_and_supported() {
 
 #[test]
 fn server_initiated_close_reaches_client_with_code_and_reason() {
-    let server = Server::bind("127.0.0.1:0")
-        .unwrap()
-        .log_level(LogLevel::Quiet);
+    let server = Server::bind("127.0.0.1:0").unwrap();
     let addr = server.local_addr().unwrap();
     thread::spawn(move || {
         server.serve(|mut ws| {
@@ -149,18 +146,15 @@ fn server_initiated_close_reaches_client_with_code_and_reason() {
 
 #[test]
 fn refused_upgrade_carries_status_and_body() {
-    let server = Server::bind("127.0.0.1:0")
-        .unwrap()
-        .log_level(LogLevel::Quiet)
-        .on_upgrade(|req| {
-            if req.header("x-ws-auth-key") == Some("s3cret")
-                || req.query_param("accessToken").as_deref() == Some("s3cret")
-            {
-                Decision::Accept(Accept::default())
-            } else {
-                Decision::Reject(Response::new(403).body("bad key"))
-            }
-        });
+    let server = Server::bind("127.0.0.1:0").unwrap().on_upgrade(|req| {
+        if req.header("x-ws-auth-key") == Some("s3cret")
+            || req.query_param("accessToken").as_deref() == Some("s3cret")
+        {
+            Decision::Accept(Accept::default())
+        } else {
+            Decision::Reject(Response::new(403).body("bad key"))
+        }
+    });
     let addr = server.local_addr().unwrap();
     thread::spawn(move || server.serve(|_ws| {}));
     match connect(&url(addr)) {
@@ -461,9 +455,7 @@ fn bad_urls_and_refused_connections_are_clear_errors() {
 
 #[test]
 fn graceful_shutdown_reaches_connections_split_into_reader_and_writer() {
-    let server = Server::bind("127.0.0.1:0")
-        .unwrap()
-        .log_level(LogLevel::Quiet);
+    let server = Server::bind("127.0.0.1:0").unwrap();
     let addr = server.local_addr().unwrap();
     let handle = server.shutdown_handle();
     thread::spawn(move || {
@@ -522,16 +514,16 @@ fn accept_on_any_stream_answers_and_reports_a_refusal() {
         Decision::Reject(Response::new(403).body("no"))
     });
     match refused {
-        Err(Error::Handshake(HandshakeError::Refused { status, .. })) => assert_eq!(status, 403),
+        Err(Error::Handshake(HandshakeError::Rejected { status, body, .. })) => {
+            assert_eq!((status, body.as_slice()), (403, &b"no"[..]))
+        }
         other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
     }
 }
 
 #[test]
 fn handler_returning_early_ends_with_fin_not_reset() {
-    let server = Server::bind("127.0.0.1:0")
-        .unwrap()
-        .log_level(LogLevel::Quiet);
+    let server = Server::bind("127.0.0.1:0").unwrap();
     let addr = server.local_addr().unwrap();
     thread::spawn(move || {
         server.serve(|mut ws| {
@@ -584,9 +576,7 @@ fn split_writers_send_frame_by_frame_on_both_sides() {
     // its pong must wait for the frame to end. Client side: the split writer sends the same
     // way, masked, and the server echoes it whole.
     let data: Vec<u8> = (0..150_000u32).map(|i| (i % 249) as u8).collect();
-    let server = Server::bind("127.0.0.1:0")
-        .unwrap()
-        .log_level(LogLevel::Quiet);
+    let server = Server::bind("127.0.0.1:0").unwrap();
     let addr = server.local_addr().unwrap();
     let sent = data.clone();
     thread::spawn(move || {

@@ -79,7 +79,7 @@ fn out_of_descriptors_refuses_fast_with_503_and_recovers() {
         open.len()
     );
     server.stderr.wait_for("the refusal logged", |l| {
-        l.contains("refused: out of file descriptors")
+        l.contains("refused with 503: out of file descriptors")
     });
     // The connections the server kept still work.
     echo_once(&mut open[0], "still here");

@@ -456,3 +456,85 @@ fn response_builder_is_injection_safe() {
         .to_bytes()
         .ends_with(b"204 No Content\r\n\r\n"));
 }
+
+/// RFC 9112 §6.3: an upgrade request that announces a body is refused with 400, never 101 —
+/// after a 101 the body would be run as WebSocket frames (request smuggling behind a proxy).
+#[test]
+fn an_upgrade_request_with_a_body_is_refused_with_400() {
+    let refused: &[&[&str]] = &[
+        &["Transfer-Encoding: chunked"],
+        &["Transfer-Encoding: identity"],
+        &["Transfer-Encoding: gzip, chunked"],
+        &["Content-Length: 8"],
+        &["Content-Length: 1"],
+        &["Content-Length: 0, 8"],
+        &["Content-Length: 0", "Content-Length: 5"],
+        &["Content-Length: -0"],
+        &["Content-Length: "],
+        &["Content-Length: abc"],
+        // Both together are refused whatever their values.
+        &["Content-Length: 0", "Transfer-Encoding: chunked"],
+        &["Transfer-Encoding: chunked", "Content-Length: 8"],
+    ];
+    for extra in refused {
+        let req = variant("", None, extra);
+        let out = server_handshake(&req, &accept_all);
+        assert!(!out.accepted, "{extra:?}");
+        assert_eq!(out.response.status, 400, "{extra:?}");
+        assert_eq!(out.response.get_header("connection"), Some("close"));
+        assert!(check_request(&req).is_err(), "{extra:?}");
+    }
+    // The same with another method is still 400: framing is checked first.
+    let post = variant(
+        "GET ",
+        Some("POST /chat HTTP/1.1"),
+        &["Content-Length: 0", "Transfer-Encoding: chunked"],
+    );
+    assert_eq!(server_handshake(&post, &accept_all).response.status, 400);
+    // An explicit empty body is fine.
+    for extra in [
+        &["Content-Length: 0"][..],
+        &["Content-Length: 00"],
+        &["Content-Length: 0, 0"],
+    ] {
+        let out = server_handshake(&variant("", None, extra), &accept_all);
+        assert!(out.accepted, "{extra:?}");
+        assert_eq!(out.response.status, 101);
+    }
+}
+
+/// Defect 11, library side: the forms of a request meant for logs hide credentials.
+#[test]
+fn redacted_forms_hide_credentials() {
+    let cases = [
+        ("/chat?accessToken=s3cret", "/chat?accessToken=***"),
+        ("/?a=1&ACCESSTOKEN=s3cret&b=2", "/?a=1&ACCESSTOKEN=***&b=2"),
+        ("/?access%54oken=s3cret", "/?access%54oken=***"),
+        (
+            "/?token=s3cret&key=s3cret&password=s3cret",
+            "/?token=***&key=***&password=***",
+        ),
+        ("/?name=ann", "/?name=ann"),
+        ("/?accessToken", "/?accessToken"),
+        ("/plain", "/plain"),
+    ];
+    for (target, want) in cases {
+        let head = format!("GET {target} HTTP/1.1\r\nHost: h\r\n\r\n");
+        let r = Request::parse(head.as_bytes()).unwrap();
+        assert_eq!(r.redacted_target(), want, "{target}");
+        assert!(!format!("{r:?}").contains("s3cret"), "{r:?}");
+    }
+    let r = Request::parse(
+        b"GET / HTTP/1.1\r\nX-WS-AUTH-KEY: s3cret\r\nAuthorization: Bearer s3cret\r\n\
+Cookie: id=s3cret\r\nOrigin: http://a\r\n\r\n",
+    )
+    .unwrap();
+    let debug = format!("{r:?}");
+    assert!(!debug.contains("s3cret"), "{debug}");
+    assert!(
+        debug.contains("http://a"),
+        "other headers are shown: {debug}"
+    );
+    // The request itself is unchanged: the hook still sees the real values.
+    assert_eq!(r.header("x-ws-auth-key"), Some("s3cret"));
+}

@@ -8,16 +8,14 @@ use std::net::{SocketAddr, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ws6455::server::{LogLevel, Server, ShutdownHandle};
+use ws6455::server::{Server, ShutdownHandle};
 use ws6455::{Config, Message};
 
 mod leak_support;
 use leak_support::{assert_back_to, fds, serial, threads};
 
 fn echo_server(config: Config) -> (SocketAddr, ShutdownHandle, thread::JoinHandle<()>) {
-    let server = Server::bind_with_config("127.0.0.1:0", config)
-        .unwrap()
-        .log_level(LogLevel::Quiet);
+    let server = Server::bind_with_config("127.0.0.1:0", config).unwrap();
     let addr = server.local_addr().unwrap();
     let handle = server.shutdown_handle();
     let t = thread::spawn(move || {

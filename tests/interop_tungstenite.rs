@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::thread;
 
 use tungstenite::Message as TMessage;
-use ws6455::server::{LogLevel, Server};
+use ws6455::server::Server;
 use ws6455::{CloseCode, Message};
 
 const SIZES: [usize; 9] = [0, 1, 125, 126, 127, 65535, 65536, 1 << 20, 16 << 20];
@@ -61,9 +61,7 @@ fn our_client_against_tungstenite_server() {
 
 #[test]
 fn tungstenite_client_against_our_server() {
-    let server = Server::bind("127.0.0.1:0")
-        .unwrap()
-        .log_level(LogLevel::Quiet);
+    let server = Server::bind("127.0.0.1:0").unwrap();
     let addr = server.local_addr().unwrap();
     thread::spawn(move || {
         server.serve(|mut ws| loop {

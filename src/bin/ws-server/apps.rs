@@ -40,7 +40,11 @@ fn established(ws: &WebSocket<TcpStream>, id: u64) {
             .peer_addr()
             .map(|a| a.to_string())
             .unwrap_or_else(|_| "?".into());
-        let target = ws.request().map(|r| preview(&r.target)).unwrap_or_default();
+        // Redacted: a ?accessToken= must not reach the log.
+        let target = ws
+            .request()
+            .map(|r| preview(&r.redacted_target()))
+            .unwrap_or_default();
         log::debug(&format!(
             "[{id}] peer {peer}, target {target}, subprotocol {}",
             ws.subprotocol().unwrap_or("(none)")
@@ -362,7 +366,10 @@ fn room_writer(
 /// The chat room: broadcast every text message as `NAME: text`.
 pub fn room(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
     established(&ws, id);
-    let requested = ws.request().and_then(|r| r.query_param("name"));
+    let requested = ws
+        .request()
+        .and_then(|r| r.query_param("name"))
+        .map(|n| n.into_owned());
     let stream = ws.get_ref().try_clone().ok();
     let writer_stream = stream.as_ref().and_then(|s| s.try_clone().ok());
     let (mut reader, writer) = match ws.split() {

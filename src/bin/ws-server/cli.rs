@@ -58,6 +58,8 @@ pub struct Options {
     pub idle_timeout: Option<Duration>,
     pub ping_interval: Option<Duration>,
     pub ping_timeout: Option<Duration>,
+    /// `--handshake-timeout`: one deadline for a client's whole opening handshake.
+    pub handshake_timeout: Option<Duration>,
     pub room_queue: usize,
     pub verbosity: Verbosity,
 }
@@ -76,6 +78,7 @@ impl Default for Options {
             idle_timeout: None,
             ping_interval: ws6455::Config::default().ping_interval,
             ping_timeout: ws6455::Config::default().ping_timeout,
+            handshake_timeout: Some(Duration::from_secs(10)),
             room_queue: DEFAULT_ROOM_QUEUE,
             verbosity: Verbosity::Normal,
         }
@@ -86,7 +89,7 @@ impl Default for Options {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Run the server.
-    Run(Options),
+    Run(Box<Options>),
     /// Print the help text and exit 0.
     Help,
     /// Print the version and exit 0.
@@ -161,6 +164,9 @@ OPTIONS:
     --ping-timeout SECS       Keepalive: close (1001) a connection that stays
                               silent SECS seconds after that ping
                               (0 = wait forever) [default: 30]
+                              (0 = never, the default)
+    --handshake-timeout SECS  Time a client has for its whole upgrade request
+                              (0 = no limit) [default: 10]
     --room-queue N            Room app: messages queued for one client before
                               it is closed with 1008 as too slow [default: 256]
     --verbose                 Also log diagnostics (rejected upgrades, close
@@ -178,7 +184,7 @@ SUBPROTOCOLS:
 OUTPUT:
     stdout: first line `Listening on ws://ADDR` (the real bound address),
             then the article's transcript, each connection's lines prefixed
-            with its connection id (the one the library's `ws6455: [ID]`
+            with its connection id (the one the `ws-server: [ID]`
             lines on stderr use too):
               Waiting for clients ...
               [1] Incoming connection from client ...
@@ -314,6 +320,7 @@ where
                 | "--idle-timeout"
                 | "--ping-interval"
                 | "--ping-timeout"
+                | "--handshake-timeout"
                 | "--room-queue"
         );
         let value = if takes_value {
@@ -392,6 +399,7 @@ where
             "--idle-timeout" => o.idle_timeout = parse_secs(&flag, &value)?,
             "--ping-interval" => o.ping_interval = parse_secs(&flag, &value)?,
             "--ping-timeout" => o.ping_timeout = parse_secs(&flag, &value)?,
+            "--handshake-timeout" => o.handshake_timeout = parse_secs(&flag, &value)?,
             "--room-queue" => o.room_queue = parse_count(&flag, &value)?,
             other if other.starts_with('-') => {
                 return err(format!("unknown option '{other}'"));
@@ -418,7 +426,7 @@ where
     if o.auth_key.is_none() {
         o.auth_key = env_auth_key.filter(|k| !k.is_empty());
     }
-    Ok(Command::Run(o))
+    Ok(Command::Run(Box::new(o)))
 }
 
 #[cfg(test)]
@@ -431,7 +439,7 @@ mod tests {
 
     fn opts(args: &[&str]) -> Options {
         match run(args) {
-            Ok(Command::Run(o)) => o,
+            Ok(Command::Run(o)) => *o,
             other => panic!("expected options, got {other:?}"),
         }
     }

@@ -3,9 +3,13 @@
 //! stdout: the `Listening on` line, then the article's transcript (`[ID] CLIENT >> ...`).
 //! stderr: `ws-server: ` + warnings, errors and (with `--verbose`) diagnostics.
 //! Write errors (a closed pipe) are ignored: logging never takes the server down.
+//! The library's [`Event`]s come here through [`event`]; nothing is logged twice, and no
+//! credential is logged (request targets are redacted).
 
 use std::io::Write;
 use std::sync::OnceLock;
+
+use ws6455::server::Event;
 
 use crate::cli::Verbosity;
 
@@ -68,4 +72,50 @@ pub fn debug(line: &str) {
 /// An error on stderr (always).
 pub fn error(line: &str) {
     stderr(line);
+}
+
+/// `text` with control characters escaped, so that what a peer sent cannot forge log lines.
+pub fn escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
+/// The server's events, each logged once: a refused upgrade (or malformed request) on stdout
+/// in the transcript, with its status and reason; `503` refusals, failed handshakes and
+/// failed accepts on stderr; plain HTTP requests with `--verbose`. Upgrades and closes are
+/// logged by the apps.
+pub fn event(ev: &Event<'_>) {
+    match ev {
+        Event::Answered {
+            id,
+            request,
+            response,
+            ..
+        } if response.status >= 400 && request.is_none_or(|r| r.is_websocket_upgrade()) => {
+            let why = String::from_utf8_lossy(&response.body);
+            let why = escape(why.trim());
+            let mut line = format!(
+                "Connection refused with {} {}",
+                response.status, response.reason
+            );
+            if !why.is_empty() {
+                line.push_str(": ");
+                line.push_str(&why);
+            }
+            conn(*id, &line);
+        }
+        Event::Answered { .. } => debug(&ev.to_string()),
+        Event::Refused { .. } | Event::HandshakeFailed { .. } | Event::AcceptFailed { .. } => {
+            warn(&escape(&ev.to_string()))
+        }
+        _ => {}
+    }
 }

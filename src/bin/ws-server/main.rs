@@ -15,17 +15,16 @@ mod policy;
 mod room;
 mod signal;
 
-use std::cell::Cell;
 use std::process::exit;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use ws6455::handshake::{Accept, Decision, Request, Response};
-use ws6455::server::{LogLevel, Server, ShutdownHandle};
+use ws6455::server::{Server, ShutdownHandle};
 use ws6455::Config;
 
-use cli::{App, Command, Options, Verbosity};
+use cli::{App, Command, Options};
 
 /// State shared by every connection.
 pub struct Shared {
@@ -38,31 +37,12 @@ pub struct Shared {
     next_id: AtomicU64,
 }
 
-thread_local! {
-    /// Connection id assigned by the upgrade hook, picked up by the handler, which the server
-    /// runs on the same connection thread right after a successful upgrade.
-    static CONN_ID: Cell<u64> = const { Cell::new(0) };
-}
-
-/// The id the library gives the connection served on this thread: using it makes our lines
-/// and the library's (`ws6455: [ID] ...`) about the same connection agree.
-fn library_conn_id() -> Option<u64> {
-    ws6455::server::connection_id()
-}
-
 impl Shared {
-    fn new_id(&self) -> u64 {
-        library_conn_id().unwrap_or_else(|| self.next_id.fetch_add(1, Ordering::Relaxed))
-    }
-
-    /// The id the upgrade hook gave this connection (a fresh one if there was none).
-    pub fn take_conn_id(&self) -> u64 {
-        let id = CONN_ID.with(|c| c.replace(0));
-        if id == 0 {
-            self.new_id()
-        } else {
-            id
-        }
+    /// The id of the connection `req` came on: the library's, so that our lines and its
+    /// events about one connection agree (a fresh one for a request without it).
+    pub fn conn_id(&self, req: Option<&Request>) -> u64 {
+        req.and_then(Request::connection_id)
+            .unwrap_or_else(|| self.next_id.fetch_add(1, Ordering::Relaxed))
     }
 }
 
@@ -83,7 +63,7 @@ fn main() {
             println!("ws-server {}", env!("CARGO_PKG_VERSION"));
             exit(0);
         }
-        Command::Run(o) => o,
+        Command::Run(o) => *o,
     };
     log::init(opts.verbosity);
 
@@ -119,7 +99,8 @@ fn main() {
     config = config
         .idle_timeout(opts.idle_timeout)
         .ping_interval(opts.ping_interval)
-        .ping_timeout(opts.ping_timeout);
+        .ping_timeout(opts.ping_timeout)
+        .handshake_timeout(opts.handshake_timeout);
 
     let server = match Server::bind_with_config(opts.listen.as_str(), config) {
         Ok(s) => s,
@@ -152,14 +133,9 @@ fn main() {
         opts,
     });
 
-    let lib_level = match shared.opts.verbosity {
-        Verbosity::Quiet => LogLevel::Quiet,
-        Verbosity::Normal => LogLevel::Normal,
-        Verbosity::Verbose => LogLevel::Verbose,
-    };
     let hook_state = shared.clone();
     let server = server
-        .log_level(lib_level)
+        .on_event(log::event)
         .on_upgrade(move |req| upgrade_decision(&hook_state, req))
         .on_http(page::respond);
 
@@ -183,7 +159,7 @@ fn main() {
 
     let app_state = shared.clone();
     let result = server.serve(move |ws| {
-        let id = app_state.take_conn_id();
+        let id = app_state.conn_id(ws.request());
         match app_state.opts.app {
             App::Chat => apps::chat(ws, id, &app_state),
             App::Echo => apps::echo(ws, id, &app_state),
@@ -203,27 +179,20 @@ fn main() {
 }
 
 /// The upgrade hook: logs the article's `Incoming connection` line, then checks the origin
-/// and the auth key, and picks a subprotocol.
+/// and the auth key, and picks a subprotocol. A refusal is logged once, from the server's
+/// event ([`log::event`]), with the reason given here as the body.
 fn upgrade_decision(shared: &Shared, req: &Request) -> Decision {
-    let id = shared.new_id();
-    CONN_ID.with(|c| c.set(id));
+    let id = shared.conn_id(Some(req));
     log::conn(id, "Incoming connection from client ...");
     if !policy::origin_allowed(&shared.opts.origins, req.header("origin")) {
-        log::warn(&format!(
-            "[{id}] refused with 403: origin {:?} is not allowed",
-            req.header("origin").unwrap_or("")
-        ));
-        return Decision::Reject(Response::text(403, "Forbidden: origin not allowed\n"));
+        return Decision::Reject(Response::text(403, "origin not allowed\n"));
     }
     if let Some(key) = &shared.opts.auth_key {
         let token = req.query_param("accessToken");
         if !policy::authorized(key, req.header("x-ws-auth-key"), token.as_deref()) {
-            log::warn(&format!(
-                "[{id}] refused with 403: missing or wrong auth key"
-            ));
             return Decision::Reject(Response::text(
                 403,
-                "Forbidden: send the key in an X-WS-AUTH-KEY header or ?accessToken=\n",
+                "missing or wrong auth key: send it in an X-WS-AUTH-KEY header or ?accessToken=\n",
             ));
         }
     }

@@ -8,6 +8,12 @@
 //! ([`Config::handshake_timeout`]), runs the RFC 6455 §4.2 checks and the application's hook, and
 //! then hands the [`WebSocket`] to the handler.
 //!
+//! Nothing a peer does blocks accepting: `503` refusals are written without waiting and closed
+//! by a refusal thread (see [`Refusal`]). The library prints nothing: what happens is given to
+//! the [`Server::on_event`] hook as [`Event`]s, with the connection's id and peer address. The
+//! hooks and the handler get those on the [`Request`] ([`Request::connection_id`],
+//! [`Request::peer_addr`]; in the handler via [`WebSocket::request`]).
+//!
 //! ```no_run
 //! use ws6455::server::Server;
 //!
@@ -21,37 +27,61 @@
 //!         }
 //!     }
 //! })?;
-//! # Ok::<(), std::io::Error>(())
+//! # Ok::<(), ws6455::Error>(())
 //! ```
 
-use std::cell::Cell;
-use std::io::{self, ErrorKind, Read, Write};
+mod conn;
+mod event;
+mod refuse;
+
+use std::io::{self, ErrorKind};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::handshake::{self, Decision, Incoming, Request, Response, ServerHandshake};
-use crate::http;
+pub use conn::accept;
+pub use event::{Event, Refusal};
+
+use crate::handshake::{self, Decision, Request, Response};
 use crate::pool::Pool;
 use crate::socket::{ShutdownSignal, WebSocket};
-use crate::{Config, Error, Result, Role};
+use crate::{Config, Result};
+use conn::ConnContext;
+use refuse::Refuser;
 
-/// Decides whether to accept an upgrade request (auth, origin, subprotocol).
+/// Decides whether to accept an upgrade request (auth, origin, subprotocol); see
+/// [`Server::on_upgrade`].
+///
+/// ```
+/// use ws6455::handshake::{Accept, Decision, Request, Response};
+/// let hook: Box<ws6455::server::UpgradeHook> = Box::new(|req: &Request| match req.path() {
+///     "/chat" => Decision::Accept(Accept::new()),
+///     _ => Decision::Reject(Response::new(404)),
+/// });
+/// let req = Request::parse(b"GET /nope HTTP/1.1\r\n\r\n").unwrap();
+/// assert!(matches!(hook(&req), Decision::Reject(r) if r.status == 404));
+/// ```
 pub type UpgradeHook = dyn Fn(&Request) -> Decision + Send + Sync;
-/// Answers plain HTTP requests (no upgrade), e.g. to serve a page.
+/// Answers plain HTTP requests (no upgrade), e.g. to serve a page; see [`Server::on_http`].
+///
+/// ```
+/// use ws6455::handshake::{Request, Response};
+/// let hook: Box<ws6455::server::HttpHook> = Box::new(|_req: &Request| Response::text(200, "hi"));
+/// assert_eq!(hook(&Request::parse(b"GET / HTTP/1.1\r\n\r\n").unwrap()).body, b"hi");
+/// ```
 pub type HttpHook = dyn Fn(&Request) -> Response + Send + Sync;
-
-/// How much the server logs to stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum LogLevel {
-    /// Nothing.
-    Quiet,
-    /// Refusals, errors and abnormal closes.
-    Normal,
-    /// Also every connect, upgrade and normal close.
-    Verbose,
-}
+/// Receives the server's [`Event`]s; see [`Server::on_event`].
+///
+/// ```
+/// use ws6455::server::{Event, EventHook};
+/// let hook: Box<EventHook> = Box::new(|ev: &Event| assert_eq!(ev.id(), Some(3)));
+/// hook(&Event::Closed { id: 3, peer: "127.0.0.1:1".parse().unwrap() });
+/// ```
+pub type EventHook = dyn Fn(&Event<'_>) + Send + Sync;
+/// Runs each upgraded connection.
+type Handler = dyn Fn(WebSocket<TcpStream>) + Send + Sync;
 
 /// A thread-per-connection WebSocket server.
 ///
@@ -67,14 +97,14 @@ pub enum LogLevel {
 ///     .serve(|mut ws| {
 ///         let _ = ws.send_text("welcome");
 ///     })?;
-/// # Ok::<(), std::io::Error>(())
+/// # Ok::<(), ws6455::Error>(())
 /// ```
 pub struct Server {
     listener: TcpListener,
     config: Config,
     upgrade_hook: Arc<UpgradeHook>,
     http_hook: Option<Arc<HttpHook>>,
-    log: LogLevel,
+    event_hook: Option<Arc<EventHook>>,
     shared: Arc<Shared>,
 }
 
@@ -104,57 +134,6 @@ struct Shared {
     pool: Arc<Pool>,
 }
 
-thread_local! {
-    /// The connection this thread is serving: id and peer address.
-    static CURRENT: Cell<Option<(u64, SocketAddr)>> = const { Cell::new(None) };
-}
-
-/// The id the server gave the connection served on this thread: set while the upgrade hook,
-/// the HTTP hook and the handler run (the same id as in the server's log lines), `None`
-/// anywhere else.
-///
-/// ```no_run
-/// use ws6455::handshake::{Accept, Decision};
-/// use ws6455::server::{self, Server};
-///
-/// Server::bind("127.0.0.1:9001")?
-///     .on_upgrade(|req| {
-///         println!("[{:?}] {} from {:?}", server::connection_id(), req.target, server::peer_addr());
-///         Decision::Accept(Accept::default())
-///     })
-///     .serve(|_ws| println!("serving connection {:?}", server::connection_id()))?;
-/// # Ok::<(), std::io::Error>(())
-/// ```
-pub fn connection_id() -> Option<u64> {
-    CURRENT.with(|c| c.get()).map(|(id, _)| id)
-}
-
-/// The peer address of the connection served on this thread (see [`connection_id`]).
-///
-/// ```
-/// // Outside a server's hooks and handler there is none.
-/// assert_eq!(ws6455::server::peer_addr(), None);
-/// ```
-pub fn peer_addr() -> Option<SocketAddr> {
-    CURRENT.with(|c| c.get()).map(|(_, peer)| peer)
-}
-
-/// Clears [`CURRENT`] when the connection's work ends, even by a panic.
-struct CurrentGuard;
-
-impl CurrentGuard {
-    fn set(id: u64, peer: SocketAddr) -> CurrentGuard {
-        CURRENT.with(|c| c.set(Some((id, peer))));
-        CurrentGuard
-    }
-}
-
-impl Drop for CurrentGuard {
-    fn drop(&mut self) {
-        CURRENT.with(|c| c.set(None));
-    }
-}
-
 /// Stops a running [`Server`]: no new connections, close 1001 to every open one, then a bounded
 /// wait for them to finish. Cheap to clone; usable from any thread (a Ctrl-C handler, a test).
 ///
@@ -163,7 +142,7 @@ impl Drop for CurrentGuard {
 /// let handle = server.shutdown_handle();
 /// std::thread::spawn(move || server.serve(|_ws| {}));
 /// handle.shutdown();
-/// # Ok::<(), std::io::Error>(())
+/// # Ok::<(), ws6455::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct ShutdownHandle {
@@ -187,7 +166,7 @@ impl ShutdownHandle {
     /// let t = std::thread::spawn(move || server.serve(|_ws| {}));
     /// assert_eq!(handle.shutdown(), 0);
     /// t.join().unwrap()?;
-    /// # Ok::<(), std::io::Error>(())
+    /// # Ok::<(), ws6455::Error>(())
     /// ```
     pub fn shutdown(&self) -> usize {
         let s = &self.shared;
@@ -228,7 +207,7 @@ impl ShutdownHandle {
     /// ```no_run
     /// let server = ws6455::server::Server::bind("127.0.0.1:0")?;
     /// assert!(!server.shutdown_handle().is_shutting_down());
-    /// # Ok::<(), std::io::Error>(())
+    /// # Ok::<(), ws6455::Error>(())
     /// ```
     pub fn is_shutting_down(&self) -> bool {
         self.shared.signal.requested.load(Ordering::Acquire)
@@ -239,10 +218,88 @@ impl ShutdownHandle {
     /// ```no_run
     /// let server = ws6455::server::Server::bind("127.0.0.1:0")?;
     /// assert_eq!(server.shutdown_handle().active_connections(), 0);
-    /// # Ok::<(), std::io::Error>(())
+    /// # Ok::<(), ws6455::Error>(())
     /// ```
     pub fn active_connections(&self) -> usize {
         self.shared.active.load(Ordering::Acquire)
+    }
+}
+
+/// A server running on its own thread (from [`Server::spawn`]).
+///
+/// ```
+/// let server = ws6455::server::Server::bind("127.0.0.1:0")?.spawn(|_ws| {})?;
+/// assert!(server.local_addr().port() > 0);
+/// assert_eq!(server.shutdown_handle().active_connections(), 0);
+/// server.shutdown();
+/// server.join()?;
+/// # Ok::<(), ws6455::Error>(())
+/// ```
+pub struct RunningServer {
+    local_addr: SocketAddr,
+    handle: ShutdownHandle,
+    thread: JoinHandle<Result<()>>,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningServer {
+    /// The address the server listens on.
+    ///
+    /// ```
+    /// let server = ws6455::server::Server::bind("127.0.0.1:0")?.spawn(|_ws| {})?;
+    /// assert!(server.local_addr().ip().is_loopback());
+    /// # server.shutdown();
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// A handle that shuts the server down (cheap to clone, usable from any thread).
+    ///
+    /// ```
+    /// let server = ws6455::server::Server::bind("127.0.0.1:0")?.spawn(|_ws| {})?;
+    /// let handle = server.shutdown_handle();
+    /// assert!(!handle.is_shutting_down());
+    /// # server.shutdown();
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.handle.clone()
+    }
+
+    /// Shuts the server down ([`ShutdownHandle::shutdown`]): returns how many connections were
+    /// still open when the bounded wait ended.
+    ///
+    /// ```
+    /// let server = ws6455::server::Server::bind("127.0.0.1:0")?.spawn(|_ws| {})?;
+    /// assert_eq!(server.shutdown(), 0);
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn shutdown(&self) -> usize {
+        self.handle.shutdown()
+    }
+
+    /// Waits for the server's thread to end (after a shutdown) and gives `serve`'s result.
+    /// Without a shutdown it waits for ever.
+    ///
+    /// ```
+    /// let server = ws6455::server::Server::bind("127.0.0.1:0")?.spawn(|_ws| {})?;
+    /// server.shutdown();
+    /// assert!(server.join().is_ok());
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn join(self) -> Result<()> {
+        self.thread
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the server thread panicked").into()))
     }
 }
 
@@ -296,9 +353,9 @@ impl Server {
     /// ```
     /// let server = ws6455::server::Server::bind("127.0.0.1:0")?;
     /// assert!(server.local_addr()?.port() > 0);
-    /// # Ok::<(), std::io::Error>(())
+    /// # Ok::<(), ws6455::Error>(())
     /// ```
-    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<Server> {
+    pub fn bind(addr: impl ToSocketAddrs) -> Result<Server> {
         Server::bind_with_config(addr, Config::default())
     }
 
@@ -308,16 +365,16 @@ impl Server {
     /// let config = ws6455::Config::default().max_connections(100);
     /// let server = ws6455::server::Server::bind_with_config("127.0.0.1:0", config)?;
     /// assert_eq!(server.config().max_connections, 100);
-    /// # Ok::<(), std::io::Error>(())
+    /// # Ok::<(), ws6455::Error>(())
     /// ```
-    pub fn bind_with_config(addr: impl ToSocketAddrs, config: Config) -> io::Result<Server> {
+    pub fn bind_with_config(addr: impl ToSocketAddrs, config: Config) -> Result<Server> {
         let listener = TcpListener::bind(addr)?;
         let local_addr = listener.local_addr()?;
         Ok(Server {
             listener,
             upgrade_hook: Arc::new(default_upgrade),
             http_hook: None,
-            log: LogLevel::Normal,
+            event_hook: None,
             shared: Arc::new(Shared {
                 signal: Arc::new(ShutdownSignal::default()),
                 active: AtomicUsize::new(0),
@@ -343,10 +400,10 @@ impl Server {
     /// ```
     /// let server = ws6455::server::Server::bind("127.0.0.1:0")?;
     /// assert!(server.local_addr()?.ip().is_loopback());
-    /// # Ok::<(), std::io::Error>(())
+    /// # Ok::<(), ws6455::Error>(())
     /// ```
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
     }
 
     /// The configuration in force.
@@ -354,7 +411,7 @@ impl Server {
     /// ```
     /// let server = ws6455::server::Server::bind("127.0.0.1:0")?;
     /// assert_eq!(server.config().thread_stack_size, 128 << 10);
-    /// # Ok::<(), std::io::Error>(())
+    /// # Ok::<(), ws6455::Error>(())
     /// ```
     pub fn config(&self) -> &Config {
         &self.config
@@ -372,7 +429,7 @@ impl Server {
     ///         Decision::Reject(Response::new(403))
     ///     }
     /// });
-    /// # Ok::<(), std::io::Error>(())
+    /// # Ok::<(), ws6455::Error>(())
     /// ```
     pub fn on_upgrade(
         mut self,
@@ -383,7 +440,7 @@ impl Server {
     }
 
     /// Sets the hook that answers plain HTTP requests (no `Upgrade: websocket`), e.g. to serve a
-    /// page at `GET /`. Without it such requests get `426 Upgrade Required`.
+    /// page at `GET /`. Without it such requests fail the RFC 6455 checks and get `400`.
     ///
     /// ```
     /// use ws6455::handshake::Response;
@@ -394,7 +451,7 @@ impl Server {
     ///         Response::new(404)
     ///     }
     /// });
-    /// # Ok::<(), std::io::Error>(())
+    /// # Ok::<(), ws6455::Error>(())
     /// ```
     pub fn on_http(
         mut self,
@@ -404,15 +461,31 @@ impl Server {
         self
     }
 
-    /// Sets how much is logged to stderr (default [`LogLevel::Normal`]).
+    /// Sets the hook that receives the server's [`Event`]s: refusals, answered requests (with
+    /// their status), failed handshakes, upgrades and ends of connections, each with the
+    /// connection's id and peer address. It runs on the thread where the event happened (the
+    /// accept loop for refusals): keep it quick. Without it the server is silent; the library
+    /// never prints.
     ///
     /// ```
-    /// use ws6455::server::{LogLevel, Server};
-    /// let server = Server::bind("127.0.0.1:0")?.log_level(LogLevel::Quiet);
-    /// # Ok::<(), std::io::Error>(())
+    /// use std::sync::{Arc, Mutex};
+    /// use ws6455::server::{Event, Server};
+    ///
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let log = seen.clone();
+    /// let server = Server::bind("127.0.0.1:0")?
+    ///     .on_event(move |ev: &Event| log.lock().unwrap().push(ev.to_string()))
+    ///     .spawn(|_ws| {})?;
+    /// let _ = ws6455::client::connect(&format!("ws://{}/?accessToken=s3cret", server.local_addr()))?;
+    /// server.shutdown();
+    /// server.join()?;
+    /// let seen = seen.lock().unwrap();
+    /// assert!(seen[0].starts_with("[1] 127.0.0.1:"), "{seen:?}");
+    /// assert!(seen[0].ends_with("upgraded /?accessToken=***"), "{seen:?}");
+    /// # Ok::<(), ws6455::Error>(())
     /// ```
-    pub fn log_level(mut self, level: LogLevel) -> Server {
-        self.log = level;
+    pub fn on_event(mut self, hook: impl Fn(&Event<'_>) + Send + Sync + 'static) -> Server {
+        self.event_hook = Some(Arc::new(hook));
         self
     }
 
@@ -422,7 +495,7 @@ impl Server {
     /// let server = ws6455::server::Server::bind("127.0.0.1:0")?;
     /// let handle = server.shutdown_handle();
     /// assert_eq!(handle.active_connections(), 0);
-    /// # Ok::<(), std::io::Error>(())
+    /// # Ok::<(), ws6455::Error>(())
     /// ```
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle {
@@ -433,22 +506,23 @@ impl Server {
     /// Accepts connections until shut down, running `handler` on its own thread for every
     /// successful upgrade. Returns after a shutdown once the connections have ended (bounded by
     /// [`Config::shutdown_timeout`]). A failed thread spawn, the connection limit or running out
-    /// of file descriptors refuses that one connection with `503` and is logged; it never stops
-    /// the server.
+    /// of file descriptors refuses that one connection with `503` (an [`Event::Refused`]) without
+    /// waiting for the peer; it never stops the server.
     ///
     /// ```no_run
     /// ws6455::server::Server::bind("127.0.0.1:9001")?.serve(|mut ws| {
     ///     let _ = ws.send_text("hello");
     /// })?;
-    /// # Ok::<(), std::io::Error>(())
+    /// # Ok::<(), ws6455::Error>(())
     /// ```
     pub fn serve(
         self,
         handler: impl Fn(WebSocket<TcpStream>) + Send + Sync + 'static,
-    ) -> io::Result<()> {
-        let handler: Arc<dyn Fn(WebSocket<TcpStream>) + Send + Sync> = Arc::new(handler);
+    ) -> Result<()> {
+        let handler: Arc<Handler> = Arc::new(handler);
         let shared = self.shared.clone();
         let config = Arc::new(self.config.clone());
+        let mut refuser = Refuser::default();
         let mut spare = spare_fd();
         loop {
             let (stream, peer) = match self.listener.accept() {
@@ -467,26 +541,22 @@ impl Server {
                             None => continue,
                         },
                         _ => {
-                            // ENOBUFS, ENOMEM and friends: log, back off briefly, keep serving.
-                            if self.log >= LogLevel::Normal {
-                                eprintln!("ws6455: accept failed: {e}");
-                            }
+                            // ENOBUFS, ENOMEM and friends: report, back off briefly, keep serving.
+                            self.emit(&Event::AcceptFailed { error: &e });
                             std::thread::sleep(Duration::from_millis(50));
                             continue;
                         }
                     }
                 }
             };
+            let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
             if shared.signal.requested.load(Ordering::Acquire) {
-                refuse(stream, 503, "server shutting down");
+                // Most likely the shutdown's own wake-up connection: answered, not reported.
+                refuser.refuse(stream, 503, Refusal::ShuttingDown.body());
                 break;
             }
-            let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
             if shared.active.load(Ordering::Acquire) >= config.max_connections {
-                if self.log >= LogLevel::Normal {
-                    eprintln!("ws6455: [{id}] {peer} refused: connection limit reached");
-                }
-                refuse(stream, 503, "too many connections");
+                self.refuse(&mut refuser, stream, id, peer, Refusal::ConnectionLimit);
                 continue;
             }
             shared.active.fetch_add(1, Ordering::AcqRel);
@@ -496,9 +566,9 @@ impl Server {
                 config: config.clone(),
                 upgrade_hook: self.upgrade_hook.clone(),
                 http_hook: self.http_hook.clone(),
+                event_hook: self.event_hook.clone(),
                 handler: handler.clone(),
                 shared: shared.clone(),
-                log: self.log,
             };
             // The stream travels in a slot so that a failed spawn gives it back to be refused.
             let slot = Arc::new(Mutex::new(Some(stream)));
@@ -508,13 +578,10 @@ impl Server {
                     ctx.run(stream);
                 }
             }));
-            if let Err(e) = started {
+            if started.is_err() {
                 shared.active.fetch_sub(1, Ordering::AcqRel);
-                if self.log >= LogLevel::Normal {
-                    eprintln!("ws6455: [{id}] {peer} refused: cannot start a thread: {e}");
-                }
                 if let Some(stream) = lock(&slot).take() {
-                    refuse(stream, 503, "server busy");
+                    self.refuse(&mut refuser, stream, id, peer, Refusal::NoThread);
                 }
             }
         }
@@ -523,6 +590,43 @@ impl Server {
         shared.pool.close();
         self.shutdown_handle().shutdown();
         Ok(())
+    }
+
+    /// Runs [`Server::serve`] on a thread of its own and returns at once with a handle: the
+    /// address, a shutdown, and a join for the server's end.
+    ///
+    /// ```
+    /// use ws6455::Message;
+    /// let server = ws6455::server::Server::bind("127.0.0.1:0")?.spawn(|mut ws| {
+    ///     while let Ok(m) = ws.read() {
+    ///         if m.is_text() && ws.write(m).is_err() {
+    ///             break;
+    ///         }
+    ///     }
+    /// })?;
+    /// let (mut ws, _) = ws6455::client::connect(&format!("ws://{}/", server.local_addr()))?;
+    /// ws.send_text("hi")?;
+    /// assert_eq!(ws.read()?, Message::text("hi"));
+    /// ws.close(ws6455::CloseCode::Normal, "bye")?;
+    /// while ws.read().is_ok() {}
+    /// server.shutdown();
+    /// server.join()?;
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn spawn(
+        self,
+        handler: impl Fn(WebSocket<TcpStream>) + Send + Sync + 'static,
+    ) -> Result<RunningServer> {
+        let local_addr = self.shared.local_addr;
+        let handle = self.shutdown_handle();
+        let thread = std::thread::Builder::new()
+            .name("ws-accept".into())
+            .spawn(move || self.serve(handler))?;
+        Ok(RunningServer {
+            local_addr,
+            handle,
+            thread,
+        })
     }
 
     /// `accept` failed for want of a file descriptor: a client would wait in the backlog until
@@ -562,250 +666,42 @@ impl Server {
             return Some((stream, peer));
         }
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
-        if self.log >= LogLevel::Normal {
-            eprintln!("ws6455: [{id}] {peer} refused: out of file descriptors");
-        }
-        refuse(stream, 503, "server busy");
+        // The descriptor is needed back now: no lingering.
+        let why = Refusal::OutOfFileDescriptors;
+        Refuser::refuse_and_close(stream, 503, why.body());
+        self.emit(&Event::Refused {
+            id,
+            peer,
+            status: 503,
+            why,
+        });
         *spare = spare_fd();
         None
     }
-}
 
-/// Writes a short error response and closes without a reset.
-fn refuse(mut stream: TcpStream, status: u16, why: &str) {
-    let _ = stream.set_write_timeout(Some(Duration::from_millis(500)));
-    let resp = Response::new(status)
-        .header("Connection", "close")
-        .header("Retry-After", "1")
-        .body(format!("{why}\n"));
-    let _ = stream.write_all(&resp.to_bytes());
-    linger_close(stream);
-}
-
-/// Half-closes, then reads what the peer still sends (until it closes, goes quiet for 100 ms, or
-/// one second has passed), so that closing with unread bytes does not turn into a reset that
-/// could destroy our last response or close frame in flight.
-fn linger_close(mut stream: TcpStream) {
-    let _ = stream.shutdown(Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
-    let deadline = Instant::now() + Duration::from_secs(1);
-    let mut scratch = [0u8; 4096];
-    while Instant::now() < deadline {
-        match stream.read(&mut scratch) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
+    fn emit(&self, ev: &Event<'_>) {
+        if let Some(h) = &self.event_hook {
+            h(ev);
         }
     }
-}
 
-struct ConnContext {
-    id: u64,
-    peer: SocketAddr,
-    config: Arc<Config>,
-    upgrade_hook: Arc<UpgradeHook>,
-    http_hook: Option<Arc<HttpHook>>,
-    handler: Arc<dyn Fn(WebSocket<TcpStream>) + Send + Sync>,
-    shared: Arc<Shared>,
-    log: LogLevel,
-}
-
-impl ConnContext {
-    fn run(self, stream: TcpStream) {
-        let _current = CurrentGuard::set(self.id, self.peer);
-        // The clone is a second file descriptor per connection. Near the open-files limit it
-        // would take the descriptor the next `accept` needs, and that client would wait in the
-        // backlog until its handshake timed out; there the connection goes without the clone
-        // (no wake-up by a shutdown, no lingering close) rather than lose the next one.
-        let s = &self.shared;
-        let registered = {
-            let mut conns = lock(&s.conns);
-            let in_use = s.active.load(Ordering::Acquire) + conns.len();
-            let affordable = in_use.saturating_add(fd_reserve(s.fd_limit)) < s.fd_limit;
-            affordable
-                .then(|| stream.try_clone().ok())
-                .flatten()
-                .map(|clone| conns.push((self.id, clone)))
-        };
-        // A shutdown that began before we registered would not have woken us.
-        if self.shared.signal.requested.load(Ordering::Acquire) {
-            let _ = stream.shutdown(Shutdown::Read);
-        }
-        let finished_cleanly = Arc::new(AtomicBool::new(false));
-        self.serve_one(stream, &finished_cleanly);
-        let clean = finished_cleanly.load(Ordering::Acquire);
-        if registered.is_some() {
-            let mine = {
-                let mut conns = lock(&self.shared.conns);
-                let at = conns.iter().position(|(id, _)| *id == self.id);
-                at.map(|i| conns.swap_remove(i).1)
-            };
-            // The handler may have returned while the peer was still sending: end with a FIN
-            // and read what is in flight, so that closing never turns into a reset that could
-            // destroy data we sent before.
-            // (Not needed when the connection already ended with both FINs.)
-            if let Some(clone) = mine.filter(|_| !clean) {
-                linger_close(clone);
-            }
-        }
-        self.shared.active.fetch_sub(1, Ordering::AcqRel);
-        let _g = lock(&self.shared.idle_lock);
-        self.shared.idle.notify_all();
+    /// Refuses a connection with 503 without waiting for its peer (see [`Refuser`]).
+    fn refuse(
+        &self,
+        refuser: &mut Refuser,
+        stream: TcpStream,
+        id: u64,
+        peer: SocketAddr,
+        why: Refusal,
+    ) {
+        refuser.refuse(stream, 503, why.body());
+        self.emit(&Event::Refused {
+            id,
+            peer,
+            status: 503,
+            why,
+        });
     }
-
-    fn serve_one(&self, stream: TcpStream, finished_cleanly: &Arc<AtomicBool>) {
-        let (id, peer) = (self.id, self.peer);
-        if self.config.nodelay {
-            let _ = stream.set_nodelay(true);
-        }
-        let _ = stream.set_write_timeout(self.config.write_timeout);
-        let _ = stream.set_read_timeout(self.config.handshake_timeout);
-        let http_hook = self.http_hook.as_deref();
-        match accept_inner(
-            stream,
-            &self.config,
-            &*self.upgrade_hook,
-            http_hook,
-            Some(self.shared.signal.clone()),
-        ) {
-            Ok(Outcome::Upgraded(ws)) => {
-                let mut ws = *ws;
-                if self.log >= LogLevel::Verbose {
-                    eprintln!(
-                        "ws6455: [{id}] {peer} connected {}",
-                        ws.request().map(|r| r.target.as_str()).unwrap_or("")
-                    );
-                }
-                let _ = ws.get_ref().set_read_timeout(self.config.idle_timeout);
-                ws.install_server_finisher(Some(finished_cleanly.clone()));
-                (self.handler)(ws);
-                if self.log >= LogLevel::Verbose {
-                    eprintln!("ws6455: [{id}] {peer} closed");
-                }
-            }
-            Ok(Outcome::Answered(status)) => {
-                if self.log >= LogLevel::Verbose || (self.log >= LogLevel::Normal && status >= 400)
-                {
-                    eprintln!("ws6455: [{id}] {peer} answered HTTP {status}");
-                }
-            }
-            Err(e) => {
-                if self.log >= LogLevel::Normal {
-                    eprintln!("ws6455: [{id}] {peer} handshake failed: {e}");
-                }
-            }
-        }
-    }
-}
-
-enum Outcome<S> {
-    Upgraded(Box<WebSocket<S>>),
-    /// A plain HTTP request or a refused upgrade was answered with this status.
-    Answered(u16),
-}
-
-/// Runs the server side of the opening handshake on any stream: reads the request head (bounded
-/// by [`Config::max_head_size`]), checks it (RFC 6455 §4.2.1), asks `hook`, and writes the
-/// response. On success the returned [`WebSocket`] already holds any bytes the client sent after
-/// its request. A refused or malformed request is answered (`400`, `403`, `405`, `426`, `431`, …)
-/// and returned as [`Error::Handshake`] ([`HandshakeError::Refused`](handshake::HandshakeError::Refused))
-/// or [`Error::Http`].
-///
-/// Set a read timeout on the stream first if the peer may be slow or hostile.
-///
-/// ```
-/// use std::io::{Cursor, Read, Write};
-/// use ws6455::handshake::{Accept, Decision};
-///
-/// // An in-memory stream: the request goes in, the response comes out.
-/// struct Duplex { input: Cursor<Vec<u8>>, output: Vec<u8> }
-/// impl Read for Duplex { fn read(&mut self, b: &mut [u8]) -> std::io::Result<usize> { self.input.read(b) } }
-/// impl Write for Duplex {
-///     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> { self.output.write(b) }
-///     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
-/// }
-/// let request = "GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
-///     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-///     Sec-WebSocket-Version: 13\r\n\r\n";
-/// let stream = Duplex { input: Cursor::new(request.as_bytes().to_vec()), output: Vec::new() };
-/// let ws = ws6455::server::accept(stream, ws6455::Config::default(), |_req| {
-///     Decision::Accept(Accept::default())
-/// })?;
-/// let response = String::from_utf8(ws.get_ref().output.clone()).unwrap();
-/// assert!(response.starts_with("HTTP/1.1 101"));
-/// assert!(response.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
-/// # Ok::<(), ws6455::Error>(())
-/// ```
-pub fn accept<S: Read + Write>(
-    stream: S,
-    config: Config,
-    hook: impl Fn(&Request) -> Decision,
-) -> Result<WebSocket<S>> {
-    match accept_inner(stream, &config, &hook, None, None)? {
-        Outcome::Upgraded(ws) => Ok(*ws),
-        Outcome::Answered(status) => Err(Error::Handshake(handshake::HandshakeError::Refused {
-            status,
-            reason: handshake::reason_phrase(status).to_owned(),
-        })),
-    }
-}
-
-fn accept_inner<S: Read + Write>(
-    mut stream: S,
-    config: &Config,
-    hook: &dyn Fn(&Request) -> Decision,
-    http_hook: Option<&HttpHook>,
-    signal: Option<Arc<ShutdownSignal>>,
-) -> Result<Outcome<S>> {
-    let mut hs = ServerHandshake::new(http::Limits::from(config));
-    let deadline = config.handshake_timeout.map(|t| Instant::now() + t);
-    let mut chunk = [0u8; 2048];
-    let Incoming { request, leftover } = loop {
-        let n = match stream.read(&mut chunk) {
-            Ok(0) => {
-                return Err(Error::Io(io::Error::new(
-                    ErrorKind::UnexpectedEof,
-                    "connection closed before the request head was complete",
-                )))
-            }
-            Ok(n) => n,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.into()),
-        };
-        match hs.feed(&chunk[..n]) {
-            Ok(Some(incoming)) => break incoming,
-            Ok(None) => {}
-            Err(bad) => {
-                let _ = stream.write_all(&bad.response.to_bytes());
-                let _ = stream.flush();
-                return Err(bad.into());
-            }
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            return Err(Error::Timeout);
-        }
-    };
-
-    if !request.is_websocket_upgrade() {
-        if let Some(h) = http_hook {
-            let resp = h(&request).header("Connection", "close");
-            let status = resp.status;
-            stream.write_all(&resp.to_bytes())?;
-            stream.flush()?;
-            return Ok(Outcome::Answered(status));
-        }
-    }
-    let outcome = handshake::server_handshake(&request, hook);
-    stream.write_all(&outcome.response.to_bytes())?;
-    stream.flush()?;
-    if !outcome.accepted {
-        return Ok(Outcome::Answered(outcome.response.status));
-    }
-    let mut ws = WebSocket::from_partially_read(stream, &leftover, Role::Server, config.clone());
-    ws.set_handshake_info(outcome.subprotocol, Some(request), None);
-    if let Some(signal) = signal {
-        ws.set_shutdown_signal(signal);
-    }
-    Ok(Outcome::Upgraded(Box::new(ws)))
 }
 
 #[cfg(test)]
