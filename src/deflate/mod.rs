@@ -30,8 +30,9 @@
 //! ```
 
 // Nothing in the crate calls the codec until permessage-deflate is wired into the protocol
-// layer; until then only the tests, fuzz targets and benches use it.
-#![allow(dead_code)]
+// layer; until then only the tests, fuzz targets and benches use it (and the re-exports below
+// are unused in a build without the `internals` feature).
+#![allow(dead_code, unused_imports)]
 
 pub(crate) mod huffman;
 pub mod inflate;
