@@ -301,7 +301,8 @@ impl Work {
             let h = self.hash(i);
             let abs = self.base + i as u64;
             let d = (abs as u16).wrapping_sub(self.head[h]) as usize;
-            self.prev[i & (window - 1)] = if d != 0 && d <= window { d as u16 } else { 0 };
+            self.prev[abs as usize & (window - 1)] =
+                if d != 0 && d <= window { d as u16 } else { 0 };
             self.head[h] = abs as u16;
             self.ins += 1;
         }
@@ -343,16 +344,24 @@ impl Work {
         }
         let nice = nice.min(max);
         let mask = window - 1;
+        // `prev` is indexed by absolute position (`buf` slides by arbitrary amounts).
+        let base = self.base as usize;
         let mut best = better_than.max(MIN_MATCH - 1);
         if best >= max {
             return (0, 0);
         }
         let mut best_d = 0;
-        let mut d = self.prev[i & mask] as usize;
+        let mut d = self.prev[(base + i) & mask] as usize;
         let buf = &self.buf[..];
+        // The budget counts full comparisons as 4 and candidates refused by their first
+        // differing byte as 1: a chain of `chain` probes may look at up to 4 times as many
+        // candidates when most are quick refusals.
+        chain = chain.saturating_mul(4);
         while d != 0 && d <= window && d <= i && chain > 0 {
             let j = i - d;
+            chain = chain.saturating_sub(1);
             if buf[j + best] == buf[i + best] && buf[j] == buf[i] {
+                chain = chain.saturating_sub(3);
                 let l = Self::match_len(buf, j, i, max);
                 if l > best {
                     best = l;
@@ -362,12 +371,11 @@ impl Work {
                     }
                 }
             }
-            let step = self.prev[j & mask] as usize;
+            let step = self.prev[(base + j) & mask] as usize;
             if step == 0 {
                 break;
             }
             d += step;
-            chain -= 1;
         }
         if best_d == 0 || (best == MIN_MATCH && best_d > TOO_FAR) {
             return (0, 0);
@@ -717,4 +725,85 @@ fn write_block(
         );
     }
     w.put(lit_codes[256] as u64, lit_lens[256] as u32);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_chains_find_the_nearest_longest_match() {
+        let mut seed = 1u64;
+        let words = ["hello ", "world ", "the ", "quick ", "brown ", "fox "];
+        let mut data = Vec::new();
+        while data.len() < 20_000 {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            data.extend_from_slice(words[(seed >> 33) as usize % 6].as_bytes());
+        }
+        let bits = 12;
+        let window = 1 << bits;
+        let mut w = Work::new(bits);
+        w.buf.extend_from_slice(&data);
+        for i in (0..data.len() - 300).step_by(7) {
+            w.insert_upto(i, window);
+            let (len, dist) = w.longest(i, window, u32::MAX, MAX_MATCH, 0);
+            // Brute force: longest, then nearest.
+            let (mut bl, mut bd) = (0, 0);
+            for d in 1..=window.min(i) {
+                let l = Work::match_len(&w.buf, i - d, i, MAX_MATCH);
+                if l > bl {
+                    (bl, bd) = (l, d);
+                }
+            }
+            if bl < MIN_MATCH || (bl == MIN_MATCH && bd > TOO_FAR) {
+                (bl, bd) = (0, 0);
+            }
+            assert_eq!((len, dist), (bl, bd), "at {i}");
+        }
+    }
+
+    /// The same after the window has slid by arbitrary amounts between messages (the chains
+    /// are indexed by absolute position).
+    #[test]
+    fn hash_chains_survive_sliding_between_messages() {
+        let mut seed = 1u64;
+        let words = [
+            "hello", "world", "the", "quick", "brown", "fox", "json", "socket",
+        ];
+        let mut msg = || {
+            let mut m = Vec::new();
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            let len = 20 + (seed >> 40) as usize % 1980;
+            while m.len() < len {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                m.extend_from_slice(words[(seed >> 33) as usize % 8].as_bytes());
+                m.push(b' ');
+            }
+            m
+        };
+        let window = 1 << 15;
+        let mut def = Deflater::new(15, Level::BEST);
+        for _ in 0..60 {
+            def.compress_message(&msg(), &mut Vec::new());
+        }
+        let m = msg();
+        let w = def.work.as_mut().unwrap();
+        let start = w.buf.len();
+        w.buf.extend_from_slice(&m);
+        for i in start..w.buf.len() - 3 {
+            w.insert_upto(i, window);
+            let (len, dist) = w.longest(i, window, 1 << 20, MAX_MATCH, 0);
+            let (mut bl, mut bd) = (0, 0);
+            for d in 1..=window.min(i) {
+                let l = Work::match_len(&w.buf, i - d, i, (w.buf.len() - i).min(MAX_MATCH));
+                if l > bl {
+                    (bl, bd) = (l, d);
+                }
+            }
+            if bl < MIN_MATCH || (bl == MIN_MATCH && bd > TOO_FAR) {
+                (bl, bd) = (0, 0);
+            }
+            assert_eq!((len, dist), (bl, bd), "at {i}");
+        }
+    }
 }
