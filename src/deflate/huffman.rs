@@ -222,26 +222,31 @@ pub(crate) fn code_lengths(freqs: &[u32], limit: u32, lens: &mut [u8]) {
     debug_assert!(lens.len() == freqs.len() && freqs.len() >= 2);
     lens.fill(0);
     // (weight, symbol), lightest first.
-    let mut leaves: Vec<(u32, u16)> = freqs
-        .iter()
-        .enumerate()
-        .filter(|&(_, &f)| f > 0)
-        .map(|(s, &f)| (f, s as u16))
-        .collect();
+    let mut leaves = [(0u32, 0u16); MAX_SYMBOLS];
+    let mut n = 0;
+    for (s, &f) in freqs.iter().enumerate() {
+        if f > 0 {
+            leaves[n] = (f, s as u16);
+            n += 1;
+        }
+    }
     let mut extra = 0u16;
-    while leaves.len() < 2 {
+    while n < 2 {
         if freqs[extra as usize] == 0 {
-            leaves.push((0, extra));
+            leaves[n] = (0, extra);
+            n += 1;
         }
         extra += 1;
     }
+    let leaves = &mut leaves[..n];
     leaves.sort_unstable();
-    let n = leaves.len();
     // Two-queue Huffman construction: leaves in weight order, internal nodes are created in
     // weight order too, so the two lightest are always at the front of one of the queues.
-    let mut weight: Vec<u64> = leaves.iter().map(|&(f, _)| f as u64).collect();
-    weight.resize(2 * n - 1, 0);
-    let mut parent = vec![0usize; 2 * n - 1];
+    let mut weight = [0u64; 2 * MAX_SYMBOLS];
+    let mut parent = [0u16; 2 * MAX_SYMBOLS];
+    for (w, &(f, _)) in weight.iter_mut().zip(leaves.iter()) {
+        *w = f as u64;
+    }
     let (mut next_leaf, mut next_inner, mut created) = (0usize, n, n);
     for _ in 0..n - 1 {
         let mut pick = || {
@@ -256,14 +261,14 @@ pub(crate) fn code_lengths(freqs: &[u32], limit: u32, lens: &mut [u8]) {
         let a = pick();
         let b = pick();
         weight[created] = weight[a] + weight[b];
-        parent[a] = created;
-        parent[b] = created;
+        parent[a] = created as u16;
+        parent[b] = created as u16;
         created += 1;
     }
     // Depths from the root (the last node) down; parents always have higher indices.
-    let mut depth = vec![0u32; 2 * n - 1];
+    let mut depth = [0u32; 2 * MAX_SYMBOLS];
     for node in (0..2 * n - 2).rev() {
-        depth[node] = depth[parent[node]] + 1;
+        depth[node] = depth[parent[node] as usize] + 1;
     }
     let mut count = [0u32; MAX_BITS + 2];
     for &d in &depth[..n] {

@@ -158,9 +158,11 @@ struct Dynamic {
 /// RFC 7692 §7.2.2. The history carries over to the next message (context takeover) unless you
 /// call [`reset`](Inflater::reset).
 ///
-/// Memory is allocated on first use and grows with the output produced: at most
-/// 2^`window_bits` bytes of history are kept between messages (plus about 5 KiB of code tables
-/// while a dynamic block is being decoded, freed at the end of each message); see
+/// Memory is allocated on first use and grows with the output produced: between messages at
+/// most 1.5 × 2^`window_bits` bytes of history are kept (the window is moved once per half
+/// window of output rather than after every message) in a buffer of at most 2 × 2^`window_bits`
+/// bytes, plus about 5 KiB of code tables while a
+/// dynamic block is being decoded, freed at the end of each message; see
 /// [`memory`](Inflater::memory).
 ///
 /// ```
@@ -264,8 +266,8 @@ impl Inflater {
     /// inf.inflate(&z, &mut out, usize::MAX).unwrap();
     /// inf.finish_message(&mut out, usize::MAX).unwrap();
     /// assert_eq!(out.len(), 5000);
-    /// // Between messages only the 1 KiB window is kept.
-    /// assert!(inf.memory() <= 1024, "{}", inf.memory());
+    /// // Between messages at most 2 windows (here 2 KiB) are held.
+    /// assert!(inf.memory() <= 2048, "{}", inf.memory());
     /// # }
     /// ```
     pub fn memory(&self) -> usize {
@@ -364,7 +366,15 @@ impl Inflater {
         self.state = State::Header;
         self.last_block = false;
         self.dynamic = None;
-        self.trim_history(true);
+        // Moving the window costs a copy of it: do it once per half window of output, not
+        // once per message, so between messages up to 1.5 windows of history are held.
+        self.flush_pending();
+        if self.hist.len() > self.window + self.window / 2 {
+            self.trim_history();
+        }
+        if self.hist.capacity() > 2 * self.window {
+            self.hist.shrink_to(2 * self.window);
+        }
         Ok(())
     }
 
@@ -379,18 +389,20 @@ impl Inflater {
         self.out_mark = self.hist.len();
     }
 
+    /// All output has been handed out (between messages).
+    fn flush_pending(&mut self) {
+        debug_assert_eq!(self.out_mark, self.hist.len());
+        self.out_mark = self.hist.len();
+    }
+
     /// Keeps only the last `window` bytes of history (everything must have been flushed).
-    /// `shrink`: also give back memory beyond the window (between messages).
-    fn trim_history(&mut self, shrink: bool) {
+    fn trim_history(&mut self) {
         debug_assert_eq!(self.out_mark, self.hist.len());
         if self.hist.len() > self.window {
             let cut = self.hist.len() - self.window;
             self.hist.drain(..cut);
         }
         self.out_mark = self.hist.len();
-        if shrink && self.hist.capacity() > self.window {
-            self.hist.shrink_to(self.window);
-        }
     }
 
     /// Makes room for at least 258 more bytes of output in `hist` (history + output stays
@@ -399,7 +411,7 @@ impl Inflater {
     fn room(&mut self, out: &mut Vec<u8>) {
         if self.hist.len() + 258 > self.window + SLACK {
             self.flush(out);
-            self.trim_history(false);
+            self.trim_history();
         }
         if self.hist.capacity() - self.hist.len() < 258 {
             let want = (self.hist.capacity() * 2).clamp(1024, self.window + SLACK);

@@ -35,9 +35,9 @@ pub struct Level(u8);
 impl Level {
     /// Level 1: greedy, a single hash probe.
     pub const FASTEST: Level = Level(1);
-    /// Level 6: lazy matching, chains of up to 128 probes.
+    /// Level 6: lazy matching, chains of up to 16 probes.
     pub const DEFAULT: Level = Level(6);
-    /// Level 9: lazy matching, chains of up to 4096 probes.
+    /// Level 9: lazy matching, chains of up to 1024 probes.
     pub const BEST: Level = Level(9);
 
     /// Level `n`, clamped to 1..=9.
@@ -54,14 +54,14 @@ impl Level {
         // (chain, nice, lazy, max_lazy, good, insert_limit)
         let (chain, nice, lazy, max_lazy, good, insert_limit) = match self.0 {
             1 => (1, 32, false, 0, 0, 4),
-            2 => (4, 32, false, 0, 0, 8),
-            3 => (8, 64, false, 0, 0, 32),
-            4 => (16, 32, true, 16, 8, MAX_MATCH),
-            5 => (32, 64, true, 32, 16, MAX_MATCH),
-            6 => (128, 128, true, 64, 32, MAX_MATCH),
-            7 => (256, 258, true, 128, 64, MAX_MATCH),
-            8 => (1024, 258, true, 258, 128, MAX_MATCH),
-            _ => (4096, 258, true, 258, 258, MAX_MATCH),
+            2 => (2, 32, false, 0, 0, 8),
+            3 => (4, 64, false, 0, 0, 16),
+            4 => (4, 32, true, 8, 8, MAX_MATCH),
+            5 => (8, 64, true, 16, 16, MAX_MATCH),
+            6 => (16, 128, true, 32, 32, MAX_MATCH),
+            7 => (64, 258, true, 128, 64, MAX_MATCH),
+            8 => (256, 258, true, 258, 128, MAX_MATCH),
+            _ => (1024, 258, true, 258, 258, MAX_MATCH),
         };
         Params {
             chain,
@@ -268,7 +268,7 @@ impl Work {
     fn new(window_bits: u8) -> Box<Work> {
         let hash_bits = (window_bits as u32 + 1).min(15);
         Box::new(Work {
-            buf: Vec::new(),
+            buf: Vec::with_capacity(2 << window_bits),
             cur: 0,
             ins: 0,
             base: 0,
@@ -473,11 +473,12 @@ impl Work {
         self.cur = i;
     }
 
-    /// Keeps `window` bytes of history before `cur` and drops the rest.
+    /// Keeps `window` bytes of history before `cur` and drops the rest, once at least half a
+    /// window can go (moving the window costs a copy of it).
     fn slide(&mut self, window: usize) {
         debug_assert_eq!(self.block_start, self.cur);
         let cut = self.cur.saturating_sub(window);
-        if cut > 0 {
+        if cut > window / 2 {
             self.buf.drain(..cut);
             self.base += cut as u64;
             self.cur -= cut;
@@ -489,8 +490,10 @@ impl Work {
     /// Between messages: keep just the window.
     fn shrink(&mut self, window: usize) {
         self.slide(window);
+        // Up to 1.5 windows of history stay between messages; 2 windows of capacity leave
+        // room for small messages without reallocating.
         if self.buf.capacity() > 2 * window + 4096 {
-            self.buf.shrink_to(window);
+            self.buf.shrink_to(2 * window);
         }
         if self.tokens.capacity() > 4096 {
             self.tokens = Vec::new();

@@ -620,17 +620,22 @@ fn memory_is_allocated_on_use_and_bounded_between_messages() {
         let z = compress(&mut def, &m);
         assert_eq!(inflate_whole(&mut inf, &z, m.len()).unwrap(), m);
         let w = 1usize << bits;
-        assert!(inf.memory() <= w, "bits {bits}: inflater {}", inf.memory());
+        assert!(
+            inf.memory() <= 2 * w,
+            "bits {bits}: inflater {}",
+            inf.memory()
+        );
         let hash = 2 << (bits + 1).min(15);
         assert!(
-            def.memory() <= 2 * w + 4096 + 2 * w + hash + 1024,
+            // Buffer, chains, hash heads, the Work struct and the token buffer.
+            def.memory() <= 2 * w + 2 * w + hash + 2048 + 4 * 4096,
             "bits {bits}: deflater {}",
             def.memory()
         );
         // A small message afterwards does not grow them.
         let z = compress(&mut def, b"small");
         assert_eq!(inflate_whole(&mut inf, &z, 5).unwrap(), b"small");
-        assert!(inf.memory() <= w);
+        assert!(inf.memory() <= 2 * w);
         def.reset();
         inf.reset();
         assert_eq!((def.memory(), inf.memory()), (0, 0));
