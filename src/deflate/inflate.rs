@@ -17,6 +17,9 @@ pub const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// the window during long messages, at the cost of that much transient memory.
 const SLACK: usize = 32 * 1024;
 
+/// Scratch bytes after the output that match copies may overwrite (they copy 8 at a time).
+const GUARD: usize = 8;
+
 /// Why a compressed stream was refused. Every variant ends the stream: the inflater returns the
 /// same error from then on, until [`Inflater::reset`].
 ///
@@ -188,8 +191,10 @@ pub struct Inflater {
     window_bits: u8,
     window: usize,
     /// The history (at most `window` bytes before `out_mark`) followed by output not yet handed
-    /// to the caller.
+    /// to the caller, in `hist[..end]`; the rest is scratch space that lets matches be copied
+    /// eight bytes at a time. Grown as output is produced, up to `window + SLACK + GUARD`.
     hist: Vec<u8>,
+    end: usize,
     /// Start of the output not yet appended to the caller's buffer.
     out_mark: usize,
     bitbuf: u64,
@@ -204,7 +209,7 @@ impl fmt::Debug for Inflater {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Inflater")
             .field("window_bits", &self.window_bits)
-            .field("history", &self.hist.len())
+            .field("history", &self.end)
             .field("state", &self.state)
             .field("failed", &self.failed)
             .finish()
@@ -232,6 +237,7 @@ impl Inflater {
             window_bits,
             window: 1 << window_bits,
             hist: Vec::new(),
+            end: 0,
             out_mark: 0,
             bitbuf: 0,
             bitcount: 0,
@@ -369,11 +375,12 @@ impl Inflater {
         // Moving the window costs a copy of it: do it once per half window of output, not
         // once per message, so between messages up to 1.5 windows of history are held.
         self.flush_pending();
-        if self.hist.len() > self.window + self.window / 2 {
+        if self.end > self.window + self.window / 2 {
             self.trim_history();
         }
-        if self.hist.capacity() > 2 * self.window {
-            self.hist.shrink_to(2 * self.window);
+        if self.hist.len() > 2 * self.window {
+            self.hist.truncate((2 * self.window).max(self.end + GUARD));
+            self.hist.shrink_to_fit();
         }
         Ok(())
     }
@@ -385,37 +392,38 @@ impl Inflater {
 
     /// Appends the output produced since the last flush to `out`.
     fn flush(&mut self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.hist[self.out_mark..]);
-        self.out_mark = self.hist.len();
+        out.extend_from_slice(&self.hist[self.out_mark..self.end]);
+        self.out_mark = self.end;
     }
 
     /// All output has been handed out (between messages).
     fn flush_pending(&mut self) {
-        debug_assert_eq!(self.out_mark, self.hist.len());
-        self.out_mark = self.hist.len();
+        debug_assert_eq!(self.out_mark, self.end);
     }
 
     /// Keeps only the last `window` bytes of history (everything must have been flushed).
     fn trim_history(&mut self) {
-        debug_assert_eq!(self.out_mark, self.hist.len());
-        if self.hist.len() > self.window {
-            let cut = self.hist.len() - self.window;
-            self.hist.drain(..cut);
+        debug_assert_eq!(self.out_mark, self.end);
+        if self.end > self.window {
+            self.hist.copy_within(self.end - self.window..self.end, 0);
+            self.end = self.window;
         }
-        self.out_mark = self.hist.len();
+        self.out_mark = self.end;
     }
 
-    /// Makes room for at least 258 more bytes of output in `hist` (history + output stays
-    /// within `window + SLACK`), flushing to `out` when the history must move.
+    /// Makes room for at least 258 more bytes of output plus `GUARD` of scratch in `hist`
+    /// (history + output stays within `window + SLACK`), flushing to `out` when the history
+    /// must move.
     #[inline]
     fn room(&mut self, out: &mut Vec<u8>) {
-        if self.hist.len() + 258 > self.window + SLACK {
+        if self.end + 258 > self.window + SLACK {
             self.flush(out);
             self.trim_history();
         }
-        if self.hist.capacity() - self.hist.len() < 258 {
-            let want = (self.hist.capacity() * 2).clamp(1024, self.window + SLACK);
+        if self.hist.len() < self.end + 258 + GUARD {
+            let want = (self.hist.len() * 2).clamp(1024, self.window + SLACK + GUARD);
             self.hist.reserve_exact(want - self.hist.len());
+            self.hist.resize(want, 0);
         }
     }
 
@@ -487,10 +495,13 @@ impl Inflater {
                             return Err(InflateError::TooLarge);
                         }
                         self.room(out);
-                        let space = (self.window + SLACK - self.hist.len()).min(limit - produced);
+                        let space = (self.hist.len() - GUARD - self.end)
+                            .min(self.window + SLACK - self.end)
+                            .min(limit - produced);
                         if self.bitcount >= 8 {
                             // Whole bytes already in the bit buffer come first.
-                            self.hist.push(self.bitbuf as u8);
+                            self.hist[self.end] = self.bitbuf as u8;
+                            self.end += 1;
                             consume!(8);
                             left -= 1;
                             produced += 1;
@@ -505,7 +516,8 @@ impl Inflater {
                             self.state = State::Stored(left);
                             return Ok(());
                         }
-                        self.hist.extend_from_slice(&input[pos..pos + n]);
+                        self.hist[self.end..self.end + n].copy_from_slice(&input[pos..pos + n]);
+                        self.end += n;
                         pos += n;
                         left -= n as u16;
                         produced += n;
@@ -619,20 +631,19 @@ impl Inflater {
                     let window = self.window;
                     let hist_max = self.window + SLACK;
                     loop {
-                        if self.hist.len() + 258 > hist_max
-                            || self.hist.capacity() - self.hist.len() < 258
-                        {
+                        if self.end + 258 + GUARD > self.hist.len() {
                             // `room` needs `self` whole; the tables borrow `self.dynamic`.
-                            out.extend_from_slice(&self.hist[self.out_mark..]);
-                            self.out_mark = self.hist.len();
-                            if self.hist.len() + 258 > hist_max {
-                                let cut = self.hist.len() - window;
-                                self.hist.drain(..cut);
-                                self.out_mark = self.hist.len();
+                            out.extend_from_slice(&self.hist[self.out_mark..self.end]);
+                            self.out_mark = self.end;
+                            if self.end + 258 > hist_max {
+                                self.hist.copy_within(self.end - window..self.end, 0);
+                                self.end = window;
+                                self.out_mark = self.end;
                             }
-                            let want = (self.hist.capacity() * 2).clamp(1024, hist_max);
-                            if want > self.hist.capacity() {
+                            if self.end + 258 + GUARD > self.hist.len() {
+                                let want = (self.hist.len() * 2).clamp(1024, hist_max + GUARD);
                                 self.hist.reserve_exact(want - self.hist.len());
+                                self.hist.resize(want, 0);
                             }
                         }
                         refill!();
@@ -651,7 +662,8 @@ impl Inflater {
                                 return Err(InflateError::TooLarge);
                             }
                             consume!(l1);
-                            self.hist.push(sym as u8);
+                            self.hist[self.end] = sym as u8;
+                            self.end += 1;
                             produced += 1;
                             continue;
                         }
@@ -691,14 +703,15 @@ impl Inflater {
                         if distance > window {
                             return Err(InflateError::DistanceBeyondWindow);
                         }
-                        if distance > self.hist.len() {
+                        if distance > self.end {
                             return Err(InflateError::DistanceTooFarBack);
                         }
                         if len > limit - produced {
                             return Err(InflateError::TooLarge);
                         }
                         consume!(l1 + e1 + l2 + e2);
-                        copy_match(&mut self.hist, distance, len);
+                        copy_match(&mut self.hist, self.end, distance, len);
+                        self.end += len;
                         produced += len;
                     }
                     self.end_block();
@@ -717,23 +730,29 @@ impl Inflater {
     }
 }
 
-/// Appends `len` bytes copied from `distance` back (the regions may overlap: a run).
+/// Writes `len` bytes at `end` copied from `distance` back (the regions may overlap: a run).
+/// May write up to `GUARD - 1` scratch bytes past `end + len`.
 #[inline(always)]
-fn copy_match(hist: &mut Vec<u8>, distance: usize, len: usize) {
-    let start = hist.len() - distance;
-    if distance >= len {
-        hist.extend_from_within(start..start + len);
+fn copy_match(hist: &mut [u8], end: usize, distance: usize, len: usize) {
+    let mut src = end - distance;
+    let mut dst = end;
+    let stop = end + len;
+    if distance >= GUARD {
+        // Eight bytes at a time: each chunk's source lies wholly before its destination.
+        while dst < stop {
+            let chunk: [u8; GUARD] = hist[src..src + GUARD].try_into().unwrap();
+            hist[dst..dst + GUARD].copy_from_slice(&chunk);
+            src += GUARD;
+            dst += GUARD;
+        }
     } else if distance == 1 {
-        let b = hist[start];
-        hist.resize(hist.len() + len, b);
+        let b = hist[src];
+        hist[dst..stop].fill(b);
     } else {
-        let mut left = len;
-        while left > 0 {
-            // The last `distance` bytes repeat; after each copy the period is still `distance`.
-            let from = hist.len() - distance;
-            let n = left.min(distance);
-            hist.extend_from_within(from..from + n);
-            left -= n;
+        while dst < stop {
+            hist[dst] = hist[src];
+            src += 1;
+            dst += 1;
         }
     }
 }
