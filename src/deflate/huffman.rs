@@ -242,10 +242,10 @@ pub(crate) fn code_lengths(freqs: &[u32], limit: u32, lens: &mut [u8]) {
     leaves.sort_unstable();
     // Two-queue Huffman construction: leaves in weight order, internal nodes are created in
     // weight order too, so the two lightest are always at the front of one of the queues.
-    let mut weight = [0u64; 2 * MAX_SYMBOLS];
+    let mut weight = [0u32; 2 * MAX_SYMBOLS];
     let mut parent = [0u16; 2 * MAX_SYMBOLS];
     for (w, &(f, _)) in weight.iter_mut().zip(leaves.iter()) {
-        *w = f as u64;
+        *w = f;
     }
     let (mut next_leaf, mut next_inner, mut created) = (0usize, n, n);
     for _ in 0..n - 1 {
@@ -266,13 +266,13 @@ pub(crate) fn code_lengths(freqs: &[u32], limit: u32, lens: &mut [u8]) {
         created += 1;
     }
     // Depths from the root (the last node) down; parents always have higher indices.
-    let mut depth = [0u32; 2 * MAX_SYMBOLS];
+    let mut depth = [0u8; 2 * MAX_SYMBOLS];
     for node in (0..2 * n - 2).rev() {
         depth[node] = depth[parent[node] as usize] + 1;
     }
     let mut count = [0u32; MAX_BITS + 2];
     for &d in &depth[..n] {
-        count[d.min(limit) as usize] += 1;
+        count[(d as u32).min(limit) as usize] += 1;
     }
     // Clamping overlong codes over-subscribes the code; each step moves one leaf from the
     // limit to a shorter level's split, lowering the Kraft sum (in units of 2^-limit) by one.
@@ -300,26 +300,62 @@ pub(crate) fn code_lengths(freqs: &[u32], limit: u32, lens: &mut [u8]) {
 }
 
 /// Canonical codes for `lens`, bit-reversed so they can be written least significant bit first.
-pub(crate) fn canonical_codes(lens: &[u8], codes: &mut [u16]) {
+pub(crate) const fn canonical_codes(lens: &[u8], codes: &mut [u16]) {
     let mut count = [0u16; MAX_BITS + 1];
-    for &l in lens {
-        count[l as usize] += 1;
+    let mut s = 0;
+    while s < lens.len() {
+        count[lens[s] as usize] += 1;
+        s += 1;
     }
     count[0] = 0;
     let mut next = [0u32; MAX_BITS + 2];
     let mut code = 0u32;
-    for l in 1..=MAX_BITS {
+    let mut l = 1;
+    while l <= MAX_BITS {
         code = (code + count[l - 1] as u32) << 1;
         next[l] = code;
+        l += 1;
     }
-    for (s, &l) in lens.iter().enumerate() {
-        if l != 0 {
-            codes[s] = reverse_bits(next[l as usize], l as u32) as u16;
-            next[l as usize] += 1;
+    let mut s = 0;
+    while s < lens.len() {
+        let l = lens[s] as usize;
+        codes[s] = if l != 0 {
+            next[l] += 1;
+            reverse_bits(next[l] - 1, l as u32) as u16
         } else {
-            codes[s] = 0;
-        }
+            0
+        };
+        s += 1;
     }
+}
+
+/// The fixed literal/length code's lengths (§3.2.6), for the encoder.
+pub(crate) static FIXED_LIT_LENS: [u8; 288] = fixed_lit_lens();
+/// The fixed literal/length code's bit-reversed codes, for the encoder.
+pub(crate) static FIXED_LIT_CODES: [u16; 288] = fixed_lit_codes();
+/// The fixed distance code's bit-reversed codes (all five bits long).
+pub(crate) static FIXED_DIST_CODES: [u16; 30] = fixed_dist_codes();
+
+const fn fixed_lit_lens() -> [u8; 288] {
+    let mut lens = [0u8; 288];
+    let mut s = 0;
+    while s < 288 {
+        lens[s] = super::tables::fixed_lit_len(s);
+        s += 1;
+    }
+    lens
+}
+
+const fn fixed_lit_codes() -> [u16; 288] {
+    let mut codes = [0u16; 288];
+    canonical_codes(&fixed_lit_lens(), &mut codes);
+    codes
+}
+
+const fn fixed_dist_codes() -> [u16; 30] {
+    let mut codes = [0u16; 30];
+    canonical_codes(&[5u8; 30], &mut codes);
+    codes
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 //! at the negotiated window (2^8..=2^15 bytes), and each block written as fixed Huffman,
 //! dynamic Huffman or stored, whichever is smallest for that block.
 
-use super::huffman::{canonical_codes, code_lengths};
+use super::huffman::{
+    canonical_codes, code_lengths, FIXED_DIST_CODES, FIXED_LIT_CODES, FIXED_LIT_LENS,
+};
 use super::tables::{
     dist_symbol, fixed_lit_len, CODE_LENGTH_ORDER, DIST_BASE, DIST_EXTRA, LENGTH_BASE,
     LENGTH_EXTRA, LENGTH_SYMBOL,
@@ -600,16 +602,19 @@ fn write_block(
     raw: &[u8],
 ) {
     // Extra bits are the same in both Huffman forms.
-    let extra: u64 = (0..29)
-        .map(|k| lit_freq[257 + k] as u64 * LENGTH_EXTRA[k] as u64)
-        .chain((0..30).map(|k| dist_freq[k] as u64 * DIST_EXTRA[k] as u64))
-        .sum();
-    let fixed_cost: u64 = 3
-        + extra
-        + (0..286)
-            .map(|s| lit_freq[s] as u64 * fixed_lit_len(s) as u64)
-            .sum::<u64>()
-        + 5 * dist_freq.iter().map(|&f| f as u64).sum::<u64>();
+    let mut extra = 0u64;
+    for k in 0..29 {
+        extra += lit_freq[257 + k] as u64 * LENGTH_EXTRA[k] as u64;
+    }
+    let mut dist_count = 0u64;
+    for k in 0..30 {
+        extra += dist_freq[k] as u64 * DIST_EXTRA[k] as u64;
+        dist_count += dist_freq[k] as u64;
+    }
+    let mut fixed_cost = 3 + extra + 5 * dist_count;
+    for (&f, &l) in lit_freq.iter().zip(FIXED_LIT_LENS.iter()) {
+        fixed_cost += f as u64 * l as u64;
+    }
 
     // 288 entries: the fixed code's canonical order counts symbols 286 and 287.
     let mut lit_lens = [0u8; 288];
@@ -674,12 +679,14 @@ fn write_block(
     }
     let mut lit_codes = [0u16; 288];
     let mut dist_codes = [0u16; 30];
-    if fixed_cost <= dyn_cost {
+    let (lit_lens, dist_lens, lit_codes, dist_codes) = if fixed_cost <= dyn_cost {
         w.put(0b010, 3);
-        for (s, l) in lit_lens.iter_mut().enumerate() {
-            *l = fixed_lit_len(s);
-        }
-        dist_lens = [5; 30];
+        (
+            &FIXED_LIT_LENS,
+            &[5u8; 30],
+            &FIXED_LIT_CODES,
+            &FIXED_DIST_CODES,
+        )
     } else {
         w.put(0b100, 3);
         w.put((hlit - 257) as u64, 5);
@@ -703,9 +710,10 @@ fn write_block(
                 clen_lens[s] as u32 + xbits,
             );
         }
-    }
-    canonical_codes(&lit_lens, &mut lit_codes);
-    canonical_codes(&dist_lens, &mut dist_codes);
+        canonical_codes(&lit_lens[..hlit], &mut lit_codes[..hlit]);
+        canonical_codes(&dist_lens[..hdist], &mut dist_codes[..hdist]);
+        (&lit_lens, &dist_lens, &lit_codes, &dist_codes)
+    };
     for &t in tokens {
         if t < 256 {
             w.put(lit_codes[t as usize] as u64, lit_lens[t as usize] as u32);
