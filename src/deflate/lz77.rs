@@ -358,7 +358,8 @@ impl Work {
         // The budget counts full comparisons as 4 and candidates refused by their first
         // differing byte as 1: a chain of `chain` probes may look at up to 4 times as many
         // candidates when most are quick refusals.
-        chain = chain.saturating_mul(4);
+        // Level 1's single probe stays one candidate, whatever it costs.
+        chain = if chain == 1 { 1 } else { chain.saturating_mul(4) };
         while d != 0 && d <= window && d <= i && chain > 0 {
             let j = i - d;
             chain = chain.saturating_sub(1);
@@ -497,7 +498,7 @@ impl Work {
         if self.buf.capacity() > 2 * window + 4096 {
             self.buf.shrink_to(2 * window);
         }
-        if self.tokens.capacity() > 4096 {
+        if self.tokens.capacity() > 512 {
             self.tokens = Vec::new();
         }
     }

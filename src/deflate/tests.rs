@@ -628,7 +628,7 @@ fn memory_is_allocated_on_use_and_bounded_between_messages() {
         let hash = 2 << (bits + 1).min(15);
         assert!(
             // Buffer, chains, hash heads, the Work struct and the token buffer.
-            def.memory() <= 2 * w + 2 * w + hash + 2048 + 4 * 4096,
+            def.memory() <= 2 * w + 2 * w + hash + 2048 + 4 * 512,
             "bits {bits}: deflater {}",
             def.memory()
         );
