@@ -665,6 +665,18 @@ impl Inflater {
                             self.hist[self.end] = sym as u8;
                             self.end += 1;
                             produced += 1;
+                            // Literals come in runs: try a second one before refilling (the
+                            // room check above left space for far more than one byte).
+                            let e = lit.decode(self.bitbuf, self.bitcount);
+                            if e != NEED_BITS && e != INVALID && e & 0xffff < 256 {
+                                if produced == limit {
+                                    return Err(InflateError::TooLarge);
+                                }
+                                consume!(e >> 16);
+                                self.hist[self.end] = e as u8;
+                                self.end += 1;
+                                produced += 1;
+                            }
                             continue;
                         }
                         if sym == 256 {

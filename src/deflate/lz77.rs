@@ -359,7 +359,11 @@ impl Work {
         // differing byte as 1: a chain of `chain` probes may look at up to 4 times as many
         // candidates when most are quick refusals.
         // Level 1's single probe stays one candidate, whatever it costs.
-        chain = if chain == 1 { 1 } else { chain.saturating_mul(4) };
+        chain = if chain == 1 {
+            1
+        } else {
+            chain.saturating_mul(4)
+        };
         while d != 0 && d <= window && d <= i && chain > 0 {
             let j = i - d;
             chain = chain.saturating_sub(1);
