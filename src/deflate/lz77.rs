@@ -559,8 +559,15 @@ impl BitWriter<'_> {
     }
 }
 
-/// Code-length symbols (with their extra-bit values) describing `lens` (RFC 1951 §3.2.7).
-fn rle_lengths(lens: &[u8], items: &mut Vec<(u8, u8)>, freq: &mut [u32; 19]) {
+/// Code-length symbols (with their extra-bit values) describing `lens` (RFC 1951 §3.2.7),
+/// written to `items`; returns how many.
+fn rle_lengths(lens: &[u8], items: &mut [(u8, u8); 316], freq: &mut [u32; 19]) -> usize {
+    let mut n = 0;
+    let mut push = |item: (u8, u8)| {
+        items[n] = item;
+        freq[item.0 as usize] += 1;
+        n += 1;
+    };
     let mut i = 0;
     while i < lens.len() {
         let v = lens[i];
@@ -572,29 +579,27 @@ fn rle_lengths(lens: &[u8], items: &mut Vec<(u8, u8)>, freq: &mut [u32; 19]) {
         if v == 0 {
             while run >= 11 {
                 let r = run.min(138);
-                items.push((18, (r - 11) as u8));
+                push((18, (r - 11) as u8));
                 run -= r;
             }
             if run >= 3 {
-                items.push((17, (run - 3) as u8));
+                push((17, (run - 3) as u8));
                 run = 0;
             }
         } else {
-            items.push((v, 0));
+            push((v, 0));
             run -= 1;
             while run >= 3 {
                 let r = run.min(6);
-                items.push((16, (r - 3) as u8));
+                push((16, (r - 3) as u8));
                 run -= r;
             }
         }
         for _ in 0..run {
-            items.push((v, 0));
+            push((v, 0));
         }
     }
-    for &(s, _) in items.iter() {
-        freq[s as usize] += 1;
-    }
+    n
 }
 
 /// Writes one non-final block holding `tokens`, as whichever of dynamic Huffman, fixed Huffman
@@ -637,9 +642,9 @@ fn write_block(
     let mut all = [0u8; 316];
     all[..hlit].copy_from_slice(&lit_lens[..hlit]);
     all[hlit..hlit + hdist].copy_from_slice(&dist_lens[..hdist]);
-    let mut items = Vec::with_capacity(hlit + hdist);
+    let mut items = [(0u8, 0u8); 316];
     let mut clen_freq = [0u32; 19];
-    rle_lengths(&all[..hlit + hdist], &mut items, &mut clen_freq);
+    let n_items = rle_lengths(&all[..hlit + hdist], &mut items, &mut clen_freq);
     let mut clen_lens = [0u8; 19];
     code_lengths(&clen_freq, 7, &mut clen_lens);
     let hclen = 4.max(
@@ -702,7 +707,7 @@ fn write_block(
         }
         let mut clen_codes = [0u16; 19];
         canonical_codes(&clen_lens, &mut clen_codes);
-        for &(s, x) in &items {
+        for &(s, x) in &items[..n_items] {
             let s = s as usize;
             let xbits = match s {
                 16 => 2,
