@@ -189,14 +189,7 @@ struct Dynamic {
 /// ```
 pub struct Inflater {
     window_bits: u8,
-    window: usize,
-    /// The history (at most `window` bytes before `out_mark`) followed by output not yet handed
-    /// to the caller, in `hist[..end]`; the rest is scratch space that lets matches be copied
-    /// eight bytes at a time. Grown as output is produced, up to `window + SLACK + GUARD`.
-    hist: Vec<u8>,
-    end: usize,
-    /// Start of the output not yet appended to the caller's buffer.
-    out_mark: usize,
+    o: Output,
     bitbuf: u64,
     bitcount: u32,
     state: State,
@@ -209,7 +202,7 @@ impl fmt::Debug for Inflater {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Inflater")
             .field("window_bits", &self.window_bits)
-            .field("history", &self.end)
+            .field("history", &self.o.end)
             .field("state", &self.state)
             .field("failed", &self.failed)
             .finish()
@@ -235,10 +228,12 @@ impl Inflater {
         );
         Inflater {
             window_bits,
-            window: 1 << window_bits,
-            hist: Vec::new(),
-            end: 0,
-            out_mark: 0,
+            o: Output {
+                hist: Vec::new(),
+                end: 0,
+                out_mark: 0,
+                window: 1 << window_bits,
+            },
             bitbuf: 0,
             bitcount: 0,
             state: State::Header,
@@ -277,7 +272,7 @@ impl Inflater {
     /// # }
     /// ```
     pub fn memory(&self) -> usize {
-        self.hist.capacity()
+        self.o.hist.capacity()
             + self
                 .dynamic
                 .as_ref()
@@ -332,7 +327,7 @@ impl Inflater {
             return Err(e);
         }
         let result = self.run(input, out, limit);
-        self.flush(out);
+        self.o.flush(out);
         match result {
             Ok(()) if self.state == State::Done => Ok(Status::StreamEnd),
             Ok(()) => Ok(Status::NeedsInput),
@@ -374,57 +369,16 @@ impl Inflater {
         self.dynamic = None;
         // Moving the window costs a copy of it: do it once per half window of output, not
         // once per message, so between messages up to 1.5 windows of history are held.
-        self.flush_pending();
-        if self.end > self.window + self.window / 2 {
-            self.trim_history();
+        if self.o.end > self.o.window + self.o.window / 2 {
+            self.o.trim_history();
         }
-        if self.hist.len() > 2 * self.window {
-            self.hist.truncate((2 * self.window).max(self.end + GUARD));
-            self.hist.shrink_to_fit();
+        if self.o.hist.len() > 2 * self.o.window {
+            self.o
+                .hist
+                .truncate((2 * self.o.window).max(self.o.end + GUARD));
+            self.o.hist.shrink_to_fit();
         }
         Ok(())
-    }
-
-    /// Whether a final (BFINAL) block has ended in this message.
-    pub(crate) fn stream_ended(&self) -> bool {
-        self.state == State::Done
-    }
-
-    /// Appends the output produced since the last flush to `out`.
-    fn flush(&mut self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.hist[self.out_mark..self.end]);
-        self.out_mark = self.end;
-    }
-
-    /// All output has been handed out (between messages).
-    fn flush_pending(&mut self) {
-        debug_assert_eq!(self.out_mark, self.end);
-    }
-
-    /// Keeps only the last `window` bytes of history (everything must have been flushed).
-    fn trim_history(&mut self) {
-        debug_assert_eq!(self.out_mark, self.end);
-        if self.end > self.window {
-            self.hist.copy_within(self.end - self.window..self.end, 0);
-            self.end = self.window;
-        }
-        self.out_mark = self.end;
-    }
-
-    /// Makes room for at least 258 more bytes of output plus `GUARD` of scratch in `hist`
-    /// (history + output stays within `window + SLACK`), flushing to `out` when the history
-    /// must move.
-    #[inline]
-    fn room(&mut self, out: &mut Vec<u8>) {
-        if self.end + 258 > self.window + SLACK {
-            self.flush(out);
-            self.trim_history();
-        }
-        if self.hist.len() < self.end + 258 + GUARD {
-            let want = (self.hist.len() * 2).clamp(1024, self.window + SLACK + GUARD);
-            self.hist.reserve_exact(want - self.hist.len());
-            self.hist.resize(want, 0);
-        }
     }
 
     fn run(&mut self, input: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<(), InflateError> {
@@ -494,14 +448,14 @@ impl Inflater {
                         if produced == limit {
                             return Err(InflateError::TooLarge);
                         }
-                        self.room(out);
-                        let space = (self.hist.len() - GUARD - self.end)
-                            .min(self.window + SLACK - self.end)
+                        self.o.room(out);
+                        let space = (self.o.hist.len() - GUARD - self.o.end)
+                            .min(self.o.window + SLACK - self.o.end)
                             .min(limit - produced);
                         if self.bitcount >= 8 {
                             // Whole bytes already in the bit buffer come first.
-                            self.hist[self.end] = self.bitbuf as u8;
-                            self.end += 1;
+                            self.o.hist[self.o.end] = self.bitbuf as u8;
+                            self.o.end += 1;
                             consume!(8);
                             left -= 1;
                             produced += 1;
@@ -516,8 +470,9 @@ impl Inflater {
                             self.state = State::Stored(left);
                             return Ok(());
                         }
-                        self.hist[self.end..self.end + n].copy_from_slice(&input[pos..pos + n]);
-                        self.end += n;
+                        self.o.hist[self.o.end..self.o.end + n]
+                            .copy_from_slice(&input[pos..pos + n]);
+                        self.o.end += n;
                         pos += n;
                         left -= n as u16;
                         produced += n;
@@ -628,24 +583,9 @@ impl Inflater {
                         (true, Some(d)) => (&d.lit, &d.dist),
                         _ => (&FIXED_LIT, &FIXED_DIST),
                     };
-                    let window = self.window;
-                    let hist_max = self.window + SLACK;
+                    let window = self.o.window;
                     loop {
-                        if self.end + 258 + GUARD > self.hist.len() {
-                            // `room` needs `self` whole; the tables borrow `self.dynamic`.
-                            out.extend_from_slice(&self.hist[self.out_mark..self.end]);
-                            self.out_mark = self.end;
-                            if self.end + 258 > hist_max {
-                                self.hist.copy_within(self.end - window..self.end, 0);
-                                self.end = window;
-                                self.out_mark = self.end;
-                            }
-                            if self.end + 258 + GUARD > self.hist.len() {
-                                let want = (self.hist.len() * 2).clamp(1024, hist_max + GUARD);
-                                self.hist.reserve_exact(want - self.hist.len());
-                                self.hist.resize(want, 0);
-                            }
-                        }
+                        self.o.room(out);
                         refill!();
                         let bits = self.bitbuf;
                         let avail = self.bitcount;
@@ -662,8 +602,8 @@ impl Inflater {
                                 return Err(InflateError::TooLarge);
                             }
                             consume!(l1);
-                            self.hist[self.end] = sym as u8;
-                            self.end += 1;
+                            self.o.hist[self.o.end] = sym as u8;
+                            self.o.end += 1;
                             produced += 1;
                             // Literals come in runs: try a second one before refilling (the
                             // room check above left space for far more than one byte).
@@ -673,8 +613,8 @@ impl Inflater {
                                     return Err(InflateError::TooLarge);
                                 }
                                 consume!(e >> 16);
-                                self.hist[self.end] = e as u8;
-                                self.end += 1;
+                                self.o.hist[self.o.end] = e as u8;
+                                self.o.end += 1;
                                 produced += 1;
                             }
                             continue;
@@ -715,15 +655,15 @@ impl Inflater {
                         if distance > window {
                             return Err(InflateError::DistanceBeyondWindow);
                         }
-                        if distance > self.end {
+                        if distance > self.o.end {
                             return Err(InflateError::DistanceTooFarBack);
                         }
                         if len > limit - produced {
                             return Err(InflateError::TooLarge);
                         }
                         consume!(l1 + e1 + l2 + e2);
-                        copy_match(&mut self.hist, self.end, distance, len);
-                        self.end += len;
+                        copy_match(&mut self.o.hist, self.o.end, distance, len);
+                        self.o.end += len;
                         produced += len;
                     }
                     self.end_block();
@@ -739,6 +679,51 @@ impl Inflater {
         } else {
             State::Header
         };
+    }
+}
+
+/// The output window: history (at most `window` bytes before `out_mark`) followed by output
+/// not yet handed to the caller, in `hist[..end]`; the rest of `hist` is scratch space that lets
+/// matches be copied eight bytes at a time. Grown as output is produced, up to
+/// `window + SLACK + GUARD` bytes.
+struct Output {
+    hist: Vec<u8>,
+    end: usize,
+    out_mark: usize,
+    window: usize,
+}
+
+impl Output {
+    /// Appends the output produced since the last flush to `out`.
+    fn flush(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.hist[self.out_mark..self.end]);
+        self.out_mark = self.end;
+    }
+
+    /// Keeps only the last `window` bytes of history (everything must have been flushed).
+    fn trim_history(&mut self) {
+        debug_assert_eq!(self.out_mark, self.end);
+        if self.end > self.window {
+            self.hist.copy_within(self.end - self.window..self.end, 0);
+            self.end = self.window;
+        }
+        self.out_mark = self.end;
+    }
+
+    /// Makes room for at least 258 more bytes of output plus `GUARD` of scratch in `hist`
+    /// (history + output stays within `window + SLACK`), flushing to `out` when the history
+    /// must move.
+    #[inline(always)]
+    fn room(&mut self, out: &mut Vec<u8>) {
+        if self.end + 258 > self.window + SLACK {
+            self.flush(out);
+            self.trim_history();
+        }
+        if self.hist.len() < self.end + 258 + GUARD {
+            let want = (self.hist.len() * 2).clamp(1024, self.window + SLACK + GUARD);
+            self.hist.reserve_exact(want - self.hist.len());
+            self.hist.resize(want, 0);
+        }
     }
 }
 
