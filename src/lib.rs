@@ -101,6 +101,12 @@
 
 pub mod client;
 pub mod config;
+/// DEFLATE for permessage-deflate: unstable, exposed only for fuzzing and benchmarks.
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod deflate;
+#[cfg(not(feature = "internals"))]
+mod deflate;
 pub mod error;
 pub mod frame;
 pub mod handshake;
