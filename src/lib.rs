@@ -115,7 +115,12 @@ pub mod mask;
 pub mod message;
 mod pool;
 pub mod protocol;
+/// The masking-key generator; public only for the fuzz targets and benches (`internals`).
+#[cfg(feature = "internals")]
+#[doc(hidden)]
 pub mod rand;
+#[cfg(not(feature = "internals"))]
+mod rand;
 pub mod server;
 pub mod socket;
 pub mod utf8;

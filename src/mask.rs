@@ -68,7 +68,10 @@ pub fn mask_into(src: &[u8], dst: &mut [u8], key: [u8; 4], offset: usize) {
     apply_mask(dst, key, offset);
 }
 
-/// The reference byte-at-a-time loop, kept for tests, fuzzing and benchmarks.
+/// The reference byte-at-a-time loop, kept for tests, fuzzing and benchmarks (with the
+/// `internals` feature; not part of the API).
+#[cfg(any(test, feature = "internals"))]
+#[doc(hidden)]
 ///
 /// ```
 /// let mut b = [0u8; 5];

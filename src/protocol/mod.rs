@@ -56,6 +56,7 @@
 //! ```
 
 mod close;
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod receiver;

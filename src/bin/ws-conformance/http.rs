@@ -24,7 +24,7 @@ pub fn accept_key(key: &str) -> String {
 /// A fresh random `Sec-WebSocket-Key`: base64 of 16 random bytes.
 pub fn new_key() -> String {
     let mut raw = [0u8; 16];
-    ws6455::rand::fill(&mut raw);
+    crate::random::fill(&mut raw);
     base64::engine::general_purpose::STANDARD.encode(raw)
 }
 

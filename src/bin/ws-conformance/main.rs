@@ -21,6 +21,7 @@ mod expect;
 mod html;
 mod http;
 mod judge;
+mod random;
 mod raw;
 mod report;
 mod runner;

@@ -114,7 +114,7 @@ impl RawFrame {
     /// The bytes of the frame. `client` says whether the tester plays the client (and so masks
     /// by default); each masked frame gets a fresh key.
     pub fn encode(&self, client: bool) -> Vec<u8> {
-        let key = self.masked.unwrap_or(client).then(ws6455::rand::mask_key);
+        let key = self.masked.unwrap_or(client).then(crate::random::mask_key);
         let len = self.declared_len.unwrap_or(self.payload.len() as u64);
         let mut out = Vec::with_capacity(14 + self.payload.len());
         out.push(u8::from(self.fin) << 7 | (self.rsv & 7) << 4 | (self.opcode & 0xf));
