@@ -282,3 +282,45 @@ fn the_library_prints_nothing_by_default() {
         "the library printed to stdout: {stdout}"
     );
 }
+
+#[test]
+fn a_closed_event_names_the_close_codes_exchanged() {
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .on_event(move |ev: &Event| {
+            if let Event::Closed { sent, received, .. } = ev {
+                let _ = tx.lock().unwrap().send((*sent, *received, ev.to_string()));
+            }
+        })
+        .spawn(|mut ws| while ws.read().is_ok() {})
+        .unwrap();
+    let url = format!("ws://{}/", server.local_addr());
+    use ws6455::CloseCode;
+
+    // A clean close by the client: 1000 both ways.
+    let (mut ws, _) = ws6455::client::connect(&url).unwrap();
+    ws.close(CloseCode::Normal, "bye").unwrap();
+    while ws.read().is_ok() {}
+    let (sent, received, text) = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(
+        (sent, received),
+        (Some(CloseCode::Normal), Some(CloseCode::Normal))
+    );
+    assert!(text.contains("close sent: 1000, received: 1000"), "{text}");
+
+    // A protocol error (an unmasked client frame): we sent 1002, the peer sent nothing.
+    let (mut ws, _) = ws6455::client::connect(&url).unwrap();
+    ws.get_mut().write_all(&[0x81, 0x01, b'x']).unwrap();
+    ws.get_ref()
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut raw = ws.into_inner();
+    let mut sink = Vec::new();
+    let _ = raw.read_to_end(&mut sink);
+    let (sent, received, _) = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(sent, Some(CloseCode::Protocol));
+    assert_eq!(received, None);
+    server.shutdown();
+}

@@ -64,8 +64,8 @@ mod sender;
 
 pub use close::{encode_close, parse_close, MAX_CLOSE_REASON};
 pub use receiver::{Chunk, Receiver};
-pub(crate) use sender::Reaction;
 pub use sender::Sender;
+pub(crate) use sender::{CloseCodes, Reaction};
 
 use crate::config::Config;
 use crate::error::Result;

@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::error::{Error, ProtocolError, Result};
 use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
 use crate::mask::apply_mask;
-use crate::message::{CloseFrame, Message, MessageRef, Role};
+use crate::message::{CloseCode, CloseFrame, Message, MessageRef, Role};
 
 use super::close::encode_close;
 use super::Chunk;
@@ -58,6 +58,16 @@ pub struct Sender {
     /// A failure the sender found itself (a ping flood), not yet reported to the receiving
     /// side ([`Sender::take_failure`]).
     own_failure: Option<ProtocolError>,
+    /// The codes of the close frames sent and received (1005 for one without a code).
+    close_codes: CloseCodes,
+}
+
+/// The codes of a connection's close frames: ours and the peer's, once sent or received (an
+/// empty close counts as 1005, "no status").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct CloseCodes {
+    pub(crate) sent: Option<CloseCode>,
+    pub(crate) received: Option<CloseCode>,
 }
 
 /// The frame-by-frame send's state, changed only by `open_frame` and `frame_data_done`.
@@ -206,6 +216,7 @@ impl Sender {
             frames: FrameSeq::Idle,
             held: Vec::new(),
             own_failure: None,
+            close_codes: CloseCodes::default(),
         }
     }
 
@@ -319,7 +330,13 @@ impl Sender {
         let n = encode_close(frame, &mut payload)?;
         self.write_frame(true, OpCode::Close, &payload[..n]);
         self.close_sent = true;
+        self.close_codes.sent = Some(frame.map_or(CloseCode::Status, |f| f.code));
         Ok(())
+    }
+
+    /// The codes of the close frames sent and received so far.
+    pub(crate) fn close_codes(&self) -> CloseCodes {
+        self.close_codes
     }
 
     /// The bytes waiting to be written to the peer.
@@ -628,6 +645,7 @@ impl Sender {
             Reaction::Pong(_) => {}
             Reaction::Close(frame) => {
                 self.close_received = true;
+                self.close_codes.received = Some(frame.map_or(CloseCode::Status, |f| f.code));
                 if !self.close_sent {
                     self.peer_initiated_close = true;
                     // Echo the peer's code and reason (already validated, so they fit).

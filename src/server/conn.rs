@@ -3,7 +3,7 @@
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,7 +11,7 @@ use super::refuse::linger_close;
 use super::{fd_reserve, lock, Event, EventHook, Handler, HttpHook, Shared, UpgradeHook};
 use crate::handshake::{self, Decision, Incoming, Request, ServerHandshake};
 use crate::http;
-use crate::socket::{ShutdownSignal, WebSocket};
+use crate::socket::{Ending, ShutdownSignal, WebSocket};
 use crate::{Config, Error, Result, Role};
 
 /// What a connection thread needs: everything passed explicitly, nothing in thread-locals.
@@ -52,9 +52,9 @@ impl ConnContext {
         if self.shared.signal.requested.load(Ordering::Acquire) {
             let _ = stream.shutdown(Shutdown::Read);
         }
-        let finished_cleanly = Arc::new(AtomicBool::new(false));
-        self.serve_one(stream, &finished_cleanly);
-        let clean = finished_cleanly.load(Ordering::Acquire);
+        let ending = Arc::new(Ending::default());
+        self.serve_one(stream, &ending);
+        let clean = ending.fin.load(Ordering::Acquire);
         if registered.is_some() {
             let mine = {
                 let mut conns = lock(&self.shared.conns);
@@ -74,7 +74,7 @@ impl ConnContext {
         self.shared.idle.notify_all();
     }
 
-    fn serve_one(&self, stream: TcpStream, finished_cleanly: &Arc<AtomicBool>) {
+    fn serve_one(&self, stream: TcpStream, ending: &Arc<Ending>) {
         let (id, peer) = (self.id, self.peer);
         if self.config.nodelay {
             let _ = stream.set_nodelay(true);
@@ -99,9 +99,15 @@ impl ConnContext {
                     self.emit(Event::Upgraded { id, peer, request });
                 }
                 let _ = ws.get_ref().set_read_timeout(self.config.idle_timeout);
-                ws.install_server_finisher(Some(finished_cleanly.clone()));
+                ws.install_server_finisher(ending.clone());
                 (self.handler)(ws);
-                self.emit(Event::Closed { id, peer });
+                let codes = *ending.codes.lock().unwrap_or_else(|p| p.into_inner());
+                self.emit(Event::Closed {
+                    id,
+                    peer,
+                    sent: codes.and_then(|c| c.sent),
+                    received: codes.and_then(|c| c.received),
+                });
             }
             Ok(None) => {}
             // A malformed head was answered (400/431): reported as `Answered` already.

@@ -6,7 +6,7 @@ use std::io;
 use std::net::SocketAddr;
 
 use crate::handshake::{Request, Response};
-use crate::Error;
+use crate::{CloseCode, Error};
 
 /// Why a connection was refused with `503` before its request was read.
 ///
@@ -115,6 +115,13 @@ pub enum Event<'a> {
         id: u64,
         /// Peer address.
         peer: SocketAddr,
+        /// The code of the close frame we sent (the error's code when the peer broke the
+        /// protocol, 1001 at a shutdown or keepalive timeout, the echo of the peer's code),
+        /// `CloseCode::Status` (1005) for one without a code; `None` if we sent none (the
+        /// peer vanished, or the handler dropped the socket before the end).
+        sent: Option<CloseCode>,
+        /// The code of the peer's close frame, likewise; `None` if it sent none.
+        received: Option<CloseCode>,
     },
     /// `accept` failed for a reason other than the ones the server handles itself (the server
     /// pauses briefly and goes on).
@@ -147,7 +154,8 @@ impl Event<'_> {
     ///
     /// ```
     /// let peer = "[::1]:9".parse().unwrap();
-    /// assert_eq!(ws6455::server::Event::Closed { id: 1, peer }.peer(), Some(peer));
+    /// let ev = ws6455::server::Event::Closed { id: 1, peer, sent: None, received: None };
+    /// assert_eq!(ev.peer(), Some(peer));
     /// ```
     pub fn peer(&self) -> Option<SocketAddr> {
         match *self {
@@ -188,7 +196,23 @@ impl fmt::Display for Event<'_> {
             Event::HandshakeFailed { id, peer, error } => {
                 write!(f, "[{id}] {peer} handshake failed: {error}")
             }
-            Event::Closed { id, peer } => write!(f, "[{id}] {peer} closed"),
+            Event::Closed {
+                id,
+                peer,
+                sent,
+                received,
+            } => {
+                write!(f, "[{id}] {peer} closed")?;
+                let code = |c: &Option<CloseCode>| {
+                    c.map_or("none".to_string(), |c| u16::from(c).to_string())
+                };
+                write!(
+                    f,
+                    " (close sent: {}, received: {})",
+                    code(sent),
+                    code(received)
+                )
+            }
             Event::AcceptFailed { error } => write!(f, "accept failed: {error}"),
         }
     }

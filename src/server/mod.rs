@@ -77,7 +77,7 @@ pub type HttpHook = dyn Fn(&Request) -> Response + Send + Sync;
 /// ```
 /// use ws6455::server::{Event, EventHook};
 /// let hook: Box<EventHook> = Box::new(|ev: &Event| assert_eq!(ev.id(), Some(3)));
-/// hook(&Event::Closed { id: 3, peer: "127.0.0.1:1".parse().unwrap() });
+/// hook(&Event::Closed { id: 3, peer: "127.0.0.1:1".parse().unwrap(), sent: None, received: None });
 /// ```
 pub type EventHook = dyn Fn(&Event<'_>) + Send + Sync;
 /// Runs each upgraded connection.

@@ -4,15 +4,25 @@
 use std::io::{ErrorKind, Read};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::protocol::CloseCodes;
 use crate::{CloseCode, CloseFrame, Error};
 
 /// What happens to the transport once the connection is over; set by the server and the
-/// client, which know the concrete stream type. Returns true when the peer's FIN was seen
-/// (nothing is left to linger for).
-pub(crate) type Finisher<S> = Box<dyn FnMut(&mut S) -> bool + Send>;
+/// client, which know the concrete stream type. It also learns the close codes exchanged.
+/// Returns true when the peer's FIN was seen (nothing is left to linger for).
+pub(crate) type Finisher<S> = Box<dyn FnMut(&mut S, CloseCodes) -> bool + Send>;
+
+/// How a server's connection ended, for the server to report once the handler returns.
+#[derive(Debug, Default)]
+pub(crate) struct Ending {
+    /// The client's FIN was seen: nothing left to linger for.
+    pub(crate) fin: AtomicBool,
+    /// The close codes exchanged, once the connection was finished.
+    pub(crate) codes: Mutex<Option<CloseCodes>>,
+}
 
 /// Shared flag through which a server asks its connections to go away.
 #[derive(Debug, Default)]

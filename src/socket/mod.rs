@@ -38,11 +38,11 @@ mod write;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use driver::{Driver, Link};
-pub(crate) use finish::{server_finish, wait_for_server_close, Finisher, ShutdownSignal};
+pub(crate) use finish::{server_finish, wait_for_server_close, Ending, Finisher, ShutdownSignal};
 pub use split::{WsReader, WsWriter};
 use timers::TimeoutHooks;
 
@@ -119,7 +119,8 @@ impl<S: Write> Link<S> for Own<S> {
     fn finish(&mut self, stream: &mut S) -> bool {
         let _ = write::write_sender(stream, &mut self.sender);
         let _ = stream.flush();
-        self.finisher.as_mut().is_some_and(|f| f(stream))
+        let codes = self.sender.close_codes();
+        self.finisher.as_mut().is_some_and(|f| f(stream, codes))
     }
 }
 
@@ -655,14 +656,13 @@ impl<S: Read + Write> WebSocket<S> {
 
 impl WebSocket<TcpStream> {
     /// A server's socket over TCP: the server closes TCP first, the reader's clocks may set
-    /// the read timeout, and `clean` learns whether the client's FIN came at the end.
-    pub(crate) fn install_server_finisher(&mut self, clean: Option<Arc<AtomicBool>>) {
+    /// the read timeout, and `ending` learns the close codes and whether the client's FIN came.
+    pub(crate) fn install_server_finisher(&mut self, ending: Arc<Ending>) {
         self.attach_tcp();
-        self.own.finisher = Some(Box::new(move |s| {
+        self.own.finisher = Some(Box::new(move |s, codes| {
+            *ending.codes.lock().unwrap_or_else(|p| p.into_inner()) = Some(codes);
             let fin = server_finish(s);
-            if let Some(c) = &clean {
-                c.store(fin, Ordering::Release);
-            }
+            ending.fin.store(fin, Ordering::Release);
             fin
         }));
     }
@@ -671,7 +671,7 @@ impl WebSocket<TcpStream> {
     pub(crate) fn install_client_finisher(&mut self) {
         self.attach_tcp();
         let timeout = self.config.close_timeout;
-        self.own.finisher = Some(Box::new(move |s| wait_for_server_close(s, timeout)));
+        self.own.finisher = Some(Box::new(move |s, _| wait_for_server_close(s, timeout)));
     }
 
     fn attach_tcp(&mut self) {

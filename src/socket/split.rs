@@ -209,15 +209,16 @@ impl Link<TcpStream> for SplitLink {
     }
 
     fn finish(&mut self, stream: &mut TcpStream) -> bool {
-        {
+        let codes = {
             // The connection is over: what is owed goes out now, even if that means waiting
             // for a writer to let go.
             let mut w = lock(&self.shared.writer);
             let w = &mut *w;
             self.shared.take_into(&mut w.sender);
             let _ = write::write_sender(&mut w.stream, &mut w.sender);
-        }
-        (self.finisher)(stream)
+            w.sender.close_codes()
+        };
+        (self.finisher)(stream, codes)
     }
 }
 
@@ -296,8 +297,8 @@ impl WebSocket<TcpStream> {
         let role = self.own.sender.role();
         let close_timeout = self.config.close_timeout;
         let finisher = self.own.finisher.unwrap_or_else(|| match role {
-            Role::Server => Box::new(server_finish),
-            Role::Client => Box::new(move |s| wait_for_server_close(s, close_timeout)),
+            Role::Server => Box::new(|s, _| server_finish(s)),
+            Role::Client => Box::new(move |s, _| wait_for_server_close(s, close_timeout)),
         });
         let shared = Arc::new(Shared {
             close_queued: AtomicBool::new(self.own.sender.close_sent()),
