@@ -46,7 +46,7 @@ pub enum Error {
     /// Nothing was queued.
     InvalidCloseCode(u16),
     /// Frame-by-frame sending was used out of order (see
-    /// [`crate::protocol::Sender::begin_frame`]): a frame started while another is open, more
+    /// [`crate::protocol::Sender::write_frame_start`]): a frame started while another is open, more
     /// payload than the frame announced, a continuation with no message open, a new message
     /// (or a whole-message send) while a fragmented one is open. Nothing was queued.
     FrameSequence(&'static str),

@@ -206,8 +206,8 @@ fn a_peer_that_answers_keepalive_pings_stays_connected() {
 fn control_frames_held_behind_an_open_frame_count_against_the_write_bound() {
     let config = Config::default().max_write_buffer(4096);
     let mut tx = Sender::new(Role::Server, &config);
-    tx.begin_frame(OpCode::Binary, true, 10).unwrap();
-    tx.frame_data(&[0; 5]).unwrap();
+    tx.write_frame_start(OpCode::Binary, true, 10).unwrap();
+    tx.write_chunk(&[0; 5]).unwrap();
     let mut failed_at = None;
     for i in 0..100_000 {
         tx.respond(&Ok(Some(Message::Ping(vec![1; 10]))));

@@ -1,5 +1,5 @@
 //! Reading frame by frame (`Receiver::next_chunk`, `WebSocket::read_chunk`) and sending frame
-//! by frame (`Sender::begin_frame`/`frame_data`, `WebSocket::write_frame_start`/`write_chunk`).
+//! by frame (`Sender::write_frame_start`/`write_chunk`, `WebSocket::write_frame_start`/`write_chunk`).
 
 use std::io::Cursor;
 
@@ -231,41 +231,41 @@ fn pings_between_fragments_are_answered_and_a_close_ends_the_stream() {
 fn sending_frame_by_frame_keeps_the_rules() {
     let mut tx = Sender::new(Role::Server, &Config::default());
     assert!(matches!(
-        tx.begin_frame(OpCode::Continuation, true, 1),
+        tx.write_frame_start(OpCode::Continuation, true, 1),
         Err(Error::FrameSequence(_))
     ));
     assert!(matches!(
-        tx.begin_frame(OpCode::Ping, true, 1),
+        tx.write_frame_start(OpCode::Ping, true, 1),
         Err(Error::FrameSequence(_))
     ));
-    assert!(matches!(tx.frame_data(b"x"), Err(Error::FrameSequence(_))));
-    tx.begin_frame(OpCode::Text, false, 2).unwrap();
+    assert!(matches!(tx.write_chunk(b"x"), Err(Error::FrameSequence(_))));
+    tx.write_frame_start(OpCode::Text, false, 2).unwrap();
     assert!(matches!(
-        tx.begin_frame(OpCode::Continuation, true, 1),
+        tx.write_frame_start(OpCode::Continuation, true, 1),
         Err(Error::FrameSequence(_))
     ));
     assert!(matches!(
-        tx.frame_data(b"abc"),
+        tx.write_chunk(b"abc"),
         Err(Error::FrameSequence(_))
     ));
     // A whole message must wait for the fragmented one.
     assert!(matches!(tx.send_text("no"), Err(Error::FrameSequence(_))));
-    tx.frame_data(b"ab").unwrap();
+    tx.write_chunk(b"ab").unwrap();
     assert!(matches!(
-        tx.begin_frame(OpCode::Binary, true, 1),
+        tx.write_frame_start(OpCode::Binary, true, 1),
         Err(Error::FrameSequence(_))
     ));
     // An automatic pong and a close queued mid-frame follow the frame.
-    tx.begin_frame(OpCode::Continuation, true, 2).unwrap();
-    tx.frame_data(b"c").unwrap();
+    tx.write_frame_start(OpCode::Continuation, true, 2).unwrap();
+    tx.write_chunk(b"c").unwrap();
     tx.respond(&Ok(Some(Message::Ping(b"p".to_vec()))));
     tx.close(None).unwrap();
     assert!(matches!(tx.send_text("late"), Err(Error::AlreadyClosed)));
     assert!(matches!(
-        tx.begin_frame(OpCode::Binary, true, 0),
+        tx.write_frame_start(OpCode::Binary, true, 0),
         Err(Error::AlreadyClosed)
     ));
-    tx.frame_data(b"d").unwrap(); // the open frame may still be finished
+    tx.write_chunk(b"d").unwrap(); // the open frame may still be finished
     let mut rx = Receiver::new(Role::Client, &Config::default());
     rx.receive(tx.pending());
     assert_eq!(rx.next_message().unwrap(), Some(Message::text("abcd")));
@@ -281,10 +281,10 @@ fn a_client_masks_pieces_at_the_right_key_offset() {
     let data: Vec<u8> = (0..1000u32).map(|i| (i * 13) as u8).collect();
     for piece in [1, 3, 4, 5, 333, 1000] {
         let mut tx = Sender::new(Role::Client, &Config::default());
-        tx.begin_frame(OpCode::Binary, true, data.len() as u64)
+        tx.write_frame_start(OpCode::Binary, true, data.len() as u64)
             .unwrap();
         for part in data.chunks(piece) {
-            tx.frame_data(part).unwrap();
+            tx.write_chunk(part).unwrap();
         }
         let mut rx = Receiver::new(Role::Server, &Config::default());
         rx.receive(tx.pending());
@@ -369,9 +369,9 @@ fn bad_utf8_read_straight_into_the_callers_buffer_fails_with_1007_on_the_wire() 
     let mut text = vec![b'a'; 9_999];
     text.push(0xFF);
     let mut tx = Sender::new(Role::Client, &Config::default());
-    tx.begin_frame(OpCode::Text, true, text.len() as u64)
+    tx.write_frame_start(OpCode::Text, true, text.len() as u64)
         .unwrap();
-    tx.frame_data(&text).unwrap();
+    tx.write_chunk(&text).unwrap();
     let stream = Duplex {
         input: Cursor::new(tx.pending().to_vec()),
         output: Vec::new(),

@@ -258,9 +258,9 @@ fn large_payloads_are_queued_half_a_page_from_their_source() {
 
             let mut tx = Sender::new(role, &Config::default());
             tx.ping(b"queued first").unwrap();
-            tx.begin_frame(OpCode::Binary, true, src.len() as u64)
+            tx.write_frame_start(OpCode::Binary, true, src.len() as u64)
                 .unwrap();
-            tx.frame_data(src).unwrap();
+            tx.write_chunk(src).unwrap();
             let apart = queued_apart(&tx, src);
             assert!((1024..=3072).contains(&apart), "{role:?} {start}: {apart}");
 

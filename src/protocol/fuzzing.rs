@@ -294,18 +294,18 @@ fn round_trip(ctl: u8, mut input: &[u8]) {
             let cut = payload.len() / 2;
             let piece = (usize::from(ctl) % 5) + 1;
             tx.sender
-                .begin_frame(opcode, false, cut as u64)
+                .write_frame_start(opcode, false, cut as u64)
                 .expect("begin");
             for part in payload[..cut].chunks(piece) {
-                tx.sender.frame_data(part).expect("first frame's data");
+                tx.sender.write_chunk(part).expect("first frame's data");
                 tx.ping(b"mid").expect("ping");
             }
             let rest = &payload[cut..];
             tx.sender
-                .begin_frame(OpCode::Continuation, true, rest.len() as u64)
+                .write_frame_start(OpCode::Continuation, true, rest.len() as u64)
                 .expect("continue");
             for part in rest.chunks(piece) {
-                tx.sender.frame_data(part).expect("second frame's data");
+                tx.sender.write_chunk(part).expect("second frame's data");
             }
             for _ in payload[..cut].chunks(piece) {
                 expected.push(Message::Ping(b"mid".to_vec()));

@@ -51,7 +51,7 @@ pub struct Sender {
     close_received: bool,
     pub(super) peer_initiated_close: bool,
     pub(super) failed: bool,
-    /// Where a frame-by-frame send stands ([`Sender::begin_frame`]).
+    /// Where a frame-by-frame send stands ([`Sender::write_frame_start`]).
     frames: FrameSeq,
     /// Control frames queued while a frame was open: they follow it.
     held: Vec<u8>,
@@ -475,7 +475,7 @@ impl Sender {
         Some(Ok(()))
     }
 
-    /// [`Sender::frame_data`] for a blocking shell: a server's piece of [`DIRECT_CHUNK_MIN`]
+    /// [`Sender::write_chunk`] for a blocking shell: a server's piece of [`DIRECT_CHUNK_MIN`]
     /// or more goes out at once, straight from `data`, in vectored writes after what is
     /// queued (the rest is queued if the stream stalls); anything else is queued (a client
     /// masks as it queues), after writing the queue through `write` if it is at
@@ -499,12 +499,12 @@ impl Sender {
             return Ok(());
         }
         self.make_room(data.len(), write)?;
-        self.frame_data(data)
+        self.write_chunk(data)
     }
 
-    /// [`Sender::begin_frame`] for a blocking shell: writes the queue through `write` first if
+    /// [`Sender::write_frame_start`] for a blocking shell: writes the queue through `write` first if
     /// it is at `max_write_buffer`.
-    pub(crate) fn begin_frame_through(
+    pub(crate) fn write_frame_start_through(
         &mut self,
         opcode: OpCode,
         fin: bool,
@@ -512,7 +512,7 @@ impl Sender {
         write: &mut WriteFn<'_>,
     ) -> Result<()> {
         self.make_room(MAX_HEADER_LEN, write)?;
-        self.begin_frame(opcode, fin, len)
+        self.write_frame_start(opcode, fin, len)
     }
 
     /// Writes the queue through `write` if `extra` more bytes would take it past
@@ -782,7 +782,7 @@ impl Sender {
     }
 
     /// Starts sending a data frame piece by piece: queues its header, announcing `len` payload
-    /// bytes, which then go out through [`Sender::frame_data`]. With it a large message can be
+    /// bytes, which then go out through [`Sender::write_chunk`]. With it a large message can be
     /// sent (or forwarded) as it is produced, without holding it whole: `opcode` is text or
     /// binary for the first frame of a message and [`OpCode::Continuation`] for the next ones;
     /// `fin` marks the last frame. Pings, pongs and closes queued while a frame is open
@@ -797,16 +797,16 @@ impl Sender {
     /// ```
     /// use ws6455::{frame::OpCode, protocol::Sender, Config, Error, Role};
     /// let mut tx = Sender::new(Role::Server, &Config::default());
-    /// tx.begin_frame(OpCode::Binary, false, 3).unwrap();
-    /// tx.frame_data(&[1, 2]).unwrap();
+    /// tx.write_frame_start(OpCode::Binary, false, 3).unwrap();
+    /// tx.write_chunk(&[1, 2]).unwrap();
     /// tx.ping(b"").unwrap(); // held until the frame is complete
-    /// tx.frame_data(&[3]).unwrap();
-    /// tx.begin_frame(OpCode::Continuation, true, 0).unwrap(); // an empty last frame
-    /// tx.frame_data(&[]).unwrap(); // mirrors the empty `Chunk::Data` a reader yields for it
+    /// tx.write_chunk(&[3]).unwrap();
+    /// tx.write_frame_start(OpCode::Continuation, true, 0).unwrap(); // an empty last frame
+    /// tx.write_chunk(&[]).unwrap(); // mirrors the empty `Chunk::Data` a reader yields for it
     /// assert_eq!(tx.pending(), &[0x02, 3, 1, 2, 3, 0x89, 0, 0x80, 0]);
-    /// assert!(matches!(tx.frame_data(&[4]), Err(Error::FrameSequence(_))));
+    /// assert!(matches!(tx.write_chunk(&[4]), Err(Error::FrameSequence(_))));
     /// ```
-    pub fn begin_frame(&mut self, opcode: OpCode, fin: bool, len: u64) -> Result<()> {
+    pub fn write_frame_start(&mut self, opcode: OpCode, fin: bool, len: u64) -> Result<()> {
         if self.close_sent {
             return Err(Error::AlreadyClosed);
         }
@@ -853,7 +853,7 @@ impl Sender {
         };
     }
 
-    /// Queues payload of the frame begun with [`Sender::begin_frame`] (masked if we are a
+    /// Queues payload of the frame begun with [`Sender::write_frame_start`] (masked if we are a
     /// client). Empty `data` is always accepted once a frame has been begun, even a frame
     /// that is complete (a 0-byte frame, or one whose payload is all sent): whatever
     /// [`Receiver::next_chunk`] yields can be written back as it came. Fails with
@@ -864,16 +864,16 @@ impl Sender {
     /// ```
     /// use ws6455::{frame::OpCode, protocol::Sender, Config, Role};
     /// let mut tx = Sender::new(Role::Client, &Config::default());
-    /// tx.begin_frame(OpCode::Text, true, 5).unwrap();
-    /// tx.frame_data(b"He").unwrap();
-    /// tx.frame_data(b"llo").unwrap();
+    /// tx.write_frame_start(OpCode::Text, true, 5).unwrap();
+    /// tx.write_chunk(b"He").unwrap();
+    /// tx.write_chunk(b"llo").unwrap();
     /// let wire = tx.pending();
     /// let key = [wire[2], wire[3], wire[4], wire[5]];
     /// let mut payload = wire[6..].to_vec();
     /// ws6455::mask::apply_mask(&mut payload, key, 0);
     /// assert_eq!(payload, b"Hello");
     /// ```
-    pub fn frame_data(&mut self, data: &[u8]) -> Result<()> {
+    pub fn write_chunk(&mut self, data: &[u8]) -> Result<()> {
         self.frame_room(data.len())?;
         self.check_room(data.len())?;
         self.push_frame_data(data);
@@ -964,14 +964,14 @@ impl Sender {
         }
     }
 
-    /// True while a frame begun with [`Sender::begin_frame`] still owes payload.
+    /// True while a frame begun with [`Sender::write_frame_start`] still owes payload.
     ///
     /// ```
     /// use ws6455::{frame::OpCode, protocol::Sender, Config, Role};
     /// let mut tx = Sender::new(Role::Server, &Config::default());
-    /// tx.begin_frame(OpCode::Binary, true, 1).unwrap();
+    /// tx.write_frame_start(OpCode::Binary, true, 1).unwrap();
     /// assert!(tx.in_frame());
-    /// tx.frame_data(&[0]).unwrap();
+    /// tx.write_chunk(&[0]).unwrap();
     /// assert!(!tx.in_frame());
     /// ```
     pub fn in_frame(&self) -> bool {

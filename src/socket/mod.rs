@@ -308,7 +308,7 @@ impl<S: Read + Write> WebSocket<S> {
 
     /// Starts sending a data frame piece by piece: queues its header, announcing `len`
     /// payload bytes, to be sent with [`WebSocket::write_chunk`]. The rules (and errors) are
-    /// those of [`Sender::begin_frame`]: text or binary opens a message, continuation frames
+    /// those of [`Sender::write_frame_start`]: text or binary opens a message, continuation frames
     /// follow, `fin` ends it; pings, pongs and closes wait for the open frame to be complete
     /// (they count against [`Config::max_write_buffer`], and a close that waits past
     /// [`Config::close_timeout`] abandons the frame: the connection is dropped).

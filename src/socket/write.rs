@@ -85,7 +85,7 @@ pub(super) fn send_message<S: Write>(
     write_sender(stream, sender)
 }
 
-/// Starts a frame sent piece by piece (see [`Sender::begin_frame`]), flushing first if the
+/// Starts a frame sent piece by piece (see [`Sender::write_frame_start`]), flushing first if the
 /// queue is full.
 pub(super) fn start_frame<S: Write>(
     stream: &mut S,
@@ -94,7 +94,7 @@ pub(super) fn start_frame<S: Write>(
     fin: bool,
     len: u64,
 ) -> Result<()> {
-    sender.begin_frame_through(opcode, fin, len, &mut |b| stream.write_vectored(b))
+    sender.write_frame_start_through(opcode, fin, len, &mut |b| stream.write_vectored(b))
 }
 
 /// Sends payload of the open frame (see [`Sender::frame_data_through`]).
