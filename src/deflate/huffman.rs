@@ -242,10 +242,11 @@ pub(crate) fn code_lengths(freqs: &[u32], limit: u32, lens: &mut [u8]) {
     leaves.sort_unstable();
     // Two-queue Huffman construction: leaves in weight order, internal nodes are created in
     // weight order too, so the two lightest are always at the front of one of the queues.
-    let mut weight = [0u32; 2 * MAX_SYMBOLS];
+    // 64-bit sums: symbol counts of a block fit 32 bits, their totals need not.
+    let mut weight = [0u64; 2 * MAX_SYMBOLS];
     let mut parent = [0u16; 2 * MAX_SYMBOLS];
     for (w, &(f, _)) in weight.iter_mut().zip(leaves.iter()) {
-        *w = f;
+        *w = u64::from(f);
     }
     let (mut next_leaf, mut next_inner, mut created) = (0usize, n, n);
     for _ in 0..n - 1 {
