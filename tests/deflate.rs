@@ -3,10 +3,11 @@
 //! with ours, with and without context takeover; and the fuzz targets' seed corpora replay
 //! through the same logic the fuzzers run (fuzz/logic/deflate_targets.rs).
 
+mod corpus_support;
 #[path = "../fuzz/logic/deflate_targets.rs"]
 mod logic;
 
-use std::path::Path;
+use corpus_support::replay;
 
 use miniz_oxide::deflate::core::{
     compress_to_output, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
@@ -151,25 +152,6 @@ fn same_ratio_ballpark_as_miniz_oxide() {
     let (o1, o6, t1, t6) = (ours(1), ours(6), theirs(1), theirs(6));
     assert!(o6 <= t6 + t6 / 20, "level 6: ours {o6}, miniz_oxide {t6}");
     assert!(o1 <= t1 + t1 / 5, "level 1: ours {o1}, miniz_oxide {t1}");
-}
-
-/// Runs `run` on every corpus file of `target`; returns how many there were.
-fn replay(target: &str, run: fn(&[u8])) -> usize {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/corpus")
-        .join(target);
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("readable entry").path())
-        .filter(|p| p.is_file())
-        .collect();
-    paths.sort();
-    for path in &paths {
-        let data = std::fs::read(path).expect("readable corpus file");
-        let outcome = std::panic::catch_unwind(|| run(&data));
-        assert!(outcome.is_ok(), "corpus input {} failed", path.display());
-    }
-    paths.len()
 }
 
 #[test]

@@ -2,27 +2,11 @@
 //! checks the same invariants the fuzzers do (no panics, incremental == whole buffer, round
 //! trips).
 
+mod corpus_support;
 #[path = "../fuzz/logic/handshake_targets.rs"]
 mod logic;
 
-use std::path::Path;
-
-fn replay(target: &str, run: fn(&[u8])) -> usize {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/corpus")
-        .join(target);
-    let mut n = 0;
-    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            let data = std::fs::read(&path).unwrap();
-            let ok = std::panic::catch_unwind(|| run(&data));
-            assert!(ok.is_ok(), "{} failed", path.display());
-            n += 1;
-        }
-    }
-    n
-}
+use corpus_support::replay;
 
 #[test]
 fn http_request_corpus() {
