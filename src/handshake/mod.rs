@@ -40,6 +40,20 @@ mod response;
 mod server;
 mod url;
 
+/// The header fields of a parsed head, owned (values as lossy UTF-8), for `Request` and
+/// `Response`.
+fn owned_headers(headers: &[crate::http::Header<'_>]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_owned(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
+        .collect()
+}
+
 pub use client::*;
 pub use request::*;
 pub use response::*;

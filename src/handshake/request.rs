@@ -161,16 +161,7 @@ impl Request {
             path: path.to_owned(),
             query,
             version: req.version,
-            headers: req
-                .headers
-                .iter()
-                .map(|h| {
-                    (
-                        h.name.to_owned(),
-                        String::from_utf8_lossy(h.value).into_owned(),
-                    )
-                })
-                .collect(),
+            headers: super::owned_headers(&req.headers),
             connection: None,
         }
     }

@@ -138,16 +138,7 @@ impl Response {
         Response {
             status: resp.status,
             reason: resp.reason.to_owned(),
-            headers: resp
-                .headers
-                .iter()
-                .map(|h| {
-                    (
-                        h.name.to_owned(),
-                        String::from_utf8_lossy(h.value).into_owned(),
-                    )
-                })
-                .collect(),
+            headers: super::owned_headers(&resp.headers),
             body: body.to_vec(),
         }
     }

@@ -141,7 +141,7 @@ impl Shared {
         {
             let mut slot = lock(&self.slot);
             if let Owed::Pong(p) = &o {
-                slot.bytes += p.len() + 6;
+                slot.bytes += pong_cost(p);
             }
             if matches!(o, Owed::Echo(_) | Owed::Fail(_) | Owed::Close(_)) {
                 self.close_queued.store(true, Ordering::Release);
@@ -151,6 +151,11 @@ impl Shared {
         }
         self.deliver();
     }
+}
+
+/// The most a pong with this payload takes on the wire: a 2-byte header and a client's mask.
+fn pong_cost(payload: &[u8]) -> usize {
+    2 + 4 + payload.len()
 }
 
 /// The reader's way to the writing half.
@@ -169,7 +174,7 @@ impl Link<TcpStream> for SplitLink {
             Reaction::Pong(p) => {
                 let queued = lock(&self.shared.slot).bytes;
                 let limit = self.shared.max_write_buffer;
-                if queued > 0 && queued + p.len() + 6 > limit {
+                if queued > 0 && queued + pong_cost(p) > limit {
                     // The peer pings faster than the pongs can go out: fail with 1008.
                     let e = ProtocolError::PongBacklog { limit };
                     self.shared.owe(Owed::Fail(e.clone()));
