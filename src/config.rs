@@ -85,6 +85,136 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Set `TCP_NODELAY` on accepted and connected sockets (default true).
     pub nodelay: bool,
+
+    // --- extensions ---
+    /// permessage-deflate (RFC 7692) settings: offered by a client, accepted by a server
+    /// (default: on). See [`DeflateConfig`].
+    pub deflate: DeflateConfig,
+}
+
+/// permessage-deflate (RFC 7692) settings for one side of a connection.
+///
+/// A client offers what these fields say; a server accepts an offer it can honour within them.
+/// "Server" and "client" name the direction: `server_*` fields are about what the server
+/// compresses (and the client inflates), `client_*` about the other direction.
+///
+/// ```
+/// use ws6455::{Config, DeflateConfig};
+/// let c = Config::default().deflate(DeflateConfig::default().level(6).threshold(64));
+/// assert!(c.deflate.enabled);
+/// assert_eq!(c.deflate.level, 6);
+/// assert!(!Config::default().deflate(DeflateConfig::off()).deflate.enabled);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeflateConfig {
+    /// Negotiate the extension at all (default true).
+    pub enabled: bool,
+    /// Largest LZ77 window (as a power of two, 8..=15) for messages the server compresses.
+    pub server_max_window_bits: u8,
+    /// Largest LZ77 window (8..=15) for messages the client compresses.
+    pub client_max_window_bits: u8,
+    /// The server resets its compressor after every message.
+    pub server_no_context_takeover: bool,
+    /// The client resets its compressor after every message.
+    pub client_no_context_takeover: bool,
+    /// Compression level, 1 (fastest) ..= 9 (smallest).
+    pub level: u8,
+    /// Messages shorter than this many bytes are sent uncompressed.
+    pub threshold: usize,
+}
+
+impl Default for DeflateConfig {
+    fn default() -> DeflateConfig {
+        DeflateConfig {
+            enabled: true,
+            server_max_window_bits: 15,
+            client_max_window_bits: 15,
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            level: 1,
+            threshold: 0,
+        }
+    }
+}
+
+impl DeflateConfig {
+    /// Settings that never negotiate the extension.
+    ///
+    /// ```
+    /// assert!(!ws6455::DeflateConfig::off().enabled);
+    /// ```
+    #[must_use]
+    pub fn off() -> DeflateConfig {
+        DeflateConfig {
+            enabled: false,
+            ..DeflateConfig::default()
+        }
+    }
+}
+
+macro_rules! deflate_setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty;)*) => {
+        impl DeflateConfig {
+            $(
+                $(#[$doc])*
+                #[must_use]
+                pub fn $name(mut self, value: $ty) -> DeflateConfig {
+                    self.$name = value;
+                    self
+                }
+            )*
+        }
+    };
+}
+
+deflate_setters! {
+    /// Sets [`DeflateConfig::enabled`].
+    ///
+    /// ```
+    /// assert!(!ws6455::DeflateConfig::default().enabled(false).enabled);
+    /// ```
+    enabled: bool;
+    /// Sets [`DeflateConfig::server_max_window_bits`].
+    ///
+    /// ```
+    /// let d = ws6455::DeflateConfig::default().server_max_window_bits(12);
+    /// assert_eq!(d.server_max_window_bits, 12);
+    /// ```
+    server_max_window_bits: u8;
+    /// Sets [`DeflateConfig::client_max_window_bits`].
+    ///
+    /// ```
+    /// let d = ws6455::DeflateConfig::default().client_max_window_bits(12);
+    /// assert_eq!(d.client_max_window_bits, 12);
+    /// ```
+    client_max_window_bits: u8;
+    /// Sets [`DeflateConfig::server_no_context_takeover`].
+    ///
+    /// ```
+    /// let d = ws6455::DeflateConfig::default().server_no_context_takeover(true);
+    /// assert!(d.server_no_context_takeover);
+    /// ```
+    server_no_context_takeover: bool;
+    /// Sets [`DeflateConfig::client_no_context_takeover`].
+    ///
+    /// ```
+    /// let d = ws6455::DeflateConfig::default().client_no_context_takeover(true);
+    /// assert!(d.client_no_context_takeover);
+    /// ```
+    client_no_context_takeover: bool;
+    /// Sets [`DeflateConfig::level`].
+    ///
+    /// ```
+    /// assert_eq!(ws6455::DeflateConfig::default().level(9).level, 9);
+    /// ```
+    level: u8;
+    /// Sets [`DeflateConfig::threshold`].
+    ///
+    /// ```
+    /// assert_eq!(ws6455::DeflateConfig::default().threshold(32).threshold, 32);
+    /// ```
+    threshold: usize;
 }
 
 impl Default for Config {
@@ -112,6 +242,7 @@ impl Default for Config {
             idle_thread_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(5),
             nodelay: true,
+            deflate: DeflateConfig::default(),
         }
     }
 }
@@ -272,4 +403,11 @@ setters! {
     /// assert!(!ws6455::Config::default().nodelay(false).nodelay);
     /// ```
     nodelay: bool;
+    /// Sets [`Config::deflate`].
+    ///
+    /// ```
+    /// let c = ws6455::Config::default().deflate(ws6455::DeflateConfig::off());
+    /// assert!(!c.deflate.enabled);
+    /// ```
+    deflate: DeflateConfig;
 }

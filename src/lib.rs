@@ -125,8 +125,9 @@ pub mod server;
 pub mod socket;
 pub mod utf8;
 
-pub use config::Config;
+pub use config::{Config, DeflateConfig};
 pub use error::{Error, ProtocolError, Result};
+pub use handshake::PerMessageDeflate;
 pub use message::{CloseCode, CloseFrame, Message, MessageRef, Role};
 
 /// The README's examples, compiled and run as doctests so they stay true.

@@ -35,6 +35,7 @@ use std::fmt;
 use base64::Engine as _;
 
 mod client;
+mod extension;
 mod request;
 mod response;
 mod server;
@@ -55,6 +56,7 @@ fn owned_headers(headers: &[crate::http::Header<'_>]) -> Vec<(String, String)> {
 }
 
 pub use client::*;
+pub use extension::*;
 pub use request::*;
 pub use response::*;
 pub use server::*;

@@ -214,6 +214,14 @@ impl<S: Read + Write> WebSocket<S> {
         self.response = response;
     }
 
+    /// Applies a negotiated permessage-deflate agreement (from the handshake) to both
+    /// directions. Called once, before the first message.
+    #[allow(dead_code)] // called by the handshake wiring (issue #18)
+    pub(crate) fn set_deflate(&mut self, agreement: handshake::PerMessageDeflate) {
+        // Wired into the receiver and sender by the permessage-deflate work (issue #18).
+        let _ = agreement;
+    }
+
     pub(crate) fn set_shutdown_signal(&mut self, signal: Arc<ShutdownSignal>) {
         self.driver.eof.signal = Some(signal);
     }
