@@ -313,58 +313,83 @@ fn idle_memory_client_process() {
 
 /// Measures what an idle server connection costs with the extension, one message exchanged
 /// each way, at 1 000 connections over TCP, for window bits 8, 10, 12 and 15 with and without
-/// context takeover. Run with
+/// context takeover. Each configuration runs in a fresh server process (so memory freed by the
+/// last one does not hide this one's), whose clients run in a process of their own. Run with
 /// `cargo test --release --test deflate_socket -- --ignored --nocapture idle_connection_memory`.
 #[test]
 #[ignore = "a measurement: run it by name with --ignored --nocapture"]
 fn idle_connection_memory() {
     let exe = std::env::current_exe().unwrap();
     for (name, agreement) in measured() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let mut child = Command::new(&exe)
+        let out = Command::new(&exe)
             .args([
                 "--exact",
-                "idle_memory_client_process",
+                "idle_memory_server_process",
                 "--ignored",
                 "--nocapture",
                 "--test-threads=1",
             ])
-            .env(
-                "WS6455_MEM_CLIENT",
-                format!("{addr}/{}", encode(&agreement)),
-            )
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
+            .env("WS6455_MEM_SERVER", encode(&agreement))
+            .output()
             .unwrap();
-        let before = rss_kib();
-        let mut held = Vec::new();
-        let mut server_memory = 0usize;
-        for i in 0..CONNECTIONS {
-            let (stream, _) = listener.accept().unwrap();
-            let mut ws = WebSocket::from_raw(stream, Role::Server, Config::default());
-            if let Some(a) = agreement {
-                ws.set_deflate(a);
-            }
-            assert!(ws.read().unwrap().is_text());
-            ws.send_text(text(300 + i % 700, i as u64 + 7)).unwrap();
-            server_memory += ws.deflate_memory();
-            held.push(ws);
-        }
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        while out.read_line(&mut line).unwrap() > 0 && !line.contains("ready") {
-            line.clear();
-        }
-        let after = rss_kib();
-        let per = (after.saturating_sub(before)) as f64 / CONNECTIONS as f64;
-        println!(
-            "{name:<62} RSS {per:>6.1} KiB per connection; codec state {:>6.1} KiB",
-            server_memory as f64 / 1024.0 / CONNECTIONS as f64
-        );
-        drop(child.stdin.take());
-        child.wait().unwrap();
-        drop(held);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let result = stdout
+            .split_once("RESULT ")
+            .map_or("failed", |(_, r)| r.lines().next().unwrap_or(""));
+        println!("{name:<64} {result}");
     }
+}
+
+/// The server side of [`idle_connection_memory`], in a process of its own.
+#[test]
+#[ignore = "run by idle_connection_memory"]
+fn idle_memory_server_process() {
+    let Ok(spec) = std::env::var("WS6455_MEM_SERVER") else {
+        return;
+    };
+    let agreement = decode(&spec);
+    let exe = std::env::current_exe().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut child = Command::new(&exe)
+        .args([
+            "--exact",
+            "idle_memory_client_process",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("WS6455_MEM_CLIENT", format!("{addr}/{spec}"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let before = rss_kib();
+    let mut held = Vec::new();
+    let mut codec = 0usize;
+    for i in 0..CONNECTIONS {
+        let (stream, _) = listener.accept().unwrap();
+        let mut ws = WebSocket::from_raw(stream, Role::Server, Config::default());
+        if let Some(a) = agreement {
+            ws.set_deflate(a);
+        }
+        assert!(ws.read().unwrap().is_text());
+        ws.send_text(text(300 + i % 700, i as u64 + 7)).unwrap();
+        codec += ws.deflate_memory();
+        held.push(ws);
+    }
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while out.read_line(&mut line).unwrap() > 0 && !line.contains("ready") {
+        line.clear();
+    }
+    let after = rss_kib();
+    println!(
+        "RESULT RSS {:>6.1} KiB per connection; codec state allocated {:>6.1} KiB",
+        after.saturating_sub(before) as f64 / CONNECTIONS as f64,
+        codec as f64 / 1024.0 / CONNECTIONS as f64
+    );
+    drop(child.stdin.take());
+    child.wait().unwrap();
+    drop(held);
 }
