@@ -161,7 +161,8 @@ impl ClientBuilder {
         arm: Option<handshake::ArmTimeout<S>>,
     ) -> Result<(WebSocket<S>, Response)> {
         let limits = http::Limits::from(&self.config);
-        let mut hs = ClientHandshake::new(url, &self.protocols, &self.headers, limits)?;
+        let mut hs = ClientHandshake::new(url, &self.protocols, &self.headers, limits)?
+            .with_deflate(&self.config.deflate);
         stream.write_all(hs.request())?;
         stream.flush()?;
         let deadline = self.config.handshake_timeout.map(|t| Instant::now() + t);
@@ -189,6 +190,9 @@ impl ClientBuilder {
                     self.config,
                 );
                 ws.set_handshake_info(done.subprotocol, None, Some(done.response.clone()));
+                if let Some(agreement) = done.deflate {
+                    ws.set_deflate(agreement);
+                }
                 return Ok((ws, done.response));
             }
         }
