@@ -50,7 +50,11 @@ pub fn client_with_stream<S: Read + Write>(
     ClientBuilder::new(url).connect_with_stream(stream)
 }
 
-/// Builds a client connection: extra headers, subprotocols, limits and timeouts.
+/// Builds a client connection: extra headers, subprotocols, limits and timeouts, and
+/// permessage-deflate per [`Config::deflate`] (offered by default as
+/// `permessage-deflate; client_max_window_bits`; an answer the client did not ask for or cannot
+/// honour fails the connection with [`HandshakeError::UnexpectedExtension`] or
+/// [`HandshakeError::InvalidExtension`]).
 ///
 /// ```no_run
 /// use ws6455::client::ClientBuilder;
