@@ -287,7 +287,7 @@ if want chat; then
     if our_server ws-server-chat --listen 127.0.0.1:0; then
       run_peer deno-client deno-chat 1 60 "${DENO_RUN[@]}" "$IO/deno/chat.ts" "$URL"
       HTTP_URL=http${URL#ws}
-      run_peer chromium-page chromium-page 4 120 node "$IO/browser/chat-page.mjs" "$HTTP_URL" "$OUT/chat-page.png"
+      run_peer chromium-page chromium-page 5 120 node "$IO/browser/chat-page.mjs" "$HTTP_URL" "$OUT/chat-page.png"
       stop_server
       # The page as a person uses it (bubbles, phone width, token prompt, reconnect): the
       # script starts and restarts its own ws-server processes on 127.0.0.1.
