@@ -518,6 +518,70 @@ mod tests {
         );
     }
 
+    /// Random header values built from the grammar's own pieces never panic, and whatever the
+    /// server answers is an answer its own client accepts.
+    #[test]
+    fn random_values_never_panic_and_answers_are_accepted() {
+        const PIECES: &[&str] = &[
+            "permessage-deflate",
+            "PerMessage-Deflate",
+            "x-foo",
+            ";",
+            ",",
+            " ",
+            "\t",
+            "=",
+            "\"",
+            "\\",
+            "server_no_context_takeover",
+            "client_no_context_takeover",
+            "server_max_window_bits",
+            "client_max_window_bits",
+            "8",
+            "9",
+            "10",
+            "15",
+            "16",
+            "08",
+            "é",
+            "\u{1}",
+            "a",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let configs = [
+            DeflateConfig::default(),
+            DeflateConfig::default()
+                .server_max_window_bits(9)
+                .client_max_window_bits(10)
+                .server_no_context_takeover(true),
+        ];
+        for _ in 0..20_000 {
+            let n = (next() % 12) as usize;
+            let v: String = (0..n)
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect();
+            for cfg in &configs {
+                let _ = accept_deflate_response([v.as_str()], cfg);
+                if let Some((agreement, answer)) = negotiate_deflate([v.as_str()], cfg) {
+                    let seen =
+                        accept_deflate_response([answer.as_str()], &DeflateConfig::default());
+                    let seen = seen.unwrap_or_else(|e| panic!("{v:?} -> {answer:?}: {e}"));
+                    assert_eq!(
+                        seen.map(|s| s.server_max_window_bits),
+                        Some(agreement.server_max_window_bits),
+                        "{v:?}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn window_bits_values() {
         for (v, want) in [
