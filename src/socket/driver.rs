@@ -135,8 +135,13 @@ impl<S: Read> Driver<S> {
             match got {
                 Ok(Some(chunk)) if self.eof.draining() && !is_close(&chunk) => continue,
                 Ok(Some(chunk)) => {
+                    // Only a piece that ends short of its frame's end may grow (a small
+                    // frame, the common case, skips the call and its moves of the chunk).
                     let chunk = match chunk {
-                        data @ Chunk::Data { .. } => self.extend_chunk(stream, link, buf, data)?,
+                        data @ Chunk::Data {
+                            end_of_frame: false,
+                            ..
+                        } => self.extend_chunk(stream, link, buf, data)?,
                         other => other,
                     };
                     self.delivered(stream, link, reacted)?;
