@@ -10,10 +10,21 @@ use std::net::TcpStream;
 
 use bin_common::*;
 use ws6455::socket::WebSocket;
-use ws6455::{client, CloseCode, Message};
+use ws6455::{client, CloseCode, Config, DeflateConfig, Message};
 
 fn connect(server: &Server) -> WebSocket<TcpStream> {
     let (ws, _) = client::connect(&format!("{}/?name=t", server.url())).expect("connect");
+    ws.get_ref().set_read_timeout(Some(WAIT)).unwrap();
+    ws
+}
+
+/// A client that does not offer permessage-deflate, so RSV1 is reserved on its connection.
+fn connect_plain(server: &Server) -> WebSocket<TcpStream> {
+    let (ws, _) = client::ClientBuilder::new(format!("{}/?name=t", server.url()))
+        .config(Config::default().deflate(DeflateConfig::off()))
+        .connect()
+        .expect("connect");
+    assert_eq!(ws.deflate(), None);
     ws.get_ref().set_read_timeout(Some(WAIT)).unwrap();
     ws
 }
@@ -44,11 +55,26 @@ fn protocol_errors_close_with_1002() {
         for bad in [
             &[0x81, 0x02, b'h', b'i'][..], // unmasked client frame
             &[0xC1, 0x80, 0, 0, 0, 0],     // RSV1 without an extension
+            &[0xA1, 0x80, 0, 0, 0, 0],     // RSV2
             &[0x83, 0x80, 0, 0, 0, 0],     // reserved opcode
             &[0x09, 0x80, 0, 0, 0, 0],     // fragmented ping
             &[0x80, 0x80, 0, 0, 0, 0],     // continuation with no message
         ] {
+            let mut ws = connect_plain(&server);
+            raw(&mut ws, bad);
+            assert_eq!(close_code(&mut ws), CloseCode::Protocol, "{app} {bad:x?}");
+        }
+        // With permessage-deflate negotiated, RSV1 is still a protocol error anywhere but on
+        // the first frame of a data message.
+        for bad in [
+            &[0xC9, 0x80, 0, 0, 0, 0][..],                     // RSV1 on a ping
+            &[0x01, 0x80, 0, 0, 0, 0, 0xC0, 0x80, 0, 0, 0, 0], // RSV1 on a continuation
+        ] {
             let mut ws = connect(&server);
+            assert!(
+                ws.deflate().is_some(),
+                "{app}: the server negotiates by default"
+            );
             raw(&mut ws, bad);
             assert_eq!(close_code(&mut ws), CloseCode::Protocol, "{app} {bad:x?}");
         }
