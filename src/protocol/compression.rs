@@ -108,7 +108,9 @@ impl Inflate {
         let (bits, takeover) = receiving(role, agreement);
         Inflate {
             agreement: *agreement,
-            inflater: Inflater::new(bits),
+            // zlib cannot compress with a 256-byte window: a zlib-based peer held to 8 bits
+            // uses 9 (or refuses). Accepting distances up to 512 costs 256 bytes of history.
+            inflater: Inflater::new(bits.max(9)),
             takeover,
             active: false,
             any_input: false,

@@ -420,8 +420,9 @@ impl Receiver {
         self.filled - self.pos
     }
 
-    /// Bytes of memory the receiver's buffers hold (the input buffer and the message being
-    /// assembled), for watching what a connection costs. It grows with the bytes that
+    /// Bytes of memory the receiver's buffers hold (the input buffer, the message being
+    /// assembled and the permessage-deflate state, if any), for watching what a connection
+    /// costs. It grows with the bytes that
     /// arrive, not with lengths the peer announces.
     ///
     /// ```
