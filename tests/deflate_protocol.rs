@@ -971,3 +971,48 @@ fn a_zlib_peer_interoperates() {
         assert_eq!(out, m.as_bytes());
     }
 }
+
+#[test]
+fn the_protocol_fuzz_checks_hold_with_compression() {
+    // A cheap stand-in for the fuzzer on stable: mutations of valid compressed streams, run
+    // through the protocol target's checks with an agreement applied (first byte's top bit).
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..200u64 {
+        let d = next() as u8;
+        let a = PerMessageDeflate {
+            server_max_window_bits: 8 + (d & 7),
+            client_max_window_bits: 8 + ((d >> 3) & 7),
+            server_no_context_takeover: d & 0x40 != 0,
+            client_no_context_takeover: d & 0x80 != 0,
+        };
+        let role = if round % 2 == 0 {
+            Role::Client
+        } else {
+            Role::Server
+        };
+        let cfg = Config::default().fragment_size(1 + (next() % 40) as usize);
+        let mut tx = Sender::new(role, &cfg);
+        tx.set_deflate(&a, &cfg);
+        for i in 0..(1 + next() % 4) {
+            match next() % 3 {
+                0 => tx.send_text(&chat((next() % 300) as usize, i)).unwrap(),
+                1 => tx.send_binary(&noise((next() % 100) as usize, i)).unwrap(),
+                _ => tx.ping(b"x").unwrap(),
+            }
+        }
+        let ctl = 0x80 | (next() as u8 & 0x7f);
+        let mut data = vec![ctl, d];
+        data.extend_from_slice(tx.pending());
+        for _ in 0..(next() % 3) {
+            let at = 2 + (next() as usize) % (data.len() - 2);
+            data[at] ^= 1 << (next() % 8);
+        }
+        ws6455::protocol::fuzzing::run(&data);
+    }
+}

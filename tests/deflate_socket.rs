@@ -393,3 +393,110 @@ fn idle_memory_server_process() {
     child.wait().unwrap();
     drop(held);
 }
+
+/// A minimal WebSocket client in Python, on its `zlib` (a real zlib, as browsers and most
+/// servers use): connects, then for each message it receives (compressed or not) sends it back
+/// compressed with its own context-takeover stream at `client_bits`, masked; stops at a close.
+const ZLIB_PEER: &str = r#"
+import socket, struct, sys, zlib, os
+port, server_bits, client_bits = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+s = socket.create_connection(("127.0.0.1", port))
+inflate = zlib.decompressobj(-server_bits)
+deflate = zlib.compressobj(6, zlib.DEFLATED, -client_bits)
+buf = b""
+def need(n):
+    global buf
+    while len(buf) < n:
+        d = s.recv(65536)
+        if not d:
+            sys.exit(0)
+        buf += d
+    out, buf = buf[:n], buf[n:]
+    return out
+def send(b0, payload):
+    key = os.urandom(4)
+    n = len(payload)
+    head = bytes([b0])
+    if n < 126: head += bytes([0x80 | n])
+    elif n < 65536: head += bytes([0x80 | 126]) + struct.pack(">H", n)
+    else: head += bytes([0x80 | 127]) + struct.pack(">Q", n)
+    masked = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    s.sendall(head + key + masked)
+msg, op, compressed = b"", 0, False
+while True:
+    b0, b1 = need(2)
+    n = b1 & 0x7F
+    if n == 126: n = struct.unpack(">H", need(2))[0]
+    elif n == 127: n = struct.unpack(">Q", need(8))[0]
+    payload = need(n)
+    opcode = b0 & 0x0F
+    if opcode == 8:
+        send(0x88, payload)
+        break
+    if opcode >= 8:
+        continue
+    if opcode != 0:
+        op, compressed, msg = opcode, bool(b0 & 0x40), b""
+    msg += payload
+    if b0 & 0x80:
+        data = inflate.decompress(msg + b"\x00\x00\xff\xff") if compressed else msg
+        z = deflate.compress(data) + deflate.flush(zlib.Z_SYNC_FLUSH)
+        assert z.endswith(b"\x00\x00\xff\xff")
+        send(0xC0 | op, z[:-4])
+"#;
+
+#[test]
+fn a_python_zlib_peer_round_trips_compressed_messages() {
+    if Command::new("python3")
+        .arg("-c")
+        .arg("import zlib")
+        .status()
+        .map_or(true, |s| !s.success())
+    {
+        eprintln!("python3 with zlib not found: skipped");
+        return;
+    }
+    for (server_bits, client_bits) in [(15u8, 15u8), (9, 12), (12, 8)] {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // zlib refuses a raw 8-bit window: the peer is told 8 and compresses with 9, which
+        // our inflater accepts.
+        let peer_bits = client_bits.max(9);
+        let mut child = Command::new("python3")
+            .args([
+                "-c",
+                ZLIB_PEER,
+                &port.to_string(),
+                &server_bits.to_string(),
+                &peer_bits.to_string(),
+            ])
+            .spawn()
+            .unwrap();
+        let (stream, _) = listener.accept().unwrap();
+        let a = PerMessageDeflate {
+            server_max_window_bits: server_bits,
+            client_max_window_bits: client_bits,
+            ..Default::default()
+        };
+        let mut ws = WebSocket::from_raw(
+            stream,
+            Role::Server,
+            Config::default().fragment_size(50_000),
+        );
+        ws.set_deflate(a);
+        let msgs: Vec<Message> = (0..40u64)
+            .map(|i| match i % 3 {
+                0 => Message::text(text((i as usize * 4099) % 200_000, i)),
+                1 => Message::binary(noise((i as usize * 97) % 5000, i)),
+                _ => Message::binary(vec![i as u8; (i as usize * 1000) % 70_000]),
+            })
+            .collect();
+        for m in &msgs {
+            ws.send(m.clone()).unwrap();
+            assert_eq!(&ws.read().unwrap(), m, "{a:?}");
+        }
+        ws.close(CloseCode::Normal, "").unwrap();
+        while ws.read().is_ok() {}
+        assert!(child.wait().unwrap().success());
+    }
+}

@@ -79,6 +79,13 @@ impl InflateError {
 
 impl InflateError {
     /// What was wrong, in a few words (also what `Display` writes).
+    ///
+    /// ```
+    /// # #[cfg(feature = "internals")] {
+    /// use ws6455::deflate::InflateError;
+    /// assert_eq!(InflateError::TooLarge.as_str(), "decompressed message too large");
+    /// # }
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             InflateError::InvalidBlockType => "invalid DEFLATE block type",

@@ -29,9 +29,9 @@
 //! # }
 //! ```
 
-// Nothing in the crate calls the codec until permessage-deflate is wired into the protocol
-// layer; until then only the tests, fuzz targets and benches use it (and the re-exports below
-// are unused in a build without the `internals` feature).
+// The protocol layer (`protocol/compression.rs`) uses the core of the codec; the rest of its
+// API (accessors, level constants, some re-exports) serves the tests, fuzz targets and
+// benches, and is unused in a build without the `internals` feature.
 #![allow(dead_code, unused_imports)]
 
 pub(crate) mod huffman;

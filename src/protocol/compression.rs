@@ -108,7 +108,9 @@ impl Inflate {
         let (bits, takeover) = receiving(role, agreement);
         Inflate {
             agreement: *agreement,
-            inflater: Inflater::new(bits),
+            // zlib cannot compress with a 256-byte window: a zlib-based peer held to 8 bits
+            // uses 9 (or refuses). Accepting distances up to 512 costs 256 bytes of history.
+            inflater: Inflater::new(bits.max(9)),
             takeover,
             active: false,
             any_input: false,
@@ -138,7 +140,9 @@ impl Inflate {
     }
 
     /// Inflates the next compressed bytes of the message into `out`, which holds `len` bytes
-    /// of it already, under the message limit `max`.
+    /// of it already, under the message limit `max`. On an error, what was inflated before it
+    /// is in `out` all the same: the caller checks that text first, so that which error a
+    /// stream gets never depends on how its bytes were split.
     pub(super) fn inflate(
         &mut self,
         wire: &[u8],
@@ -247,14 +251,10 @@ impl Inflate {
     }
 
     /// Chunk reads: inflates compressed bytes into the staging buffer, of a message that has
-    /// produced `len` bytes so far under the limit `max`; returns the new bytes (to check
-    /// text as it arrives).
-    pub(super) fn stage(
-        &mut self,
-        wire: &[u8],
-        len: u64,
-        max: u64,
-    ) -> Result<&[u8], ProtocolError> {
+    /// produced `len` bytes so far under the limit `max`; returns where the new bytes start
+    /// in it (to check text as it arrives; they are there even on an error, as for
+    /// [`Inflate::inflate`]).
+    fn stage(&mut self, wire: &[u8], len: u64, max: u64) -> (usize, Result<(), ProtocolError>) {
         let st = &mut self.stage;
         if st.pos > 0 {
             // What was handed out goes; the rest (less than a buffer's worth) moves up.
@@ -263,22 +263,23 @@ impl Inflate {
         }
         let start = st.buf.len();
         self.any_input |= !wire.is_empty();
-        self.inflater
+        let result = self
+            .inflater
             .inflate(wire, &mut self.stage.buf, room(len, max))
-            .map_err(|e| protocol_error(e, max))?;
-        Ok(&self.stage.buf[start..])
+            .map(|_| ())
+            .map_err(|e| protocol_error(e, max));
+        (start, result)
     }
 
-    /// Chunk reads: the last frame is in; inflates the tail into the staging buffer and
-    /// returns the new bytes. What is staged is then all that is left of the message.
-    pub(super) fn stage_finish(&mut self, len: u64, max: u64) -> Result<&[u8], ProtocolError> {
+    /// Chunk reads: the last frame is in; inflates the tail into the staging buffer (as
+    /// [`Inflate::stage`]). What is staged is then all that is left of the message.
+    fn stage_finish(&mut self, len: u64, max: u64) -> (usize, Result<(), ProtocolError>) {
         let start = self.stage.buf.len();
         let mut out = std::mem::take(&mut self.stage.buf);
         let result = self.finish_stream(&mut out, len, max);
         self.stage.buf = out;
         self.stage.ended = true;
-        result?;
-        Ok(&self.stage.buf[start..])
+        (start, result)
     }
 
     /// Chunk reads: the message was handed out whole.
@@ -460,13 +461,14 @@ impl Receiver {
         let chunk = &mut self.buf[self.pos..self.pos + n];
         frame.arrived(chunk);
         self.message.truncate(len);
-        inflate.inflate(chunk, &mut self.message, len as u64, self.max_message_size)?;
+        let result = inflate.inflate(chunk, &mut self.message, len as u64, self.max_message_size);
         self.pos += n;
         if kind == DataKind::Text {
             self.utf8
                 .feed(&self.message[len..])
                 .map_err(|_| ProtocolError::InvalidUtf8)?;
         }
+        result?;
         Ok(self.message.len())
     }
 
@@ -482,12 +484,13 @@ impl Receiver {
             return Err(ProtocolError::ReservedBits(crate::frame::RSV1));
         };
         self.message.truncate(len);
-        inflate.finish(&mut self.message, len as u64, self.max_message_size)?;
+        let result = inflate.finish(&mut self.message, len as u64, self.max_message_size);
         if kind == DataKind::Text {
             self.utf8
                 .feed(&self.message[len..])
                 .map_err(|_| ProtocolError::InvalidUtf8)?;
         }
+        result?;
         self.at = Assembly::Whole {
             kind,
             frames,
@@ -588,12 +591,16 @@ impl Receiver {
             Some(f) if f.remaining == 0 => {
                 let mut announced = announced;
                 if f.fin {
-                    let new = inflate.stage_finish(announced, max)?;
+                    let (start, result) = inflate.stage_finish(announced, max);
+                    let new = &inflate.stage.buf[start..];
                     announced += new.len() as u64;
                     if text {
                         self.utf8
                             .feed(new)
                             .map_err(|_| ProtocolError::InvalidUtf8)?;
+                    }
+                    result?;
+                    if text {
                         self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
                     }
                 }
@@ -610,13 +617,15 @@ impl Receiver {
                 }
                 let chunk = &mut self.buf[self.pos..self.pos + n];
                 f.arrived(chunk);
-                let new = inflate.stage(chunk, announced, max)?;
+                let (start, result) = inflate.stage(chunk, announced, max);
+                let new = &inflate.stage.buf[start..];
                 let announced = announced + new.len() as u64;
                 if text {
                     self.utf8
                         .feed(new)
                         .map_err(|_| ProtocolError::InvalidUtf8)?;
                 }
+                result?;
                 self.pos += n;
                 (announced, Some(f))
             }

@@ -2,18 +2,27 @@
 //! a plain `#[test]` can replay the checked-in corpus on stable Rust. Not part of the API.
 
 use super::{Chunk, Protocol};
-use crate::frame::{Frame, OpCode};
+use crate::frame::{Frame, FrameHeader, OpCode};
 use crate::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
-use crate::{Config, Error, Message, ProtocolError, Role};
+use crate::{Config, Error, Message, PerMessageDeflate, ProtocolError, Role};
 
 /// One fuzz case. The first byte picks limits and the split pattern; the rest is fed to a
 /// server-role and a client-role core, whole, byte by byte and in pseudo-random pieces.
 /// Panics if a core panics, exceeds its memory bounds, or if splitting changes what comes
 /// out (messages, errors and the bytes queued for the peer). The same input is also read
 /// as a list of messages sent from a client to a server and back, which must arrive intact.
+///
+/// With the first byte's top bit set, permessage-deflate is negotiated: the next byte picks
+/// the window bits of each direction (8..=15) and their context takeover, and all of the
+/// above runs with that agreement applied to every core (compressed messages sent in the
+/// round trip, RSV1 frames inflated as they arrive).
 pub fn run(data: &[u8]) {
     let Some((&ctl, input)) = data.split_first() else {
         return;
+    };
+    let (deflate, input) = match input {
+        [d, rest @ ..] if ctl & 0x80 != 0 => (Some(agreement_for(*d)), rest),
+        _ => (None, input),
     };
     let config = config_for(ctl);
     for role in [Role::Server, Role::Client] {
@@ -23,6 +32,7 @@ pub fn run(data: &[u8]) {
             input,
             &mut std::iter::once(usize::MAX),
             Feed::Receive,
+            deflate,
         );
         let bytewise = drive(
             role,
@@ -30,19 +40,40 @@ pub fn run(data: &[u8]) {
             input,
             &mut std::iter::repeat(1),
             Feed::ReadBuf,
+            deflate,
         );
         assert_eq!(whole, bytewise, "{role:?}: byte-by-byte differs from whole");
         let mut rng = XorShift(0x9E37_79B9_7F4A_7C15 ^ u64::from(ctl) ^ (input.len() as u64) << 8);
         let mut sizes = std::iter::from_fn(|| Some(rng.size()));
-        let pieces = drive(role, &config, input, &mut sizes, Feed::Mixed);
+        let pieces = drive(role, &config, input, &mut sizes, Feed::Mixed, deflate);
         assert_eq!(whole, pieces, "{role:?}: pieces differ from whole");
-        let chunks = drive(role, &config, input, &mut sizes, Feed::Chunks);
+        let chunks = drive(role, &config, input, &mut sizes, Feed::Chunks, deflate);
         assert_eq!(
             whole, chunks,
             "{role:?}: frame-by-frame reading differs from whole"
         );
     }
-    round_trip(ctl, input);
+    round_trip(ctl, input, deflate);
+}
+
+/// The agreement a fuzz input's second byte picks: window bits 8..=15 per direction and
+/// context takeover per direction.
+fn agreement_for(d: u8) -> PerMessageDeflate {
+    PerMessageDeflate {
+        server_max_window_bits: 8 + (d & 7),
+        client_max_window_bits: 8 + ((d >> 3) & 7),
+        server_no_context_takeover: d & 0x40 != 0,
+        client_no_context_takeover: d & 0x80 != 0,
+    }
+}
+
+/// A core for `role`, with `deflate` applied if given.
+fn core(role: Role, config: Config, deflate: Option<PerMessageDeflate>) -> Protocol {
+    let mut p = Protocol::new(role, config.clone());
+    if let Some(a) = deflate {
+        p.set_deflate(&a, &config);
+    }
+    p
 }
 
 fn config_for(ctl: u8) -> Config {
@@ -100,8 +131,9 @@ fn drive(
     input: &[u8],
     sizes: &mut dyn Iterator<Item = usize>,
     feed: Feed,
+    deflate: Option<PerMessageDeflate>,
 ) -> Outcome {
-    let mut p = Protocol::new(role, config.clone());
+    let mut p = core(role, config.clone(), deflate);
     let mut events = Vec::new();
     let mut assembly = (false, Vec::new());
     let mut rest = input;
@@ -220,11 +252,24 @@ fn check_bounds(p: &Protocol, config: &Config, drained: bool, fed: usize) {
         );
     }
     assert!(rx.message.len() <= config.max_message_size);
-    // The message buffer grows with what arrived, not with what headers announced.
+    // The message buffer grows with what arrived, not with what headers announced; with
+    // compression, with what was inflated (at most the limit).
+    let grown = if rx.deflate().is_some() {
+        fed.max(config.max_message_size)
+    } else {
+        fed
+    };
     assert!(
-        rx.message.capacity() <= 2 * fed + super::receiver::GROW_MIN,
+        rx.message.capacity() <= 2 * grown + super::receiver::GROW_MIN,
         "message buffer capacity {} after {fed} bytes",
         rx.message.capacity()
+    );
+    // The inflater's window and tables, and what chunk reads stage (at most their buffer
+    // and one piece's output), whatever the stream claims.
+    assert!(
+        rx.deflate_memory() <= 512 << 10,
+        "decompressor holds {} bytes",
+        rx.deflate_memory()
     );
     let bound = config.max_write_buffer + 2 * (MAX_HEADER_LEN + MAX_CONTROL_PAYLOAD);
     assert!(
@@ -237,19 +282,23 @@ fn check_bounds(p: &Protocol, config: &Config, drained: bool, fed: usize) {
 fn parse_output(mut wire: &[u8]) -> Vec<Frame> {
     let mut frames = Vec::new();
     while !wire.is_empty() {
-        let (mut f, n) = Frame::parse(wire)
+        let (mut header, n) = FrameHeader::parse_with(wire, true)
             .expect("our own output parses")
             .expect("our own output holds whole frames");
-        f.header.mask = None;
-        frames.push(f);
-        wire = &wire[n..];
+        let end = n + header.payload_len as usize;
+        let mut payload = wire[n..end].to_vec();
+        if let Some(key) = header.mask.take() {
+            crate::mask::apply_mask(&mut payload, key, 0);
+        }
+        frames.push(Frame { header, payload });
+        wire = &wire[end..];
     }
     frames
 }
 
 /// Reads `input` as messages (kind byte, length byte, payload), sends them from a client to
 /// a server and back, and checks they arrive unchanged.
-fn round_trip(ctl: u8, mut input: &[u8]) {
+fn round_trip(ctl: u8, mut input: &[u8], deflate: Option<PerMessageDeflate>) {
     let config = Config::default().fragment_size(if ctl & 64 == 0 { 7 } else { 1000 });
     let mut sent = Vec::new();
     while let [kind, len, rest @ ..] = input {
@@ -265,8 +314,8 @@ fn round_trip(ctl: u8, mut input: &[u8]) {
         sent.push(msg);
     }
     for (from, to) in [(Role::Client, Role::Server), (Role::Server, Role::Client)] {
-        let mut tx = Protocol::new(from, config.clone());
-        let mut rx = Protocol::new(to, Config::default().auto_pong(false));
+        let mut tx = core(from, config.clone(), deflate);
+        let mut rx = core(to, Config::default().auto_pong(false), deflate);
         for m in &sent {
             tx.send(m).expect("send");
         }
@@ -283,7 +332,7 @@ fn round_trip(ctl: u8, mut input: &[u8]) {
 
         // The same messages sent frame by frame, in pieces, with a ping queued in the
         // middle of every frame (held until the frame is complete).
-        let mut tx = Protocol::new(from, config.clone());
+        let mut tx = core(from, config.clone(), deflate);
         let mut expected = Vec::new();
         for m in &sent {
             let (opcode, payload) = match m {
@@ -312,7 +361,7 @@ fn round_trip(ctl: u8, mut input: &[u8]) {
             }
             expected.push(m.clone());
         }
-        let mut rx = Protocol::new(to, Config::default().auto_pong(false));
+        let mut rx = core(to, Config::default().auto_pong(false), deflate);
         rx.receive(tx.pending());
         let mut got = Vec::new();
         while let Some(m) = rx
@@ -325,7 +374,7 @@ fn round_trip(ctl: u8, mut input: &[u8]) {
 
         // The same messages with data sent in pieces, each written out (drained) after
         // it is queued; one write fails, which queues the rest of that message whole.
-        let mut tx = Protocol::new(from, config.clone());
+        let mut tx = core(from, config.clone(), deflate);
         let mut wire = Vec::new();
         let piece = (usize::from(ctl) % 5) + 1;
         let mut writes_left = usize::from(ctl % 16);
@@ -350,7 +399,7 @@ fn round_trip(ctl: u8, mut input: &[u8]) {
             assert!(matches!(result, Ok(()) | Err(Error::Timeout)));
         }
         wire.extend_from_slice(tx.pending());
-        let mut rx = Protocol::new(to, Config::default().auto_pong(false));
+        let mut rx = core(to, Config::default().auto_pong(false), deflate);
         rx.receive(&wire);
         let mut got = Vec::new();
         while let Some(m) = rx.next_message().expect("frames sent in pieces are valid") {

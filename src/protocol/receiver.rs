@@ -43,6 +43,8 @@ const HEADER_READ: usize = 1024;
 /// 16 MiB frame 4 KiB at a time meant ~4 000 blocking reads, each a chance to sleep and wait
 /// for the scheduler: `examples/loadgen --scenario big` went from ~30 MB/s to several hundred.)
 const MAX_BULK_READ: usize = 1 << 20;
+/// Most bytes [`Receiver::read_size_hint`] suggests for the rest of a compressed frame.
+const INFLATE_READ: usize = 16 << 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum DataKind {
@@ -136,6 +138,12 @@ enum Lent {
 /// the last of which has `end_of_frame` set (an empty frame gives one `Data` of length 0).
 /// Control frames come whole, between data frames. All the checks of whole-message reading
 /// apply (framing rules, limits, UTF-8 of text as it arrives).
+///
+/// A message compressed with permessage-deflate ([`Receiver::set_deflate`]) comes as frames
+/// of *decompressed* data, handed out as it is inflated: each `FrameStart` announces exactly
+/// the bytes of the one `Data` that follows it (at most the caller's buffer), so the frames
+/// need not match those on the wire, and written back as they came they form a valid
+/// (uncompressed) message.
 ///
 /// ```
 /// use ws6455::protocol::{Chunk, Receiver};
@@ -444,8 +452,9 @@ impl Receiver {
         self.filled - self.pos
     }
 
-    /// Bytes of memory the receiver's buffers hold (the input buffer and the message being
-    /// assembled), for watching what a connection costs. It grows with the bytes that
+    /// Bytes of memory the receiver's buffers hold (the input buffer, the message being
+    /// assembled and the permessage-deflate state, if any), for watching what a connection
+    /// costs. It grows with the bytes that
     /// arrive, not with lengths the peer announces.
     ///
     /// ```
@@ -502,6 +511,12 @@ impl Receiver {
     /// assert_eq!(rx.read_size_hint(65536), 1024);
     /// ```
     pub fn read_size_hint(&self, configured: usize) -> usize {
+        if self.inflating() && self.frame_remaining() > 0 {
+            // Compressed payload goes through the input buffer (only what it inflates to lands
+            // in the message): read it in pieces of at least 16 KiB.
+            let bulk = clamp_to(INFLATE_READ, self.frame_remaining());
+            return configured.max(1024).max(bulk);
+        }
         if let Assembly::Whole {
             len,
             frame: Some(frame),
@@ -765,8 +780,8 @@ impl Receiver {
 
     /// [`Receiver::next_message`] without an allocation per message: a small single-frame
     /// message is lent straight from the input buffer (unmasked and validated in place);
-    /// anything else is assembled as usual and lent from the receiver. The same errors, in
-    /// the same places, as `next_message`.
+    /// anything else (a compressed message included) is assembled as usual and lent from the
+    /// receiver. The same errors, in the same places, as `next_message`.
     ///
     /// ```
     /// use ws6455::{protocol::Receiver, Config, MessageRef, Role};
