@@ -251,7 +251,8 @@ impl Deflater {
         let window = 1usize << self.window_bits;
         let params = self.level.params();
         let bits = self.window_bits;
-        let work = self.work.get_or_insert_with(|| Work::new(bits));
+        let chains = params.chain > 1;
+        let work = self.work.get_or_insert_with(|| Work::new(bits, chains));
         let mut w = BitWriter { out, buf: 0, n: 0 };
         let mut rest = input;
         while !rest.is_empty() {
@@ -277,7 +278,9 @@ impl Deflater {
 }
 
 impl Work {
-    fn new(window_bits: u8) -> Box<Work> {
+    /// `chains`: keep the per-position chains (every level but 1, which only ever looks at a
+    /// hash's most recent position and needs the heads alone).
+    fn new(window_bits: u8, chains: bool) -> Box<Work> {
         let hash_bits = (window_bits as u32 + 1).min(15);
         Box::new(Work {
             buf: Vec::with_capacity(2 << window_bits),
@@ -285,7 +288,11 @@ impl Work {
             ins: 0,
             base: 0,
             head: vec![0; 1 << hash_bits],
-            prev: vec![0; 1 << window_bits],
+            prev: if chains {
+                vec![0; 1 << window_bits]
+            } else {
+                Vec::new()
+            },
             hash_shift: 32 - hash_bits,
             block_start: 0,
             tokens: Vec::new(),
@@ -417,6 +424,10 @@ impl Work {
     /// Turns `buf[cur..end]` (and possibly a little beyond, for the last match) into tokens,
     /// writing a block whenever enough tokens are pending.
     fn compress(&mut self, end: usize, window: usize, p: Params, w: &mut BitWriter<'_>) {
+        if p.chain == 1 {
+            self.compress_fastest(end, window, p, w);
+            return;
+        }
         let mut i = self.cur;
         if !p.lazy {
             while i < end {
@@ -487,6 +498,72 @@ impl Work {
                 self.literal(self.buf[i - 1]);
             }
         }
+        self.cur = i;
+    }
+
+    /// Level 1: greedy, one candidate per position (the hash's most recent position, from the
+    /// heads alone: no chains), 4-byte loads for hashing and comparing. Positions inside a
+    /// match longer than `insert_limit` are not hashed. The last three bytes of the buffer are
+    /// always literals.
+    fn compress_fastest(&mut self, end: usize, window: usize, p: Params, w: &mut BitWriter<'_>) {
+        let mut i = self.cur;
+        let len = self.buf.len();
+        let shift = self.hash_shift;
+        let hash = |v: u32| (v.wrapping_mul(0x9E37_79B1) >> shift) as usize;
+        // Positions before `ins` were hashed by the previous message or chunk.
+        while self.ins < i && self.ins + 4 <= len {
+            let v = u32::from_le_bytes(self.buf[self.ins..self.ins + 4].try_into().unwrap());
+            self.head[hash(v)] = (self.base + self.ins as u64) as u16;
+            self.ins += 1;
+        }
+        while i < end {
+            if i + 4 > len {
+                self.literal(self.buf[i]);
+                i += 1;
+                continue;
+            }
+            let v = u32::from_le_bytes(self.buf[i..i + 4].try_into().unwrap());
+            let h = hash(v);
+            let abs = (self.base + i as u64) as u16;
+            let d = abs.wrapping_sub(self.head[h]) as usize;
+            self.head[h] = abs;
+            let mut found = 0;
+            if d != 0 && d <= window && d <= i {
+                let j = i - d;
+                let c = u32::from_le_bytes(self.buf[j..j + 4].try_into().unwrap());
+                if (c ^ v) & 0x00ff_ffff == 0 {
+                    let max = (len - i).min(MAX_MATCH);
+                    let l = 3 + Self::match_len(&self.buf, j + 3, i + 3, max - 3);
+                    if l > MIN_MATCH || d <= TOO_FAR {
+                        found = l;
+                    }
+                }
+                if found > 0 {
+                    self.matched(found, d);
+                }
+            }
+            if found == 0 {
+                self.literal(self.buf[i]);
+                i += 1;
+            } else {
+                let next = i + found;
+                if found <= p.insert_limit {
+                    let mut k = i + 1;
+                    while k < next && k + 4 <= len {
+                        let v = u32::from_le_bytes(self.buf[k..k + 4].try_into().unwrap());
+                        self.head[hash(v)] = (self.base + k as u64) as u16;
+                        k += 1;
+                    }
+                }
+                i = next;
+            }
+            if self.tokens.len() >= MAX_TOKENS {
+                self.cur = i;
+                self.emit_block(w, p.fixed_below);
+            }
+        }
+        // The last positions (fewer than 4 bytes left) get hashed once more input is there.
+        self.ins = i.min(len.saturating_sub(3));
         self.cur = i;
     }
 
@@ -816,7 +893,7 @@ mod tests {
         }
         let bits = 12;
         let window = 1 << bits;
-        let mut w = Work::new(bits);
+        let mut w = Work::new(bits, true);
         w.buf.extend_from_slice(&data);
         for i in (0..data.len() - 300).step_by(7) {
             w.insert_upto(i, window);
