@@ -41,7 +41,7 @@ impl Level {
     pub const FASTEST: Level = Level(1);
     /// Level 6: lazy matching, chains of up to 16 probes.
     pub const DEFAULT: Level = Level(6);
-    /// Level 9: lazy matching, chains of up to 1024 probes.
+    /// Level 9: lazy matching, chains of up to 256 probes.
     pub const BEST: Level = Level(9);
 
     /// Level `n`, clamped to 1..=9.
@@ -63,9 +63,11 @@ impl Level {
             4 => (4, 32, true, 8, 8, MAX_MATCH),
             5 => (8, 64, true, 16, 16, MAX_MATCH),
             6 => (16, 128, true, 32, 32, MAX_MATCH),
-            7 => (64, 258, true, 128, 64, MAX_MATCH),
-            8 => (256, 258, true, 258, 128, MAX_MATCH),
-            _ => (1024, 258, true, 258, 258, MAX_MATCH),
+            // Level 7 is the one within 2 % of zlib's level 6 on both bench data sets.
+            7 => (24, 128, true, 64, 32, MAX_MATCH),
+            8 => (64, 258, true, 128, 64, MAX_MATCH),
+            // 256 probes: on the bench data, 1024 gave the same sizes to within 0.01 %.
+            _ => (256, 258, true, 258, 128, MAX_MATCH),
         };
         // Blocks covering fewer bytes than this are written with the fixed code (or stored)
         // without building a dynamic one: on chat traffic below 256 bytes the dynamic code
