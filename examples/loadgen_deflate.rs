@@ -273,10 +273,44 @@ impl Conn {
 
     /// Reads one unfragmented data message; returns (payload after inflating, compressed?,
     /// bytes on the wire).
+    /// Pings are answered and pongs skipped; a fragmented message or a close is an error.
     fn recv(&mut self, out: &mut Vec<u8>) -> Result<(bool, usize), String> {
+        loop {
+            let (control, compressed, wire) = self.recv_frame(out)?;
+            match control {
+                None => return Ok((compressed, wire)),
+                Some(0x9) => {
+                    let ping = std::mem::take(out);
+                    self.send_frame(0x8a, &ping)?;
+                }
+                Some(0xa) => {}
+                Some(op) => return Err(format!("unexpected control frame, opcode {op}")),
+            }
+        }
+    }
+
+    /// Sends one masked frame with first byte `b0` (small payloads: control frames).
+    fn send_frame(&mut self, b0: u8, payload: &[u8]) -> Result<(), String> {
+        let key = [0x5a, 0x13, 0xc4, 0x7e];
+        let mut f = vec![b0, 0x80 | payload.len().min(125) as u8];
+        f.extend_from_slice(&key);
+        f.extend(
+            payload
+                .iter()
+                .take(125)
+                .enumerate()
+                .map(|(i, b)| b ^ key[i & 3]),
+        );
+        self.sock.write_all(&f).map_err(|e| format!("write: {e}"))
+    }
+
+    /// Reads one frame: `(Some(opcode), ..)` for a control frame (payload in `out`), else a
+    /// whole data message, inflated into `out`.
+    fn recv_frame(&mut self, out: &mut Vec<u8>) -> Result<(Option<u8>, bool, usize), String> {
         self.fill(2)?;
         let (b0, b1) = (self.rbuf[0], self.rbuf[1]);
-        if b0 & 0x80 == 0 || b1 & 0x80 != 0 || !matches!(b0 & 0x0f, 1 | 2) {
+        let control = b0 & 0x08 != 0;
+        if b0 & 0x80 == 0 || b1 & 0x80 != 0 || !(control || matches!(b0 & 0x0f, 1 | 2)) {
             return Err(format!("unexpected frame header {b0:02x} {b1:02x}"));
         }
         let (len, head) = match b1 & 0x7f {
@@ -295,6 +329,12 @@ impl Conn {
         let compressed = b0 & 0x40 != 0;
         out.clear();
         let payload = &self.rbuf[head..head + len];
+        if control {
+            out.extend_from_slice(payload);
+            self.rbuf.copy_within(head + len..self.rpos, 0);
+            self.rpos -= head + len;
+            return Ok((Some(b0 & 0x0f), false, len));
+        }
         if compressed {
             self.inf
                 .inflate(payload, out, 1 << 20)
@@ -308,7 +348,7 @@ impl Conn {
         }
         self.rbuf.copy_within(head + len..self.rpos, 0);
         self.rpos -= head + len;
-        Ok((compressed, len))
+        Ok((None, compressed, len))
     }
 }
 
