@@ -4,8 +4,8 @@
 # compression negotiated, driven by examples/loadgen_deflate (which compresses and inflates
 # with ws6455's codec and checks every echo).
 #
-#   scripts/bench-deflate.sh            # full run (about 3-4 minutes once built)
-#   scripts/bench-deflate.sh --quick    # short variant (about 30 s once built)
+#   scripts/bench-deflate.sh            # full run (about 2 minutes once built)
+#   scripts/bench-deflate.sh --quick    # short variant (about 20 s once built)
 #
 # Options: --quick, --rounds N, --secs S, --only LIST (ours,node), --no-build.
 # Environment: CARGO_TARGET_DIR is honoured; RESULT lines also go to $OUT (default
