@@ -7,7 +7,8 @@
 //! sets for every level of every implementation are printed (criterion reports only times).
 //! Inflation of each data set is measured on the same compressed bytes (zlib-compatible level 6
 //! output from flate2) for every decoder. Set `DEFLATE_BENCH_DUMP=DIR` to also write the two
-//! data sets to DIR (for checking ratios against other tools, e.g. zlib).
+//! data sets to DIR (for checking ratios against other tools, e.g. zlib). Set
+//! `DEFLATE_BENCH_AB=N` to also print interleaved best-of-N timings (see `print_interleaved`).
 
 use std::hint::black_box;
 
@@ -255,16 +256,70 @@ fn print_sizes(sets: &[(&str, Vec<Vec<u8>>)]) {
     eprintln!();
 }
 
+/// With `DEFLATE_BENCH_AB=N`: before criterion runs, each (data set, level) is timed N times
+/// for every implementation in turn (A B C A B C ...), and the best time of each is printed
+/// with the ratio to miniz_oxide. On a shared machine whose load drifts, interleaving keeps
+/// the ratio honest where criterion's back-to-back groups may not.
+fn print_interleaved(sets: &[(&str, Vec<Vec<u8>>)]) {
+    let Some(rounds) = std::env::var("DEFLATE_BENCH_AB")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    else {
+        return;
+    };
+    let best = |f: &dyn Fn() -> usize, t: &mut f64| {
+        let start = std::time::Instant::now();
+        black_box(f());
+        *t = t.min(start.elapsed().as_secs_f64());
+    };
+    for (name, msgs) in sets {
+        let raw: usize = msgs.iter().map(Vec::len).sum();
+        let mib = |t: f64| raw as f64 / t / (1 << 20) as f64;
+        for level in [1u8, 6, 7, 9] {
+            let mut t = [f64::MAX; 3];
+            for _ in 0..rounds {
+                for (k, (_, f)) in DEFLATERS.iter().enumerate() {
+                    best(&|| f(msgs, level).len(), &mut t[k]);
+                }
+            }
+            eprintln!(
+                "interleaved deflate/{name}/{level}: ws6455 {:.1}  miniz_oxide {:.1}  flate2 {:.1} MiB/s  ws6455/miniz_oxide {:.2}x",
+                mib(t[0]),
+                mib(t[1]),
+                mib(t[2]),
+                t[1] / t[0]
+            );
+        }
+        let zs = flate2_deflate(msgs, 6);
+        let sizes: Vec<usize> = msgs.iter().map(Vec::len).collect();
+        let mut t = [f64::MAX; 3];
+        for _ in 0..rounds {
+            for (k, (_, f)) in INFLATERS.iter().enumerate() {
+                best(&|| f(&zs, &sizes), &mut t[k]);
+            }
+        }
+        eprintln!(
+            "interleaved inflate/{name}: ws6455 {:.1}  miniz_oxide {:.1}  flate2 {:.1} MiB/s  ws6455/miniz_oxide {:.2}x",
+            mib(t[0]),
+            mib(t[1]),
+            mib(t[2]),
+            t[1] / t[0]
+        );
+    }
+    eprintln!();
+}
+
 fn bench(c: &mut Criterion) {
     let sets = datasets();
     print_sizes(&sets);
+    print_interleaved(&sets);
     for (name, msgs) in &sets {
         let raw: usize = msgs.iter().map(Vec::len).sum();
         let sizes: Vec<usize> = msgs.iter().map(Vec::len).collect();
         let mut g = c.benchmark_group(format!("deflate/{name}"));
         g.throughput(Throughput::Bytes(raw as u64));
         for (imp, f) in DEFLATERS {
-            for level in [1u8, 6, 9] {
+            for level in [1u8, 6, 7, 9] {
                 g.bench_function(format!("{imp}/{level}"), |b| {
                     b.iter(|| f(black_box(msgs), level))
                 });
