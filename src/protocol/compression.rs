@@ -299,7 +299,7 @@ impl Inflate {
 
 /// An upper bound of the compressed size of a `len`-byte message: stored blocks cost 5 bytes
 /// per block of at most 16 Ki bytes, the sync flush a few more.
-pub(super) fn compressed_bound(len: usize) -> usize {
+pub(super) fn compressed_bound(len: u64) -> u64 {
     len.saturating_add(len / 1024).saturating_add(32)
 }
 

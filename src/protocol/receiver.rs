@@ -858,7 +858,16 @@ impl Receiver {
         header: &FrameHeader,
     ) -> Result<(DataKind, usize, u64), ProtocolError> {
         let len = header.payload_len;
-        if len > self.max_frame_size {
+        // A compressed message is held to the limit as it is inflated (on what it decompresses
+        // to), not by the length of its compressed frames; those may exceed what they hold by
+        // DEFLATE's framing overhead, so a message at the limit still fits in one frame.
+        let compressed = header.rsv & RSV1 != 0 || self.inflating();
+        let frame_limit = if compressed {
+            super::compression::compressed_bound(self.max_frame_size)
+        } else {
+            self.max_frame_size
+        };
+        if len > frame_limit {
             return Err(ProtocolError::FrameTooLarge {
                 limit: self.max_frame_size as usize,
             });
@@ -894,9 +903,6 @@ impl Receiver {
                 limit: self.max_fragments,
             });
         }
-        // A compressed message is held to the limit as it is inflated (on what it decompresses
-        // to), not by the length of its compressed frames.
-        let compressed = header.rsv & RSV1 != 0 || self.inflating();
         if !compressed && so_far.saturating_add(len) > self.max_message_size {
             return Err(ProtocolError::MessageTooLarge {
                 limit: self.max_message_size as usize,

@@ -11,6 +11,11 @@ use crate::message::{CloseCode, CloseFrame, Message, MessageRef, Role};
 
 use super::close::encode_close;
 use super::compression::{compressed_bound, Deflate};
+
+/// [`compressed_bound`] of a length in memory.
+fn bound_usize(len: usize) -> usize {
+    usize::try_from(compressed_bound(len as u64)).unwrap_or(usize::MAX)
+}
 use super::Chunk;
 
 /// Payloads from this size up are placed in the queue away from their source's page offset
@@ -762,7 +767,7 @@ impl Sender {
         }
         // Checked on a bound before compressing: once compressed, the message must go out,
         // or the peer's inflater would miss history ours has.
-        self.check_data_message(compressed_bound(payload.len()))?;
+        self.check_data_message(bound_usize(payload.len()))?;
         let Some(deflate) = self.deflate.as_mut() else {
             return Ok(());
         };
@@ -967,7 +972,7 @@ impl Sender {
         // compressed bytes in pieces.
         let compressed = match self.deflate.as_mut() {
             Some(d) if d.applies(payload.len()) => {
-                self.check_data_message(compressed_bound(payload.len()))?;
+                self.check_data_message(bound_usize(payload.len()))?;
                 let Some(d) = self.deflate.as_mut() else {
                     return Ok(());
                 };

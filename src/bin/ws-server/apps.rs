@@ -219,9 +219,18 @@ impl Echo {
     fn step(&mut self, ws: &mut WebSocket<TcpStream>) -> ws6455::Result<Seen> {
         match ws.read_chunk(&mut self.buf)? {
             Chunk::FrameStart { opcode, fin, len } => {
-                if len > self.buf.len() as u64 && self.buf.len() < ECHO_CHUNK {
-                    // Grown on the first larger frame, to that frame's size (at most ECHO_CHUNK).
-                    self.buf.resize(len.min(ECHO_CHUNK as u64) as usize, 0);
+                if len >= self.buf.len() as u64 && self.buf.len() < ECHO_CHUNK {
+                    // Grown on the first frame that fills it: to that frame's size (at most
+                    // ECHO_CHUNK), or to ECHO_CHUNK for a frame of exactly the buffer's size —
+                    // a compressed message is handed out in frames of decompressed data no
+                    // larger than the buffer, so a 256-byte buffer would echo it in 256-byte
+                    // frames (a 48 MiB message in 196 608 of them).
+                    let want = if len == self.buf.len() as u64 {
+                        ECHO_CHUNK as u64
+                    } else {
+                        len.min(ECHO_CHUNK as u64)
+                    };
+                    self.buf.resize(want as usize, 0);
                 }
                 if opcode == OpCode::Text {
                     // The limits were checked against `len` already.
