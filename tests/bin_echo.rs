@@ -141,8 +141,12 @@ fn a_large_binary_message_is_echoed_as_it_arrives_without_being_held_whole() {
     // another reads: the echo streams each frame back as it arrives, so the writer and the
     // reader must run at the same time (a split connection whose reader waited for the
     // writer's lock used to stall here until the write timeout).
+    // Uncompressed (the client offers no permessage-deflate), so that the server's frames
+    // mirror the client's exactly; the compressed case is the next test.
     let server = Server::start(&["--app", "echo"]);
-    let config = ws6455::Config::default().fragment_size(4 << 20);
+    let config = ws6455::Config::default()
+        .fragment_size(4 << 20)
+        .deflate(ws6455::DeflateConfig::off());
     let (ws, _) = ClientBuilder::new(server.url())
         .config(config)
         .connect()
@@ -202,6 +206,54 @@ fn a_large_binary_message_is_echoed_as_it_arrives_without_being_held_whole() {
     assert_eq!(seen[0], Message::Pong(b"between".to_vec()));
     assert_eq!(seen[1], Message::binary(vec![9u8; 100_000]));
     // The server never held the message: its peak memory stays far below 48 MiB.
+    if let Some(peak) = peak_rss_kib(server.guard.id()) {
+        assert!(peak < 24 << 10, "server peak RSS {peak} KiB");
+    }
+    writer.close(CloseCode::Normal, "").unwrap();
+}
+
+#[test]
+fn a_large_compressed_binary_message_is_streamed_back_too() {
+    // With permessage-deflate (negotiated by default): the server inflates the 48 MiB as it
+    // arrives and streams it back in frames of at most 64 KiB (uncompressed: frames sent one by
+    // one never are), never holding it whole, and in few enough frames for the peers' fragment
+    // limits (Python websockets: 4096 per message).
+    let server = Server::start(&["--app", "echo"]);
+    let (ws, resp) = client::connect(&server.url()).unwrap();
+    assert!(resp.get_header("sec-websocket-extensions").is_some());
+    ws.get_ref().set_read_timeout(Some(WAIT)).unwrap();
+    let (mut reader, writer) = ws.split().unwrap();
+    let payload: Vec<u8> = (0..48u32 << 20).map(|i| (i % 251) as u8).collect();
+    let sent = payload.clone();
+    let sending = std::thread::spawn(move || {
+        writer.send_binary(&sent).unwrap();
+        writer
+    });
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut at, mut frames) = (0usize, 0);
+    loop {
+        match reader.read_chunk(&mut buf).unwrap() {
+            ws6455::protocol::Chunk::FrameStart { len, .. } => {
+                assert!(len <= 64 << 10, "a frame of {len} bytes");
+                frames += 1;
+            }
+            ws6455::protocol::Chunk::Data {
+                len,
+                end_of_message,
+                ..
+            } => {
+                assert!(buf[..len] == payload[at..at + len], "bytes differ at {at}");
+                at += len;
+                if end_of_message {
+                    break;
+                }
+            }
+            ws6455::protocol::Chunk::Control(m) => panic!("unexpected {m:?}"),
+        }
+    }
+    assert_eq!(at, 48 << 20);
+    assert!(frames <= 4096, "{frames} frames");
+    let writer = sending.join().unwrap();
     if let Some(peak) = peak_rss_kib(server.guard.id()) {
         assert!(peak < 24 << 10, "server peak RSS {peak} KiB");
     }
