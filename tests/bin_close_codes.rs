@@ -9,22 +9,20 @@ use std::io::Write;
 use std::net::TcpStream;
 
 use bin_common::*;
+use ws6455::client::ClientBuilder;
 use ws6455::socket::WebSocket;
-use ws6455::{client, CloseCode, Config, DeflateConfig, Message};
+use ws6455::{CloseCode, Config, DeflateConfig, Message};
 
+/// A connection without permessage-deflate (so that RSV1 is a protocol error).
 fn connect(server: &Server) -> WebSocket<TcpStream> {
-    let (ws, _) = client::connect(&format!("{}/?name=t", server.url())).expect("connect");
-    ws.get_ref().set_read_timeout(Some(WAIT)).unwrap();
-    ws
+    connect_with(server, DeflateConfig::off())
 }
 
-/// A client that does not offer permessage-deflate, so RSV1 is reserved on its connection.
-fn connect_plain(server: &Server) -> WebSocket<TcpStream> {
-    let (ws, _) = client::ClientBuilder::new(format!("{}/?name=t", server.url()))
-        .config(Config::default().deflate(DeflateConfig::off()))
+fn connect_with(server: &Server, deflate: DeflateConfig) -> WebSocket<TcpStream> {
+    let (ws, _) = ClientBuilder::new(format!("{}/?name=t", server.url()))
+        .config(Config::default().deflate(deflate))
         .connect()
         .expect("connect");
-    assert_eq!(ws.deflate(), None);
     ws.get_ref().set_read_timeout(Some(WAIT)).unwrap();
     ws
 }
@@ -55,26 +53,29 @@ fn protocol_errors_close_with_1002() {
         for bad in [
             &[0x81, 0x02, b'h', b'i'][..], // unmasked client frame
             &[0xC1, 0x80, 0, 0, 0, 0],     // RSV1 without an extension
-            &[0xA1, 0x80, 0, 0, 0, 0],     // RSV2
             &[0x83, 0x80, 0, 0, 0, 0],     // reserved opcode
             &[0x09, 0x80, 0, 0, 0, 0],     // fragmented ping
             &[0x80, 0x80, 0, 0, 0, 0],     // continuation with no message
         ] {
-            let mut ws = connect_plain(&server);
+            let mut ws = connect(&server);
             raw(&mut ws, bad);
             assert_eq!(close_code(&mut ws), CloseCode::Protocol, "{app} {bad:x?}");
         }
-        // With permessage-deflate negotiated, RSV1 is still a protocol error anywhere but on
-        // the first frame of a data message.
+    }
+}
+
+#[test]
+fn rsv1_where_compression_forbids_it_closes_with_1002() {
+    // With permessage-deflate negotiated (the binaries' default), RSV1 is allowed on the first
+    // frame of a data message only (RFC 7692 §6.1).
+    for app in APPS {
+        let server = Server::start(&["--app", app]);
         for bad in [
             &[0xC9, 0x80, 0, 0, 0, 0][..],                     // RSV1 on a ping
-            &[0x01, 0x80, 0, 0, 0, 0, 0xC0, 0x80, 0, 0, 0, 0], // RSV1 on a continuation
+            &[0x41, 0x80, 0, 0, 0, 0, 0xC0, 0x80, 0, 0, 0, 0], // RSV1 on a continuation
         ] {
-            let mut ws = connect(&server);
-            assert!(
-                ws.deflate().is_some(),
-                "{app}: the server negotiates by default"
-            );
+            let mut ws = connect_with(&server, DeflateConfig::default());
+            assert!(ws.deflate().is_some(), "{app}: negotiated");
             raw(&mut ws, bad);
             assert_eq!(close_code(&mut ws), CloseCode::Protocol, "{app} {bad:x?}");
         }

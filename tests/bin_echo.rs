@@ -128,43 +128,6 @@ fn connection_limit_refuses_with_503() {
     assert_eq!(first.read().unwrap(), Message::text("still here"));
 }
 
-#[test]
-fn a_large_compressed_message_is_echoed_in_frames_of_the_echos_full_buffer() {
-    // permessage-deflate negotiated (the default): 48 MiB that compress to well under 1 MiB.
-    // The echo inflates it chunk by chunk and forwards frames of decompressed data; they must
-    // be large (its 64 KiB buffer), not the 256 bytes its buffer starts with, or the message
-    // passes the client's 100 000-fragment limit.
-    let server = Server::start(&["--app", "echo"]);
-    let (mut ws, _) = ClientBuilder::new(server.url()).connect().unwrap();
-    assert!(ws.deflate().is_some());
-    ws.get_ref().set_read_timeout(Some(WAIT)).unwrap();
-    let payload: Vec<u8> = (0..48u32 << 20).map(|i| (i % 251) as u8).collect();
-    ws.send_binary(&payload).unwrap();
-    let mut buf = vec![0u8; 1 << 20];
-    let (mut at, mut frames) = (0usize, 0usize);
-    loop {
-        match ws.read_chunk(&mut buf).unwrap() {
-            ws6455::protocol::Chunk::FrameStart { .. } => frames += 1,
-            ws6455::protocol::Chunk::Data {
-                len,
-                end_of_message,
-                ..
-            } => {
-                assert!(buf[..len] == payload[at..at + len], "bytes differ at {at}");
-                at += len;
-                if end_of_message {
-                    break;
-                }
-            }
-            ws6455::protocol::Chunk::Control(m) => panic!("unexpected {m:?}"),
-        }
-    }
-    assert_eq!(at, 48 << 20);
-    // Pieces are handed out as they are inflated, so some are short of the buffer (882
-    // frames, 57 KiB on average, when this was written).
-    assert!(frames <= (48 << 20) / (32 << 10), "{frames} frames");
-}
-
 /// Peak resident memory of a process, in KiB (`VmHWM` in `/proc/PID/status`).
 fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -178,8 +141,8 @@ fn a_large_binary_message_is_echoed_as_it_arrives_without_being_held_whole() {
     // another reads: the echo streams each frame back as it arrives, so the writer and the
     // reader must run at the same time (a split connection whose reader waited for the
     // writer's lock used to stall here until the write timeout).
-    // Uncompressed, so that the echo mirrors the client's frames (compressed messages are
-    // forwarded in frames of decompressed data: the test below).
+    // Uncompressed (the client offers no permessage-deflate), so that the server's frames
+    // mirror the client's exactly; the compressed case is the next test.
     let server = Server::start(&["--app", "echo"]);
     let config = ws6455::Config::default()
         .fragment_size(4 << 20)
@@ -243,6 +206,54 @@ fn a_large_binary_message_is_echoed_as_it_arrives_without_being_held_whole() {
     assert_eq!(seen[0], Message::Pong(b"between".to_vec()));
     assert_eq!(seen[1], Message::binary(vec![9u8; 100_000]));
     // The server never held the message: its peak memory stays far below 48 MiB.
+    if let Some(peak) = peak_rss_kib(server.guard.id()) {
+        assert!(peak < 24 << 10, "server peak RSS {peak} KiB");
+    }
+    writer.close(CloseCode::Normal, "").unwrap();
+}
+
+#[test]
+fn a_large_compressed_binary_message_is_streamed_back_too() {
+    // With permessage-deflate (negotiated by default): the server inflates the 48 MiB as it
+    // arrives and streams it back in frames of at most 64 KiB (uncompressed: frames sent one by
+    // one never are), never holding it whole, and in few enough frames for the peers' fragment
+    // limits (Python websockets: 4096 per message).
+    let server = Server::start(&["--app", "echo"]);
+    let (ws, resp) = client::connect(&server.url()).unwrap();
+    assert!(resp.get_header("sec-websocket-extensions").is_some());
+    ws.get_ref().set_read_timeout(Some(WAIT)).unwrap();
+    let (mut reader, writer) = ws.split().unwrap();
+    let payload: Vec<u8> = (0..48u32 << 20).map(|i| (i % 251) as u8).collect();
+    let sent = payload.clone();
+    let sending = std::thread::spawn(move || {
+        writer.send_binary(&sent).unwrap();
+        writer
+    });
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut at, mut frames) = (0usize, 0);
+    loop {
+        match reader.read_chunk(&mut buf).unwrap() {
+            ws6455::protocol::Chunk::FrameStart { len, .. } => {
+                assert!(len <= 64 << 10, "a frame of {len} bytes");
+                frames += 1;
+            }
+            ws6455::protocol::Chunk::Data {
+                len,
+                end_of_message,
+                ..
+            } => {
+                assert!(buf[..len] == payload[at..at + len], "bytes differ at {at}");
+                at += len;
+                if end_of_message {
+                    break;
+                }
+            }
+            ws6455::protocol::Chunk::Control(m) => panic!("unexpected {m:?}"),
+        }
+    }
+    assert_eq!(at, 48 << 20);
+    assert!(frames <= 4096, "{frames} frames");
+    let writer = sending.join().unwrap();
     if let Some(peak) = peak_rss_kib(server.guard.id()) {
         assert!(peak < 24 << 10, "server peak RSS {peak} KiB");
     }

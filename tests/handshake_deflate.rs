@@ -554,8 +554,11 @@ fn server_handshake_carries_the_answer_and_the_hook_can_refuse() {
     assert_eq!(out.deflate, None);
 }
 
-/// Starts a server whose handler reports the request's offer and echoes one message.
-fn server(config: Config) -> (std::net::SocketAddr, mpsc::Receiver<Option<String>>) {
+/// What the server's handler saw: the request's offer and the agreement its socket applies.
+type Seen = (Option<String>, Option<PerMessageDeflate>);
+
+/// Starts a server whose handler reports what it saw and echoes messages.
+fn server(config: Config) -> (std::net::SocketAddr, mpsc::Receiver<Seen>) {
     let server = Server::bind_with_config("127.0.0.1:0", config).unwrap();
     let addr = server.local_addr().unwrap();
     let (tx, rx) = mpsc::channel();
@@ -565,7 +568,7 @@ fn server(config: Config) -> (std::net::SocketAddr, mpsc::Receiver<Option<String
                 let offer = ws
                     .request()
                     .and_then(|r| r.header("sec-websocket-extensions").map(str::to_owned));
-                let _ = tx.send(offer);
+                let _ = tx.send((offer, ws.deflate()));
                 while let Ok(m) = ws.read() {
                     if matches!(m, Message::Close(_)) || ws.write(m).is_err() {
                         break;
@@ -592,38 +595,96 @@ fn read_head(s: &mut TcpStream) -> String {
 
 #[test]
 fn our_client_and_our_server_negotiate_over_tcp() {
-    let (addr, offers) = server(Config::default());
+    let (addr, seen) = server(Config::default());
     let url = format!("ws://{addr}/");
     let (mut ws, resp) = ClientBuilder::new(&url).connect().unwrap();
     assert_eq!(
         resp.get_header("sec-websocket-extensions"),
         Some("permessage-deflate; server_max_window_bits=12; client_max_window_bits=12")
     );
-    let offer = offers.recv_timeout(Duration::from_secs(10)).unwrap();
+    let (offer, server_side) = seen.recv_timeout(Duration::from_secs(10)).unwrap();
     assert_eq!(
         offer.as_deref(),
         Some("permessage-deflate; client_max_window_bits")
     );
+    // Both sockets apply the same agreement.
+    assert_eq!(server_side, Some(pmd(false, false, 12, 12)));
+    assert_eq!(ws.deflate(), Some(pmd(false, false, 12, 12)));
+    echo_sizes(&mut ws);
     ws.close(ws6455::CloseCode::Normal, "").unwrap();
 
     // Client with compression off: no offer, no answer.
     let cfg = Config::default().deflate(DeflateConfig::off());
     let (mut ws, resp) = ClientBuilder::new(&url).config(cfg).connect().unwrap();
     assert_eq!(resp.get_header("sec-websocket-extensions"), None);
-    assert_eq!(offers.recv_timeout(Duration::from_secs(10)).unwrap(), None);
+    assert_eq!(
+        seen.recv_timeout(Duration::from_secs(10)).unwrap(),
+        (None, None)
+    );
+    assert_eq!(ws.deflate(), None);
+    echo_sizes(&mut ws);
     ws.close(ws6455::CloseCode::Normal, "").unwrap();
 
     // Server with compression off: the offer is made and declined.
-    let (addr, offers) = server(Config::default().deflate(DeflateConfig::off()));
+    let (addr, seen) = server(Config::default().deflate(DeflateConfig::off()));
     let (mut ws, resp) = ClientBuilder::new(format!("ws://{addr}/"))
         .connect()
         .unwrap();
     assert_eq!(resp.get_header("sec-websocket-extensions"), None);
-    assert!(offers
-        .recv_timeout(Duration::from_secs(10))
-        .unwrap()
-        .is_some());
+    let (offer, server_side) = seen.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(offer.is_some());
+    assert_eq!((server_side, ws.deflate()), (None, None));
+    echo_sizes(&mut ws);
     ws.close(ws6455::CloseCode::Normal, "").unwrap();
+
+    // Narrow windows and no context takeover asked by the client, applied on both sides.
+    let (addr, seen) = server(Config::default());
+    let cfg = Config::default().deflate(
+        DeflateConfig::default()
+            .server_max_window_bits(9)
+            .client_max_window_bits(8)
+            .server_no_context_takeover(true)
+            .client_no_context_takeover(true),
+    );
+    let (mut ws, resp) = ClientBuilder::new(format!("ws://{addr}/"))
+        .config(cfg)
+        .connect()
+        .unwrap();
+    assert_eq!(
+        resp.get_header("sec-websocket-extensions"),
+        Some(
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
+             server_max_window_bits=9; client_max_window_bits=8"
+        )
+    );
+    let (_, server_side) = seen.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(server_side, Some(pmd(true, true, 9, 8)));
+    assert_eq!(ws.deflate(), Some(pmd(true, true, 9, 8)));
+    echo_sizes(&mut ws);
+    ws.close(ws6455::CloseCode::Normal, "").unwrap();
+}
+
+/// Text and binary of 0 B, 100 B, 10 KiB and 300 KiB, and a repeat, echoed back unchanged.
+fn echo_sizes(ws: &mut ws6455::socket::WebSocket<TcpStream>) {
+    let unit = r#"{"id":42,"user":"alice","text":"hello, how are you today?"},"#;
+    let text = |n: usize| unit.repeat(n / unit.len() + 1)[..n].to_string();
+    let bytes = |n: usize| (0..n).map(|i| (i * 31 + 7) as u8).collect::<Vec<u8>>();
+    let mut msgs = Vec::new();
+    for n in [0, 100, 10 << 10, 300 << 10] {
+        msgs.push(Message::text(text(n)));
+        msgs.push(Message::binary(bytes(n)));
+    }
+    msgs.push(Message::text(text(100)));
+    for m in msgs {
+        ws.send(m.clone()).unwrap();
+        let got = loop {
+            match ws.read().unwrap() {
+                Message::Ping(_) | Message::Pong(_) => continue,
+                got => break got,
+            }
+        };
+        assert!(got == m, "echo of a message differs");
+    }
 }
 
 #[test]

@@ -207,7 +207,10 @@ const ECHO_FIRST_CHUNK: usize = 256;
 /// The echo's state between chunks.
 struct Echo {
     buf: Vec<u8>,
-    /// The text message being gathered, if one is in progress.
+    /// The text message being gathered, if one is in progress. Binary messages are streamed
+    /// back frame by frame as they arrive (never held whole), and so go back uncompressed:
+    /// frames sent one by one never are (RFC 7692 lets any message go uncompressed). Text is
+    /// sent whole, compressed when permessage-deflate was negotiated.
     text: Option<Vec<u8>>,
     /// Bytes of the binary message in progress (for the log).
     binary_len: u64,
@@ -219,13 +222,13 @@ impl Echo {
     fn step(&mut self, ws: &mut WebSocket<TcpStream>) -> ws6455::Result<Seen> {
         match ws.read_chunk(&mut self.buf)? {
             Chunk::FrameStart { opcode, fin, len } => {
-                if len >= self.buf.len() as u64 && self.buf.len() < ECHO_CHUNK {
-                    // Grown on the first frame that fills it: to that frame's size (at most
-                    // ECHO_CHUNK), or to ECHO_CHUNK for a frame of exactly the buffer's size —
-                    // a compressed message is handed out in frames of decompressed data no
-                    // larger than the buffer, so a 256-byte buffer would echo it in 256-byte
-                    // frames (a 48 MiB message in 196 608 of them).
-                    let want = if len == self.buf.len() as u64 {
+                // A compressed message is handed out in frames of at most the buffer: one that
+                // fills it and is not the last means more is coming, so read it in larger
+                // pieces (an idle connection that only ever saw small messages keeps 256 B).
+                let fills = !fin && len == self.buf.len() as u64;
+                if (len > self.buf.len() as u64 || fills) && self.buf.len() < ECHO_CHUNK {
+                    // Grown on the first larger frame, to that frame's size (at most ECHO_CHUNK).
+                    let want = if fills {
                         ECHO_CHUNK as u64
                     } else {
                         len.min(ECHO_CHUNK as u64)

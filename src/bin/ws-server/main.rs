@@ -90,6 +90,8 @@ fn main() {
 
     let mut config = Config::default();
     if let Some(n) = opts.max_message_size {
+        // A frame can never be larger than the message (a compressed frame may exceed its
+        // content by DEFLATE's few bytes of overhead: the library allows for that).
         let frame = config.max_frame_size.min(n);
         config = config.max_frame_size(frame).max_message_size(n);
     }
@@ -164,7 +166,7 @@ fn main() {
         if log::verbose() {
             log::debug(&format!(
                 "[{id}] compression: {}",
-                compression(&app_state.opts, ws.request())
+                compression(&app_state.opts, ws.request(), ws.deflate())
             ));
         }
         match app_state.opts.app {
@@ -194,18 +196,27 @@ fn deflate_settings(opts: &Options) -> DeflateConfig {
     }
 }
 
-/// The compression agreed on a connection, for the verbose log: the answer the server sent
-/// (the same pure choice the handshake made from the client's offer), or why there is none.
-fn compression(opts: &Options, req: Option<&Request>) -> String {
-    let Some(req) = req else {
-        return "unknown".into();
-    };
-    let offers = req.header_all("sec-websocket-extensions");
-    match ws6455::handshake::negotiate_deflate(offers, &deflate_settings(opts)) {
-        Some((_, answer)) => answer,
-        None if !opts.deflate => "none (--deflate off)".into(),
-        None if req.header("sec-websocket-extensions").is_none() => "none (not offered)".into(),
-        None => "none (no acceptable permessage-deflate offer)".into(),
+/// The compression agreed on a connection, for the verbose log: with the agreement the socket
+/// applies, the answer the server sent (the same pure choice the handshake made from the
+/// client's offer); without, why there is none.
+fn compression(
+    opts: &Options,
+    req: Option<&Request>,
+    agreed: Option<ws6455::PerMessageDeflate>,
+) -> String {
+    let offered = req.is_some_and(|r| r.header("sec-websocket-extensions").is_some());
+    match (agreed, req) {
+        (Some(a), Some(req)) => {
+            let offers = req.header_all("sec-websocket-extensions");
+            match ws6455::handshake::negotiate_deflate(offers, &deflate_settings(opts)) {
+                Some((_, answer)) => answer,
+                None => format!("permessage-deflate {a:?}"),
+            }
+        }
+        (Some(a), None) => format!("permessage-deflate {a:?}"),
+        (None, _) if !opts.deflate => "none (--deflate off)".into(),
+        (None, _) if !offered => "none (not offered)".into(),
+        (None, _) => "none (no acceptable permessage-deflate offer)".into(),
     }
 }
 
