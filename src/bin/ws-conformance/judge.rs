@@ -389,7 +389,8 @@ fn judge_ending(expect: &Expect, s: &Session, f: &RunFacts, limit_met: bool, j: 
         },
         Ending::Fail(want) => {
             match close {
-                Some(CloseBody::Code { code, .. }) if *code == want => {}
+                Some(CloseBody::Code { code, .. })
+                    if *code == want || expect.also_codes.contains(code) => {}
                 Some(CloseBody::Malformed(b)) => j.fail(format!(
                     "expected close {want}, observed a malformed close payload {b:02x?}"
                 )),
