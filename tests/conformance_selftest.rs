@@ -517,3 +517,173 @@ fn version_refusals_are_graded_by_section_4_2_2() {
     );
     assert_eq!(run.exit_code, Some(0));
 }
+
+/// A raw echo server for the permessage-deflate cases: it answers every opening request that
+/// mentions permessage-deflate with `extensions`, whatever was offered, and reflects data frames
+/// as they came (RSV1 and compressed payload included), so its echoes are exactly what the
+/// tester compressed: right when the agreement is symmetric, wrong when `extensions` claims a
+/// smaller window or no context takeover for the server.
+fn reflecting_server(extensions: &'static str) -> SocketAddr {
+    use std::io::Write;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            thread::spawn(move || {
+                let mut s = stream;
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if s.read_exact(&mut byte).is_err() || head.len() > 16384 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let header = |name: &str| {
+                    head.lines().find_map(|l| {
+                        let (n, v) = l.split_once(':')?;
+                        n.trim()
+                            .eq_ignore_ascii_case(name)
+                            .then(|| v.trim().to_string())
+                    })
+                };
+                let Some(key) = header("Sec-WebSocket-Key") else {
+                    return;
+                };
+                let mut sha = sha1_smol::Sha1::new();
+                sha.update(key.as_bytes());
+                sha.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+                use base64::Engine as _;
+                let accept = base64::engine::general_purpose::STANDARD.encode(sha.digest().bytes());
+                let ext = match header("Sec-WebSocket-Extensions") {
+                    Some(v) if v.contains("permessage-deflate") => {
+                        format!("Sec-WebSocket-Extensions: {extensions}\r\n")
+                    }
+                    _ => String::new(),
+                };
+                let response = format!(
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+                     Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n{ext}\r\n"
+                );
+                if s.write_all(response.as_bytes()).is_err() {
+                    return;
+                }
+                loop {
+                    let mut h = [0u8; 2];
+                    if s.read_exact(&mut h).is_err() {
+                        return;
+                    }
+                    let mut len = u64::from(h[1] & 0x7f);
+                    if len >= 126 {
+                        let mut ext = vec![0u8; if len == 126 { 2 } else { 8 }];
+                        if s.read_exact(&mut ext).is_err() {
+                            return;
+                        }
+                        len = ext.iter().fold(0, |a, &b| a << 8 | u64::from(b));
+                    }
+                    let mut key = [0u8; 4];
+                    if h[1] & 0x80 != 0 && s.read_exact(&mut key).is_err() {
+                        return;
+                    }
+                    let mut payload = vec![0u8; len as usize];
+                    if s.read_exact(&mut payload).is_err() {
+                        return;
+                    }
+                    for (i, b) in payload.iter_mut().enumerate() {
+                        *b ^= key[i % 4];
+                    }
+                    let opcode = h[0] & 0x0f;
+                    let first = match opcode {
+                        0..=2 | 8 => h[0],
+                        9 => 0x8a,
+                        _ => continue,
+                    };
+                    let mut out = vec![first];
+                    match payload.len() {
+                        n @ 0..=125 => out.push(n as u8),
+                        n @ 126..=65535 => {
+                            out.push(126);
+                            out.extend_from_slice(&(n as u16).to_be_bytes());
+                        }
+                        n => {
+                            out.push(127);
+                            out.extend_from_slice(&(n as u64).to_be_bytes());
+                        }
+                    }
+                    out.extend_from_slice(&payload);
+                    if s.write_all(&out).is_err() || opcode == 8 {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn deflate_peer_using_a_larger_window_than_agreed_fails() {
+    // It says server_max_window_bits=9 but echoes what the tester compressed with 15 bits.
+    let addr = reflecting_server("permessage-deflate; server_max_window_bits=9");
+    let run = conformance_support::run_server_mode(
+        &format!("ws://{addr}/"),
+        &["--cases", "pmd.3.9,pmd.1.1", "--timeout", "5"],
+    );
+    for id in ["pmd.3.9", "pmd.1.1"] {
+        let c = run.cases.iter().find(|c| c.id == id).unwrap();
+        assert_eq!(c.verdict, "FAILED", "{}", c.json);
+        assert!(c.json.contains("negotiated window"), "{}", c.json);
+    }
+    assert_eq!(run.exit_code, Some(1));
+}
+
+#[test]
+fn deflate_peer_keeping_context_against_the_agreement_fails() {
+    // It says server_no_context_takeover but echoes a stream that refers to earlier messages.
+    let addr = reflecting_server("permessage-deflate; server_no_context_takeover");
+    let run = conformance_support::run_server_mode(
+        &format!("ws://{addr}/"),
+        &["--cases", "pmd.3.7", "--timeout", "5"],
+    );
+    let c = &run.cases[0];
+    assert_eq!(c.verdict, "FAILED", "{}", c.json);
+    assert!(c.json.contains("no context takeover"), "{}", c.json);
+}
+
+#[test]
+fn deflate_peer_accepting_what_it_must_decline_fails() {
+    // It accepts every offer with a bare `permessage-deflate`: right for a plain offer (its
+    // reflected echoes are then correct), wrong for an offer with an unknown parameter, and
+    // not a valid answer to an offer asking for server_no_context_takeover.
+    let addr = reflecting_server("permessage-deflate");
+    let run = conformance_support::run_server_mode(
+        &format!("ws://{addr}/"),
+        &[
+            "--cases",
+            "pmd.1.1,pmd.2.1,pmd.2.2,pmd.1.3",
+            "--timeout",
+            "5",
+        ],
+    );
+    assert_eq!(run.verdict("pmd.1.1"), "OK", "{}", run.summary);
+    for id in ["pmd.2.1", "pmd.2.2", "pmd.1.3"] {
+        let c = run.cases.iter().find(|c| c.id == id).unwrap();
+        assert_eq!(c.verdict, "FAILED", "{}", c.json);
+    }
+    let c = run.cases.iter().find(|c| c.id == "pmd.2.1").unwrap();
+    assert!(c.json.contains("MUST decline"), "{}", c.json);
+}
+
+#[test]
+fn a_peer_without_deflate_is_informational_not_failed() {
+    let addr = server(dropping_echo);
+    let run = conformance_support::run_server_mode(
+        &format!("ws://{addr}/"),
+        &["--cases", "pmd.1.1,pmd.3.1,pmd.2.1", "--timeout", "5"],
+    );
+    assert_eq!(run.verdict("pmd.1.1"), "INFORMATIONAL", "{}", run.summary);
+    assert_eq!(run.verdict("pmd.3.1"), "INFORMATIONAL", "{}", run.summary);
+    assert_eq!(run.verdict("pmd.2.1"), "OK", "{}", run.summary);
+    assert!(run.cases[0].json.contains("not supported"));
+}

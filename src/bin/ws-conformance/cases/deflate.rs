@@ -49,6 +49,10 @@ pub struct DeflateCase {
     pub answer: Answer,
     /// The exchange after the handshake, over what was agreed.
     pub exchange: Box<dyn Fn(&mut Flow) + Send + Sync>,
+    /// Client mode: the answer is valid but may be one the client cannot honour (8-bit
+    /// windows, which zlib cannot compress with): failing the connection before any message
+    /// is then right (RFC 7692 §5), and INFO.
+    pub may_refuse: bool,
 }
 
 /// A script being built over an agreement: the tester's compressor follows it.
@@ -355,6 +359,7 @@ pub fn cases() -> Vec<Case> {
                 nego: Nego::Accept,
                 answer: Answer::Accept(*answer),
                 exchange: Box::new(|f| mixed(f, 1000)),
+                may_refuse: offer.contains("=8"),
             },
         ));
     }
@@ -380,6 +385,7 @@ pub fn cases() -> Vec<Case> {
                 nego: Nego::Accept,
                 answer: Answer::Plain,
                 exchange: Box::new(|f| mixed(f, 1000)),
+                may_refuse: false,
             },
         ));
     }
@@ -407,6 +413,7 @@ pub fn cases() -> Vec<Case> {
                 nego: Nego::Decline,
                 answer: Answer::Plain,
                 exchange: Box::new(|f| f.echo(TEXT, b"declined, uncompressed".to_vec(), 1, false)),
+                may_refuse: false,
             },
         ));
     }
@@ -440,6 +447,7 @@ pub fn cases() -> Vec<Case> {
                         }
                         f.script.expect.informational = true;
                     }),
+                    may_refuse: false,
                 },
             ));
         }
@@ -465,6 +473,7 @@ fn accepted(
             nego: Nego::Accept,
             answer: Answer::Accept(|o| Ok(base(o))),
             exchange: Box::new(exchange),
+            may_refuse: false,
         },
     )
 }
@@ -549,6 +558,18 @@ fn misuse_cases() -> Vec<Case> {
                 f.echo(TEXT, json_text(4, 100), 1, true);
             },
         ),
+        accepted(
+            "pmd.4.10",
+            "a compressed message and, in the same write, a ping with RSV1 (the peer may still \
+             be inflating when it must fail)",
+            OFFER,
+            |f| {
+                f.echo(TEXT, json_text(6, 3000), 1, true);
+                f.script.send(RawFrame::ping("rsv1 ping").rsv(4));
+                f.script.fail(1002);
+                f.script.expect.replies_optional = true;
+            },
+        ),
     ];
     // RSV1 without the extension: not offered, or offered invalidly (and so declined).
     for (id, offer, nego, what) in [
@@ -584,6 +605,7 @@ fn misuse_cases() -> Vec<Case> {
                     f.send_raw(TEXT, &z, 1, 4, None);
                     f.script.fail(1002);
                 }),
+                may_refuse: false,
             },
         ));
     }
@@ -645,6 +667,7 @@ fn client_refusals() -> Vec<Case> {
                 nego: Nego::Plain,
                 answer: Answer::Bad(make),
                 exchange: Box::new(|_| {}),
+                may_refuse: false,
             },
         )
     };

@@ -87,8 +87,21 @@ fn exchange(
     } else {
         format!("{}; {observed}", j.observed)
     };
-    for r in inner.reasons {
-        j.add(inner.verdict, r);
+    let refused = case.may_refuse
+        && !client
+        && session.seen.replies.is_empty()
+        && session.seen.close.is_none()
+        && session.seen.tcp_closed.is_some();
+    if refused {
+        j.add(
+            Verdict::Informational,
+            "the client closed the connection at once: it cannot honour this (valid) answer, \
+             and RFC 7692 §5 then requires it to fail the connection",
+        );
+    } else {
+        for r in inner.reasons {
+            j.add(inner.verdict, r);
+        }
     }
     j.wire = inner.wire;
 }
@@ -128,9 +141,12 @@ pub fn run_server(case: &DeflateCase, env: &ServerEnv) -> Judgement {
                 Verdict::Informational,
                 format!("{what}; declining the offer would have been enough"),
             ),
-            _ => j.fail(format!(
-                "{what} (a valid offer is accepted or declined, not a reason to refuse)"
+            Nego::Accept => j.non_strict(format!(
+                "{what}: a valid offer is accepted or declined (RFC 7692 §5: the server \
+                 \"accepts\" an offer it supports, and declines the others, \"by not \
+                 including\" them in the response), not a reason to refuse the connection"
             )),
+            Nego::Plain => j.fail(format!("{what}: a plain opening request was refused")),
         }
         j.observed = what;
         return j;

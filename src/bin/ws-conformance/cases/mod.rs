@@ -111,6 +111,7 @@ static RULES: &[(&str, &str)] = &[
     ("pmd.4", "RFC 7692 §6.1: RSV1 is set only on the first frame of a compressed message (\"the RSV1 bit is set only on the first frame\"); RFC 6455 §5.2: a reserved bit no negotiated extension defines \"MUST _Fail the WebSocket Connection_\" (1002); RFC 7692 §6.2: data that does not inflate fails the connection (the RFC names no code: 1007 or 1002); RFC 6455 §8.1: text invalid as UTF-8 after inflation fails it with 1007."),
     ("pmd.4.7", "RFC 7692 §7.2.3.4: a compressed message may end with a final (BFINAL) block; the receiver must still inflate it, and the next message too."),
     ("pmd.5", "RFC 6455 §10.4: implementations with size limits \"MUST protect themselves against exceeding those limits\"; §7.4.1: 1009 for a message too big. A bomb inflates past the limit only in the peer's memory: closing 1009, or echoing within its own limit, are right."),
+    ("pmd.6.6", "RFC 7692 §5: \"A client that received a response accepting a PMCE extension negotiation offer together with [an extension that conflicts on the use of the RSV1 bit] MUST _Fail the WebSocket Connection_\": two permessage-deflate elements both claim RSV1."),
     ("pmd.6", "RFC 7692 §5: \"If a received extension negotiation response ... contains an extension parameter not defined ..., an extension parameter with an invalid value, multiple parameters with the same name, or ... the client MUST _Fail the WebSocket Connection_\"; RFC 6455 §9.1: an extension the client did not offer also fails it."),
 ];
 
