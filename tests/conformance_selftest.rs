@@ -569,57 +569,140 @@ fn reflecting_server(extensions: &'static str) -> SocketAddr {
                 if s.write_all(response.as_bytes()).is_err() {
                     return;
                 }
-                loop {
-                    let mut h = [0u8; 2];
-                    if s.read_exact(&mut h).is_err() {
-                        return;
-                    }
-                    let mut len = u64::from(h[1] & 0x7f);
-                    if len >= 126 {
-                        let mut ext = vec![0u8; if len == 126 { 2 } else { 8 }];
-                        if s.read_exact(&mut ext).is_err() {
-                            return;
-                        }
-                        len = ext.iter().fold(0, |a, &b| a << 8 | u64::from(b));
-                    }
-                    let mut key = [0u8; 4];
-                    if h[1] & 0x80 != 0 && s.read_exact(&mut key).is_err() {
-                        return;
-                    }
-                    let mut payload = vec![0u8; len as usize];
-                    if s.read_exact(&mut payload).is_err() {
-                        return;
-                    }
-                    for (i, b) in payload.iter_mut().enumerate() {
-                        *b ^= key[i % 4];
-                    }
-                    let opcode = h[0] & 0x0f;
-                    let first = match opcode {
-                        0..=2 | 8 => h[0],
-                        9 => 0x8a,
-                        _ => continue,
-                    };
-                    let mut out = vec![first];
-                    match payload.len() {
-                        n @ 0..=125 => out.push(n as u8),
-                        n @ 126..=65535 => {
-                            out.push(126);
-                            out.extend_from_slice(&(n as u16).to_be_bytes());
-                        }
-                        n => {
-                            out.push(127);
-                            out.extend_from_slice(&(n as u64).to_be_bytes());
-                        }
-                    }
-                    out.extend_from_slice(&payload);
-                    if s.write_all(&out).is_err() || opcode == 8 {
-                        return;
-                    }
-                }
+                reflect_frames(&mut s, false);
             });
         }
     });
     addr
+}
+
+/// Reads frames and sends each data frame back as it came (FIN, RSV bits, opcode, payload),
+/// masked when `client`; answers pings; returns after echoing a close.
+fn reflect_frames(s: &mut TcpStream, client: bool) {
+    use std::io::Write;
+    loop {
+        let mut h = [0u8; 2];
+        if s.read_exact(&mut h).is_err() {
+            return;
+        }
+        let mut len = u64::from(h[1] & 0x7f);
+        if len >= 126 {
+            let mut ext = vec![0u8; if len == 126 { 2 } else { 8 }];
+            if s.read_exact(&mut ext).is_err() {
+                return;
+            }
+            len = ext.iter().fold(0, |a, &b| a << 8 | u64::from(b));
+        }
+        let mut key = [0u8; 4];
+        if h[1] & 0x80 != 0 && s.read_exact(&mut key).is_err() {
+            return;
+        }
+        let mut payload = vec![0u8; len as usize];
+        if s.read_exact(&mut payload).is_err() {
+            return;
+        }
+        for (i, b) in payload.iter_mut().enumerate() {
+            *b ^= key[i % 4];
+        }
+        let opcode = h[0] & 0x0f;
+        let first = match opcode {
+            0..=2 | 8 => h[0],
+            9 => 0x8a,
+            _ => continue,
+        };
+        let mask_bit = if client { 0x80 } else { 0 };
+        let mut out = vec![first];
+        match payload.len() {
+            n @ 0..=125 => out.push(mask_bit | n as u8),
+            n @ 126..=65535 => {
+                out.push(mask_bit | 126);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                out.push(mask_bit | 127);
+                out.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        if client {
+            let key = [0x37, 0xfa, 0x21, 0x3d];
+            out.extend_from_slice(&key);
+            out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        } else {
+            out.extend_from_slice(&payload);
+        }
+        if s.write_all(&out).is_err() || opcode == 8 {
+            return;
+        }
+    }
+}
+
+/// A raw client for client mode: offers `permessage-deflate; client_max_window_bits` on every
+/// case, ignores what the server answers, and reflects its frames: it carries on after
+/// responses it must refuse, and its echoes use the server's window, not the one agreed for it.
+fn reflecting_client(base: &str) {
+    use std::io::Write;
+    let addr = base
+        .trim_start_matches("ws://")
+        .trim_end_matches('/')
+        .to_string();
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.write_all(b"GET /getCaseCount HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    let count: usize = text
+        .rsplit("\r\n\r\n")
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    for case in 1..=count {
+        let Ok(mut s) = TcpStream::connect(&addr) else {
+            return;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(20)));
+        let request = format!(
+            "GET /runCase?case={case}&agent=reflector HTTP/1.1\r\nHost: {addr}\r\n\
+             Upgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+        );
+        if s.write_all(request.as_bytes()).is_err() {
+            continue;
+        }
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if s.read_exact(&mut byte).is_err() {
+                break;
+            }
+            head.push(byte[0]);
+        }
+        reflect_frames(&mut s, true);
+    }
+}
+
+#[test]
+fn deflate_client_carrying_on_or_overusing_its_window_fails() {
+    let tester = conformance_support::ClientModeRun::start(&[
+        "--cases",
+        "pmd.1.1,pmd.1.8,pmd.6.1,pmd.6.6",
+        "--timeout",
+        "5",
+    ]);
+    reflecting_client(&tester.base_url);
+    let run = tester.finish();
+    // Reflecting is a right echo when both directions agreed on the same window.
+    assert_eq!(run.verdict("pmd.1.1"), "OK", "{}", run.summary);
+    // client_max_window_bits=9 answered, but the echoes use the tester's 15-bit window.
+    let c = run.cases.iter().find(|c| c.id == "pmd.1.8").unwrap();
+    assert_eq!(c.verdict, "FAILED", "{}", c.json);
+    assert!(c.json.contains("negotiated window"), "{}", c.json);
+    for id in ["pmd.6.1", "pmd.6.6"] {
+        let c = run.cases.iter().find(|c| c.id == id).unwrap();
+        assert_eq!(c.verdict, "FAILED", "{}", c.json);
+    }
 }
 
 #[test]

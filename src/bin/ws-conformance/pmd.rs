@@ -1,7 +1,7 @@
 //! permessage-deflate (RFC 7692) for the tester: parsing offers and responses, checking that a
 //! response is a valid answer to what was offered (§5, §7.1), and the tester's side of the
 //! codec (our own `src/deflate`, compiled into this binary): a compressor for what it sends, an
-//! inflater for what the peer sends, and hand-built DEFLATE streams (bombs, corrupt data) that
+//! inflater for what the peer sends, and DEFLATE streams (bombs, corrupt data) that
 //! no compressor would produce.
 
 use crate::deflate::{Deflater, Inflater, Level};
@@ -371,61 +371,23 @@ impl Rx {
     }
 }
 
-/// An LSB-first bit writer for hand-built DEFLATE streams.
-#[derive(Default)]
-struct Bits {
-    out: Vec<u8>,
-    acc: u32,
-    n: u32,
-}
-
-impl Bits {
-    fn put(&mut self, value: u32, count: u32) {
-        self.acc |= value << self.n;
-        self.n += count;
-        while self.n >= 8 {
-            self.out.push(self.acc as u8);
-            self.acc >>= 8;
-            self.n -= 8;
-        }
-    }
-
-    /// A Huffman code, most significant bit first.
-    fn code(&mut self, code: u32, len: u32) {
-        let rev = code.reverse_bits() >> (32 - len);
-        self.put(rev, len);
-    }
-
-    /// Ends the block, then the sync flush's empty stored block without its `00 00 FF FF`.
-    fn finish(mut self) -> Vec<u8> {
-        self.code(0, 7); // end of block (256)
-        self.put(0, 3); // BFINAL 0, stored
-        if self.n > 0 {
-            self.out.push(self.acc as u8);
-        }
-        self.out
-    }
-}
-
-/// A permessage-deflate payload inflating to `len` zero bytes: one fixed-Huffman block of a
-/// literal and matches of 258 at distance 1 (13 bits per 258 bytes, about 1/1300).
+/// A permessage-deflate payload inflating to `len` zero bytes (about 1 KiB per MiB): our
+/// compressor over 1 MiB pieces of one message, each piece's sync flush kept but the last's
+/// `00 00 FF FF`, so the bomb costs the tester no more than 1 MiB to build.
 pub fn zeros(len: usize) -> Vec<u8> {
-    let mut b = Bits::default();
-    b.put(0b010, 3); // BFINAL 0, fixed Huffman
-    let literal = |b: &mut Bits| b.code(0x30, 8); // literal 0
-    if len > 0 {
-        literal(&mut b);
-        let mut left = len - 1;
-        while left >= 258 {
-            b.code(0b1100_0101, 8); // length symbol 285: 258
-            b.code(0, 5); // distance code 0: 1
-            left -= 258;
+    let mut def = Deflater::new(15, Level::DEFAULT);
+    let chunk = vec![0u8; len.clamp(1, 1 << 20)];
+    let mut out = Vec::new();
+    let mut left = len;
+    loop {
+        let n = left.min(chunk.len());
+        def.compress_message(&chunk[..n], &mut out);
+        left -= n;
+        if left == 0 {
+            return out;
         }
-        for _ in 0..left {
-            literal(&mut b);
-        }
+        out.extend_from_slice(&crate::deflate::TAIL);
     }
-    b.finish()
 }
 
 /// A payload that is not DEFLATE: the first block has the reserved type 3 (RFC 1951 §3.2.3).
@@ -446,11 +408,21 @@ mod tests {
         for n in [0, 1, 5, 258, 259, 1000, 1 << 20] {
             assert_eq!(inflate(15, &zeros(n)).unwrap(), vec![0; n], "{n}");
         }
-        assert!(zeros(1 << 20).len() < 1100);
+        let bomb = zeros(1 << 20);
+        assert!(bomb.len() < 1300, "{}", bomb.len());
+        assert_eq!(inflate(15, &zeros(3 << 20)).unwrap().len(), 3 << 20);
         assert!(inflate(15, &corrupt()).is_err());
         // A match 1000 bytes back: fine in a 15-bit window, refused in a 9-bit one.
         let mut tx = Tx::new((15, false));
-        let first: Vec<u8> = (0..1200u32).map(|i| (i * 7 % 251) as u8).collect();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let first: Vec<u8> = (0..1200)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
         let mut msg = first.clone();
         msg.extend_from_slice(&first[200..260]);
         let z = tx.compress(&msg);

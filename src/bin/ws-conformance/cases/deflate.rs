@@ -618,7 +618,7 @@ fn bomb_cases() -> Vec<Case> {
     vec![
         accepted(
             "pmd.5.1",
-            "1 MiB of zeros compressed to about 1 KiB: echo it, or close 1009 at the peer's \
+            "1 MiB of zeros compressed to about 1.2 KiB: echo it, or close 1009 at the peer's \
              limit",
             OFFER,
             |f| {
