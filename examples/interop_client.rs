@@ -6,8 +6,11 @@
 //! and select the `chat` subprotocol when offered (and none for an unknown one).
 //!
 //! ```text
-//! cargo run --release --example interop_client -- ws://127.0.0.1:PORT/
+//! cargo run --release --example interop_client -- ws://127.0.0.1:PORT/ [--deflate-optional]
 //! ```
+//!
+//! The `deflate` case needs permessage-deflate negotiated, unless `--deflate-optional` (for a
+//! peer server that cannot compress, such as Deno's).
 //!
 //! Exits 0 when every case passed, 1 otherwise, 2 on bad usage.
 
@@ -37,12 +40,61 @@ fn config() -> Config {
 }
 
 fn connect(url: &str, protocol: Option<&str>) -> Result<Ws, String> {
+    connect_with_response(url, protocol).map(|(ws, _)| ws)
+}
+
+fn connect_with_response(
+    url: &str,
+    protocol: Option<&str>,
+) -> Result<(Ws, ws6455::handshake::Response), String> {
     let mut builder = ClientBuilder::new(url).config(config());
     if let Some(p) = protocol {
         builder = builder.subprotocol(p);
     }
-    let (ws, _response) = builder.connect().map_err(|e| format!("connect: {e}"))?;
-    Ok(ws)
+    builder.connect().map_err(|e| format!("connect: {e}"))
+}
+
+/// `n` characters of JSON-like chat traffic (compressible, like real messages).
+fn chat_text(n: usize) -> String {
+    let unit = r#"{"id":42,"user":"alice","text":"hello, how are you today?"},"#;
+    unit.repeat(n / unit.len() + 1)[..n].to_string()
+}
+
+/// permessage-deflate (which our client offers by default): the peer server's answer in the
+/// 101 is its view of what was agreed; then, on that one connection (context takeover), text
+/// and binary of 0 B, 100 B, 10 KiB and 300 KiB, and a repeat, each echoed back. With
+/// `optional` (a peer that cannot compress), no agreement passes with a NOTE.
+fn deflate(url: &str, optional: bool) -> CaseResult {
+    let (mut ws, response) = connect_with_response(url, None)?;
+    let answer = response
+        .get_header("sec-websocket-extensions")
+        .unwrap_or("")
+        .to_string();
+    if !answer.starts_with("permessage-deflate") && !optional {
+        return Err(format!(
+            "permessage-deflate not negotiated (Sec-WebSocket-Extensions: {answer:?})"
+        ));
+    }
+    let mut msgs = Vec::new();
+    for n in [0, 100, 10 << 10, 300 << 10] {
+        msgs.push(Message::text(chat_text(n)));
+        msgs.push(Message::binary(pattern(n)));
+    }
+    msgs.push(Message::text(chat_text(100)));
+    for m in msgs {
+        ws.send(m.clone()).map_err(|e| format!("send: {e}"))?;
+        let got = next_data(&mut ws)?;
+        if got != m {
+            return Err(format!("sent {}, got {}", describe(&m), describe(&got)));
+        }
+    }
+    finish(ws);
+    if answer.is_empty() {
+        println!("NOTE deflate: the peer server negotiated no permessage-deflate; messages crossed uncompressed");
+    } else {
+        println!("NOTE deflate: negotiated {answer}");
+    }
+    Ok(())
 }
 
 /// The next data message, skipping pongs (and pings, which the socket answers itself).
@@ -157,10 +209,11 @@ fn main() {
     let url = match std::env::args().nth(1) {
         Some(u) => u,
         None => {
-            eprintln!("usage: interop_client ws://HOST:PORT/");
+            eprintln!("usage: interop_client ws://HOST:PORT/ [--deflate-optional]");
             std::process::exit(2);
         }
     };
+    let deflate_optional = std::env::args().nth(2).as_deref() == Some("--deflate-optional");
     let url = url.as_str();
     type Case<'a> = (&'a str, Box<dyn Fn() -> CaseResult + 'a>);
     let cases: Vec<Case> = vec![
@@ -211,6 +264,7 @@ fn main() {
             Box::new(|| echo(url, Message::text("ab€😀漢".repeat(50_000)))),
         ),
         ("order-1000", Box::new(|| order(url))),
+        ("deflate", Box::new(|| deflate(url, deflate_optional))),
         ("ping-pong", Box::new(|| ping_pong(url))),
         ("close-1000-bye", Box::new(|| close_bye(url))),
         (

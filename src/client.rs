@@ -50,7 +50,11 @@ pub fn client_with_stream<S: Read + Write>(
     ClientBuilder::new(url).connect_with_stream(stream)
 }
 
-/// Builds a client connection: extra headers, subprotocols, limits and timeouts.
+/// Builds a client connection: extra headers, subprotocols, limits and timeouts, and
+/// permessage-deflate per [`Config::deflate`] (offered by default as
+/// `permessage-deflate; client_max_window_bits`; an answer the client did not ask for or cannot
+/// honour fails the connection with [`HandshakeError::UnexpectedExtension`] or
+/// [`HandshakeError::InvalidExtension`]).
 ///
 /// ```no_run
 /// use ws6455::client::ClientBuilder;
@@ -161,7 +165,8 @@ impl ClientBuilder {
         arm: Option<handshake::ArmTimeout<S>>,
     ) -> Result<(WebSocket<S>, Response)> {
         let limits = http::Limits::from(&self.config);
-        let mut hs = ClientHandshake::new(url, &self.protocols, &self.headers, limits)?;
+        let mut hs = ClientHandshake::new(url, &self.protocols, &self.headers, limits)?
+            .with_deflate(&self.config.deflate);
         stream.write_all(hs.request())?;
         stream.flush()?;
         let deadline = self.config.handshake_timeout.map(|t| Instant::now() + t);
@@ -189,6 +194,9 @@ impl ClientBuilder {
                     self.config,
                 );
                 ws.set_handshake_info(done.subprotocol, None, Some(done.response.clone()));
+                if let Some(agreement) = done.deflate {
+                    ws.set_deflate(agreement);
+                }
                 return Ok((ws, done.response));
             }
         }

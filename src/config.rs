@@ -94,15 +94,32 @@ pub struct Config {
 
 /// permessage-deflate (RFC 7692) settings for one side of a connection.
 ///
-/// A client offers what these fields say; a server accepts an offer it can honour within them.
-/// "Server" and "client" name the direction: `server_*` fields are about what the server
-/// compresses (and the client inflates), `client_*` about the other direction.
+/// A client offers what these fields say ([`crate::handshake::deflate_offer`]); a server
+/// accepts the first offer it can honour, answered within them
+/// ([`crate::handshake::negotiate_deflate`]). "Server" and "client" name the direction:
+/// `server_*` fields are about what the server compresses (and the client inflates),
+/// `client_*` about the other direction. Each field means, per role:
+///
+/// | field | as a server | as a client |
+/// |---|---|---|
+/// | `enabled` | accept an offer at all | offer at all |
+/// | `server_max_window_bits` | the window we compress with; `None` = 12. Always answered when below 15, and lowered to an offered smaller one | `Some(n)`: ask `server_max_window_bits=n` (the server must answer ≤ n); `None` (default): ask nothing |
+/// | `client_max_window_bits` | the largest window we accept from the client; `None` = 12. Answered when the client offered the parameter; when it did not (a bare offer), and this is below 15, we answer `client_no_context_takeover` instead | `None` (default): offer bare `client_max_window_bits` ("you may bound my window"); `Some(n)`: offer `client_max_window_bits=n` and never compress with more |
+/// | `server_no_context_takeover` | always answer it: we reset our compressor after each message | ask for it (the answer must carry it) |
+/// | `client_no_context_takeover` | always answer it: the client must reset, we free our inflater after each message | offer the hint, and reset our compressor after each message whatever the answer |
+/// | `level`, `threshold` | how we compress | how we compress |
+///
+/// Window bits are 8..=15; the setters clamp other values into that range. The server's 12-bit
+/// default keeps an idle connection's codec state at about 42 KiB (both directions, see
+/// `docs/compression.md` → Memory) against about 258 KiB at 15 bits, for a slightly worse ratio
+/// on large messages.
 ///
 /// ```
 /// use ws6455::{Config, DeflateConfig};
 /// let c = Config::default().deflate(DeflateConfig::default().level(6).threshold(64));
 /// assert!(c.deflate.enabled);
 /// assert_eq!(c.deflate.level, 6);
+/// assert_eq!(c.deflate.server_max_window_bits, None); // 12 as a server, nothing asked as a client
 /// assert!(!Config::default().deflate(DeflateConfig::off()).deflate.enabled);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,13 +127,20 @@ pub struct Config {
 pub struct DeflateConfig {
     /// Negotiate the extension at all (default true).
     pub enabled: bool,
-    /// Largest LZ77 window (as a power of two, 8..=15) for messages the server compresses.
-    pub server_max_window_bits: u8,
-    /// Largest LZ77 window (8..=15) for messages the client compresses.
-    pub client_max_window_bits: u8,
-    /// The server resets its compressor after every message.
+    /// Window (as a power of two, 8..=15) for messages the server compresses. As a server:
+    /// the window we compress with (`None`, the default: [`DeflateConfig::SERVER_WINDOW_BITS`]).
+    /// As a client: the window we ask the server to stay within (`None`: we ask nothing).
+    pub server_max_window_bits: Option<u8>,
+    /// Window (8..=15) for messages the client compresses. As a server: the largest window we
+    /// accept from a client that lets us bound it (`None`, the default:
+    /// [`DeflateConfig::SERVER_WINDOW_BITS`]). As a client: `None` offers a bare
+    /// `client_max_window_bits`, `Some(n)` offers `client_max_window_bits=n`.
+    pub client_max_window_bits: Option<u8>,
+    /// The server resets its compressor after every message (default false). A server
+    /// always answers it; a client asks for it.
     pub server_no_context_takeover: bool,
-    /// The client resets its compressor after every message.
+    /// The client resets its compressor after every message (default false). A server always
+    /// answers it; a client offers it and resets whatever the answer.
     pub client_no_context_takeover: bool,
     /// Compression level, 1 (fastest) ..= 9 (smallest).
     pub level: u8,
@@ -128,8 +152,8 @@ impl Default for DeflateConfig {
     fn default() -> DeflateConfig {
         DeflateConfig {
             enabled: true,
-            server_max_window_bits: 15,
-            client_max_window_bits: 15,
+            server_max_window_bits: None,
+            client_max_window_bits: None,
             server_no_context_takeover: false,
             client_no_context_takeover: false,
             level: 1,
@@ -139,6 +163,14 @@ impl Default for DeflateConfig {
 }
 
 impl DeflateConfig {
+    /// The window bits a server uses in both directions unless told otherwise: 12 (4 KiB), so
+    /// that an idle connection with context takeover stays well under 64 KiB.
+    ///
+    /// ```
+    /// assert_eq!(ws6455::DeflateConfig::SERVER_WINDOW_BITS, 12);
+    /// ```
+    pub const SERVER_WINDOW_BITS: u8 = 12;
+
     /// Settings that never negotiate the extension.
     ///
     /// ```
@@ -150,6 +182,45 @@ impl DeflateConfig {
             enabled: false,
             ..DeflateConfig::default()
         }
+    }
+
+    /// Sets [`DeflateConfig::server_max_window_bits`] to `Some(bits)`, clamped to 8..=15.
+    ///
+    /// ```
+    /// let d = ws6455::DeflateConfig::default().server_max_window_bits(10);
+    /// assert_eq!(d.server_max_window_bits, Some(10));
+    /// assert_eq!(ws6455::DeflateConfig::default().server_max_window_bits(20).server_max_window_bits, Some(15));
+    /// ```
+    #[must_use]
+    pub fn server_max_window_bits(mut self, bits: u8) -> DeflateConfig {
+        self.server_max_window_bits = Some(bits.clamp(8, 15));
+        self
+    }
+
+    /// Sets [`DeflateConfig::client_max_window_bits`] to `Some(bits)`, clamped to 8..=15.
+    ///
+    /// ```
+    /// let d = ws6455::DeflateConfig::default().client_max_window_bits(9);
+    /// assert_eq!(d.client_max_window_bits, Some(9));
+    /// ```
+    #[must_use]
+    pub fn client_max_window_bits(mut self, bits: u8) -> DeflateConfig {
+        self.client_max_window_bits = Some(bits.clamp(8, 15));
+        self
+    }
+
+    /// The window a server compresses with.
+    pub(crate) fn server_window_bits_as_server(&self) -> u8 {
+        self.server_max_window_bits
+            .unwrap_or(DeflateConfig::SERVER_WINDOW_BITS)
+            .clamp(8, 15)
+    }
+
+    /// The largest client window a server accepts.
+    pub(crate) fn client_window_bits_as_server(&self) -> u8 {
+        self.client_max_window_bits
+            .unwrap_or(DeflateConfig::SERVER_WINDOW_BITS)
+            .clamp(8, 15)
     }
 }
 
@@ -175,20 +246,6 @@ deflate_setters! {
     /// assert!(!ws6455::DeflateConfig::default().enabled(false).enabled);
     /// ```
     enabled: bool;
-    /// Sets [`DeflateConfig::server_max_window_bits`].
-    ///
-    /// ```
-    /// let d = ws6455::DeflateConfig::default().server_max_window_bits(12);
-    /// assert_eq!(d.server_max_window_bits, 12);
-    /// ```
-    server_max_window_bits: u8;
-    /// Sets [`DeflateConfig::client_max_window_bits`].
-    ///
-    /// ```
-    /// let d = ws6455::DeflateConfig::default().client_max_window_bits(12);
-    /// assert_eq!(d.client_max_window_bits, 12);
-    /// ```
-    client_max_window_bits: u8;
     /// Sets [`DeflateConfig::server_no_context_takeover`].
     ///
     /// ```

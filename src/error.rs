@@ -196,8 +196,18 @@ impl From<crate::handshake::HandshakeError> for Error {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProtocolError {
-    /// RSV1-3 set without a negotiated extension (§5.2). Holds the three bits.
+    /// RSV1-3 set without a negotiated extension (§5.2), or RSV2/RSV3 with permessage-deflate
+    /// (which only defines RSV1). Holds the three bits.
     ReservedBits(u8),
+    /// RSV1 ("compressed") on a control frame, with permessage-deflate negotiated (RFC 7692
+    /// §6.1: only data messages are compressed).
+    CompressedControlFrame,
+    /// RSV1 ("compressed") on a continuation frame, with permessage-deflate negotiated (RFC
+    /// 7692 §6.1: it belongs on the first frame of a message only).
+    CompressedContinuation,
+    /// A compressed message whose payload is not a valid DEFLATE stream for the negotiated
+    /// parameters (RFC 7692 §6.2; closed with 1007). Holds what was wrong.
+    InvalidCompressedData(&'static str),
     /// Opcode 0x3-0x7 or 0xB-0xF (§5.2).
     ReservedOpcode(u8),
     /// A control frame with more than 125 bytes of payload (§5.5).
@@ -257,7 +267,9 @@ impl ProtocolError {
     /// ```
     pub fn close_code(&self) -> CloseCode {
         match self {
-            ProtocolError::InvalidUtf8 => CloseCode::Invalid,
+            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCompressedData(_) => {
+                CloseCode::Invalid
+            }
             ProtocolError::FrameTooLarge { .. }
             | ProtocolError::MessageTooLarge { .. }
             | ProtocolError::TooManyFragments { .. } => CloseCode::Size,
@@ -272,6 +284,11 @@ impl fmt::Display for ProtocolError {
         match self {
             ProtocolError::ReservedBits(b) => {
                 write!(f, "reserved bits set ({b:#05b}) without an extension")
+            }
+            ProtocolError::CompressedControlFrame => f.write_str("compressed control frame"),
+            ProtocolError::CompressedContinuation => f.write_str("RSV1 on a continuation frame"),
+            ProtocolError::InvalidCompressedData(why) => {
+                write!(f, "invalid compressed data: {why}")
             }
             ProtocolError::ReservedOpcode(o) => write!(f, "reserved opcode {o:#x}"),
             ProtocolError::ControlFrameTooLong(n) => {

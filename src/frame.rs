@@ -39,6 +39,19 @@ pub const MAX_HEADER_LEN: usize = 14;
 /// The largest payload of a control frame (§5.5).
 pub const MAX_CONTROL_PAYLOAD: usize = 125;
 
+/// The RSV1 bit of [`FrameHeader::rsv`]: with permessage-deflate negotiated, set on the first
+/// frame of a compressed message (RFC 7692 §6).
+///
+/// ```
+/// use ws6455::frame::{FrameHeader, OpCode, RSV1};
+/// let mut h = FrameHeader::new(true, OpCode::Text, None, 7);
+/// h.rsv = RSV1;
+/// let mut out = [0u8; 14];
+/// h.encode(&mut out);
+/// assert_eq!(out[0], 0xC1);
+/// ```
+pub const RSV1: u8 = 0b100;
+
 /// A frame opcode (§5.2). The reserved opcodes 0x3-0x7 and 0xB-0xF have no variant: converting
 /// them fails with [`ProtocolError::ReservedOpcode`].
 ///
@@ -131,7 +144,8 @@ impl TryFrom<u8> for OpCode {
 pub struct FrameHeader {
     /// Last frame of its message.
     pub fin: bool,
-    /// RSV1-3 as the low three bits (RSV1 = 0b100). Must be zero: no extension is supported.
+    /// RSV1-3 as the low three bits (RSV1 = 0b100, [`RSV1`]). Zero unless permessage-deflate
+    /// was negotiated, which sets RSV1 on the first frame of a compressed message.
     pub rsv: u8,
     /// The opcode.
     pub opcode: OpCode,
@@ -182,12 +196,48 @@ impl FrameHeader {
     /// ```
     #[inline]
     pub fn parse(buf: &[u8]) -> Result<Option<(FrameHeader, usize)>, ProtocolError> {
+        FrameHeader::parse_with(buf, false)
+    }
+
+    /// [`FrameHeader::parse`] on a connection that may have negotiated permessage-deflate
+    /// (RFC 7692 §6): with `compression` true, RSV1 ("per-message compressed") is accepted on
+    /// the first frame of a data message, a text or binary frame. RSV1 on a control frame is
+    /// [`ProtocolError::CompressedControlFrame`], on a continuation frame
+    /// [`ProtocolError::CompressedContinuation`]; RSV2 and RSV3 are still
+    /// [`ProtocolError::ReservedBits`], as is RSV1 with `compression` false. Each error is
+    /// reported from the first byte.
+    ///
+    /// ```
+    /// use ws6455::{frame::FrameHeader, ProtocolError};
+    /// // RFC 7692 §7.2.3.1: a compressed "Hello".
+    /// let wire = [0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+    /// let (h, n) = FrameHeader::parse_with(&wire, true).unwrap().unwrap();
+    /// assert_eq!((h.rsv, h.payload_len, n), (0b100, 7, 2));
+    /// assert_eq!(FrameHeader::parse_with(&wire, false), Err(ProtocolError::ReservedBits(0b100)));
+    /// assert_eq!(FrameHeader::parse_with(&[0xC9], true), Err(ProtocolError::CompressedControlFrame));
+    /// assert_eq!(FrameHeader::parse_with(&[0xC0], true), Err(ProtocolError::CompressedContinuation));
+    /// assert_eq!(FrameHeader::parse_with(&[0xE1], true), Err(ProtocolError::ReservedBits(0b110)));
+    /// ```
+    #[inline]
+    pub fn parse_with(
+        buf: &[u8],
+        compression: bool,
+    ) -> Result<Option<(FrameHeader, usize)>, ProtocolError> {
         let Some(&b0) = buf.first() else {
             return Ok(None);
         };
         let rsv = (b0 >> 4) & 0x7;
         if rsv != 0 {
-            return Err(ProtocolError::ReservedBits(rsv));
+            if !compression || rsv != RSV1 {
+                return Err(ProtocolError::ReservedBits(rsv));
+            }
+            match b0 & 0x0F {
+                0x0 => return Err(ProtocolError::CompressedContinuation),
+                op if op >= 0x8 && OpCode::try_from(op).is_ok() => {
+                    return Err(ProtocolError::CompressedControlFrame)
+                }
+                _ => {}
+            }
         }
         let opcode = OpCode::try_from(b0 & 0x0F)?;
         let fin = b0 & 0x80 != 0;

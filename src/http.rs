@@ -464,6 +464,11 @@ pub(crate) fn is_token(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| is_class(b, TCHAR))
 }
 
+/// Whether `b` is a token character (RFC 9110 §5.6.2).
+pub(crate) fn is_tchar(b: u8) -> bool {
+    is_class(b, TCHAR)
+}
+
 /// Whether `v` may be sent as a header value: no control characters (CR, LF, NUL...) other
 /// than horizontal tab.
 pub(crate) fn is_valid_value(v: &[u8]) -> bool {

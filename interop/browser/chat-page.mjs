@@ -3,6 +3,8 @@
 // Usage: node chat-page.mjs HTTP_URL SCREENSHOT_PATH
 // The page contract: `<input id="input">` sends its text on Enter, each received message appears
 // as a line containing its text in `#log`, and `#status` shows the connection state.
+// `page-compressed`: the page's WebSocket negotiated permessage-deflate (the handshake as
+// Chromium's DevTools protocol reports it: the browser's own view).
 // Prints PASS/FAIL lines for chromium-page, then DONE.
 import { launch } from './launch.mjs';
 
@@ -28,6 +30,20 @@ const { page } = browser;
 const consoleLines = [];
 page.on('console', (m) => consoleLines.push(m.text()));
 page.setDefaultTimeout(15_000);
+const cdp = await browser.context.newCDPSession(page);
+await cdp.send('Network.enable');
+const offers = [];
+const answers = [];
+const header = (headers, name) => {
+  const key = Object.keys(headers || {}).find((k) => k.toLowerCase() === name);
+  return key === undefined ? null : headers[key];
+};
+cdp.on('Network.webSocketWillSendHandshakeRequest', (e) => {
+  offers.push(header(e.request.headers, 'sec-websocket-extensions'));
+});
+cdp.on('Network.webSocketHandshakeResponseReceived', (e) => {
+  answers.push(header(e.response.headers, 'sec-websocket-extensions'));
+});
 try {
   const loaded = await check('page-loads', async () => {
     const res = await page.goto(url, { waitUntil: 'load' });
@@ -52,6 +68,16 @@ try {
       await page.locator('#input').fill('i need help');
       await page.locator('#input').press('Enter');
       await page.locator('#log').filter({ hasText: REPLY }).waitFor();
+      return null;
+    });
+  }
+  if (greeted) {
+    await check('page-compressed', async () => {
+      const answer = answers[0];
+      if (!answer || !answer.startsWith('permessage-deflate')) {
+        return `no permessage-deflate agreed (offer ${JSON.stringify(offers[0] ?? null)}, answer ${JSON.stringify(answer ?? null)})`;
+      }
+      console.log(`NOTE ${peer} page-compressed: offer ${offers[0]}; answer ${answer}`);
       return null;
     });
   }

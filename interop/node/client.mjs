@@ -14,10 +14,49 @@ function pattern(n) {
   return b;
 }
 
+function chatText(n) {
+  const unit = '{"id":42,"user":"alice","text":"hello, how are you today?"},';
+  return unit.repeat(Math.ceil(n / unit.length) + 1).slice(0, n);
+}
+
+// The permessage-deflate case: on one connection (context takeover), text and binary of 0 B,
+// 100 B, 10 KiB and 300 KiB, then a repeat, each echoed back.
+const DEFLATE_MESSAGES = [0, 100, 10 << 10, 300 << 10]
+  .flatMap((n) => [[chatText(n), false], [pattern(n), true]])
+  .concat([[chatText(100), false]]);
+
+async function caseDeflate() {
+  // perMessageDeflate is on by default in a ws client (`permessage-deflate;
+  // client_max_window_bits`); threshold 0 so that small messages are compressed too.
+  // The 'upgrade' event gives the 101 response: the header ws accepted.
+  let answer = null;
+  const ws = await open(undefined, { perMessageDeflate: { threshold: 0 } }, (res) => {
+    answer = res.headers['sec-websocket-extensions'] ?? '';
+  });
+  try {
+    if (ws.extensions !== 'permessage-deflate') {
+      return `permessage-deflate not negotiated (ws.extensions ${JSON.stringify(ws.extensions)}, header ${JSON.stringify(answer)})`;
+    }
+    console.log(`NOTE ${PEER} deflate: negotiated ${answer}`);
+    for (const [payload, binary] of DEFLATE_MESSAGES) {
+      ws.send(payload, { binary });
+      const m = await ws.next();
+      const sent = Buffer.from(payload);
+      if (m.isBinary !== binary || !sent.equals(m.data)) {
+        return `echo of ${binary ? 'binary' : 'text'} of ${sent.length} bytes differs (got ${m.data.length})`;
+      }
+    }
+    return null;
+  } finally {
+    closeQuietly(ws);
+  }
+}
+
 // A connection with a queue of incoming messages, so cases can `await next()`.
-function open(protocols, options = {}) {
+function open(protocols, options = {}, onUpgrade = null) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(URL, protocols, { handshakeTimeout: 10_000, ...options });
+    if (onUpgrade) ws.on('upgrade', onUpgrade);
     const queue = [];
     const waiters = [];
     let failure = null;
@@ -137,6 +176,7 @@ const CASES = [
   ['size-16MiB', () => echo(pattern(16 << 20), true)],
   ['text-utf8-large', () => echo('ab€😀漢'.repeat(50000), false)],
   ['order-1000', caseOrder],
+  ['deflate', caseDeflate],
   ['ping-pong', casePing],
   ['close-1000-bye', caseClose],
   ['subprotocol-chat', () => caseSubprotocol('chat', 'chat')],

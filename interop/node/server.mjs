@@ -9,6 +9,9 @@ const wss = new WebSocketServer({
   host: '127.0.0.1',
   port: 0,
   maxPayload: 64 << 20,
+  // Off by default in a ws server; on here so that our client negotiates it. threshold 0:
+  // every message is compressed, small ones too.
+  perMessageDeflate: { threshold: 0 },
   handleProtocols: (offered) => {
     for (const p of offered) if (SUPPORTED.includes(p)) return p;
     return false;

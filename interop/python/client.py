@@ -21,6 +21,21 @@ def pattern(n):
     return (block * (n // 256 + 1))[:n]
 
 
+def chat_text(n):
+    """n characters of JSON-like chat traffic (compressible, like real messages)."""
+    unit = '{"id":42,"user":"alice","text":"hello, how are you today?"},'
+    return (unit * (n // len(unit) + 1))[:n]
+
+
+# The permessage-deflate case: on one connection (so context takeover is exercised), text and
+# binary of 0 B, 100 B, 10 KiB and 300 KiB, then a repeat, each echoed back.
+DEFLATE_MESSAGES = [
+    m
+    for n in (0, 100, 10 << 10, 300 << 10)
+    for m in (chat_text(n), pattern(n))
+] + [chat_text(100)]
+
+
 def opts(**kw):
     # max_size=None: websockets refuses messages over 1 MiB by default.
     base = dict(max_size=None, ping_interval=None, open_timeout=10, close_timeout=10)
@@ -36,6 +51,22 @@ async def echo(msg, **kw):
         return f"sent {type(msg).__name__}, got {type(got).__name__}"
     if got != msg:
         return f"echo differs (sent {len(msg)}, got {len(got)})"
+    return None
+
+
+async def case_deflate():
+    # websockets offers `permessage-deflate; client_max_window_bits` by default (compression=
+    # "deflate"); the answer it accepted is the peer's view of what was agreed.
+    async with connect(URL, **opts(compression="deflate")) as ws:
+        ext = ws.response.headers.get("Sec-WebSocket-Extensions", "")
+        if not ext.startswith("permessage-deflate"):
+            return f"permessage-deflate not negotiated (Sec-WebSocket-Extensions: {ext!r})"
+        print(f"NOTE {PEER} deflate: negotiated {ext}", flush=True)
+        for m in DEFLATE_MESSAGES:
+            await ws.send(m)
+            got = await ws.recv()
+            if type(got) is not type(m) or got != m:
+                return f"echo of {type(m).__name__} of {len(m)} differs (got {len(got)})"
     return None
 
 
@@ -97,6 +128,7 @@ CASES = [
     ("size-16MiB", lambda: echo(pattern(16 << 20))),
     ("text-utf8-large", lambda: echo("ab€😀漢" * 50000)),
     ("order-1000", case_order),
+    ("deflate", case_deflate),
     ("ping-pong", case_ping),
     ("close-1000-bye", case_close),
     ("subprotocol-chat", lambda: case_subprotocol("chat", "chat")),

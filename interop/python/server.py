@@ -32,7 +32,9 @@ async def main():
         select_subprotocol=select_subprotocol,
         max_size=None,
         ping_interval=None,
-        compression=None,
+        # permessage-deflate as websockets does by default (server_max_window_bits=12,
+        # client_max_window_bits=12 when offered): our client offers it.
+        compression="deflate",
     ) as server:
         port = server.sockets[0].getsockname()[1]
         print(f"Listening on ws://127.0.0.1:{port}", flush=True)

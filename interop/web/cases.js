@@ -8,10 +8,10 @@
 export const WEB_CASES = [
   'text', 'empty-text', 'binary-0-255', 'utf8',
   'size-125', 'size-126', 'size-65535', 'size-65536', 'size-1MiB', 'size-16MiB',
-  'text-utf8-large', 'order-1000', 'close-1000-bye', 'subprotocol-chat', 'subprotocol-none',
+  'text-utf8-large', 'order-1000', 'deflate', 'close-1000-bye', 'subprotocol-chat', 'subprotocol-none',
 ];
 
-export async function runWebCase({ url, name, timeoutMs }) {
+export async function runWebCase({ url, name, timeoutMs, deflateOptional = false }) {
   const pattern = (n) => {
     const b = new Uint8Array(n);
     for (let i = 0; i < n; i++) b[i] = (i * 31 + 7) & 0xff;
@@ -88,6 +88,36 @@ export async function runWebCase({ url, name, timeoutMs }) {
     } finally { ws.close(); }
   };
 
+  // permessage-deflate: `ws.extensions` is the browser's view of what was agreed. On one
+  // connection (context takeover), text and binary of 0 B, 100 B, 10 KiB and 300 KiB, then a
+  // repeat, each echoed back. `deflateOptional`: a runtime that never offers it (Deno) passes
+  // with a NOTE when nothing was negotiated.
+  const deflate = async () => {
+    const chatText = (n) => {
+      const unit = '{"id":42,"user":"alice","text":"hello, how are you today?"},';
+      return unit.repeat(Math.ceil(n / unit.length) + 1).slice(0, n);
+    };
+    const msgs = [0, 100, 10 << 10, 300 << 10].flatMap((n) => [chatText(n), pattern(n)]);
+    msgs.push(chatText(100));
+    const ws = await open();
+    try {
+      const ext = ws.extensions;
+      if (!ext.startsWith('permessage-deflate') && !deflateOptional) {
+        return `permessage-deflate not negotiated (ws.extensions ${JSON.stringify(ext)})`;
+      }
+      for (const m of msgs) {
+        ws.send(m);
+        const got = await ws.next();
+        if (typeof m === 'string') {
+          if (got !== m) return `echo of text of ${m.length} differs`;
+        } else if (typeof got === 'string' || !sameBytes(new Uint8Array(got), m)) {
+          return `echo of binary of ${m.length} differs`;
+        }
+      }
+      return ext ? `NOTE: negotiated ${ext}` : 'NOTE: this runtime offers no permessage-deflate (ws.extensions is empty); messages crossed uncompressed';
+    } finally { ws.close(); }
+  };
+
   const closeBye = async () => {
     const ws = await open();
     const ev = new Promise((resolve) => ws.addEventListener('close', resolve));
@@ -122,6 +152,7 @@ export async function runWebCase({ url, name, timeoutMs }) {
     'size-16MiB': () => echoBinary(pattern(16 << 20)),
     'text-utf8-large': () => echoText('ab€😀漢'.repeat(50000)),
     'order-1000': order,
+    'deflate': deflate,
     'close-1000-bye': closeBye,
     'subprotocol-chat': () => subprotocol('chat', 'chat'),
     'subprotocol-none': () => subprotocol('zzz', ''),

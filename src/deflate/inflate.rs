@@ -77,9 +77,10 @@ impl InflateError {
     }
 }
 
-impl fmt::Display for InflateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = match self {
+impl InflateError {
+    /// What was wrong, in a few words (also what `Display` writes).
+    pub fn as_str(self) -> &'static str {
+        match self {
             InflateError::InvalidBlockType => "invalid DEFLATE block type",
             InflateError::StoredLengthMismatch => {
                 "stored block length does not match its complement"
@@ -94,8 +95,13 @@ impl fmt::Display for InflateError {
             InflateError::DistanceBeyondWindow => "distance beyond the negotiated window",
             InflateError::UnexpectedEnd => "compressed message ends inside a block",
             InflateError::TooLarge => "decompressed message too large",
-        };
-        f.write_str(s)
+        }
+    }
+}
+
+impl fmt::Display for InflateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -2,7 +2,11 @@
 
 use base64::Engine as _;
 
-use super::{accept_key, HandshakeError, Response, WsUrl, B64, MAX_REJECTION_BODY};
+use super::{
+    accept_deflate_response, accept_key, deflate_offer, HandshakeError, PerMessageDeflate,
+    Response, WsUrl, B64, MAX_REJECTION_BODY,
+};
+use crate::config::DeflateConfig;
 use crate::error::{Error, Result};
 use crate::http::{self, Limits, Status};
 
@@ -19,13 +23,14 @@ pub fn generate_key() -> String {
     B64.encode(raw)
 }
 
-const CLIENT_RESERVED: [&str; 6] = [
+const CLIENT_RESERVED: [&str; 7] = [
     "host",
     "upgrade",
     "connection",
     "sec-websocket-key",
     "sec-websocket-version",
     "sec-websocket-protocol",
+    "sec-websocket-extensions",
 ];
 
 /// The client's upgrade request. Fails if a subprotocol is not a token, or an extra header has
@@ -86,8 +91,9 @@ pub fn client_request(
 
 /// The client's §4.1 checks on the server's response: status 101 (else
 /// [`HandshakeError::Rejected`] with `body`), `Upgrade: websocket`, `Connection: Upgrade`,
-/// the accept key, no extension, and a subprotocol only if it is one we offered. Returns the
-/// selected subprotocol.
+/// the accept key, no extension (we offered none: see [`ClientHandshake::with_deflate`] for the
+/// checks when we offer permessage-deflate), and a subprotocol only if it is one we offered.
+/// Returns the selected subprotocol.
 ///
 /// ```
 /// use ws6455::handshake::{verify_response, HandshakeError};
@@ -105,6 +111,18 @@ pub fn verify_response(
     key: &str,
     protocols: &[String],
 ) -> std::result::Result<Option<String>, HandshakeError> {
+    verify(resp, body, key, protocols, &DeflateConfig::off()).map(|(p, _)| p)
+}
+
+/// [`verify_response`] for a request that offered permessage-deflate per `deflate`: also gives
+/// the agreement ([`accept_deflate_response`]).
+fn verify(
+    resp: &http::ResponseHead<'_>,
+    body: &[u8],
+    key: &str,
+    protocols: &[String],
+    deflate: &DeflateConfig,
+) -> std::result::Result<(Option<String>, Option<PerMessageDeflate>), HandshakeError> {
     if resp.status != 101 {
         return Err(HandshakeError::Rejected {
             status: resp.status,
@@ -130,18 +148,17 @@ pub fn verify_response(
         }
         _ => return Err(HandshakeError::MissingAccept),
     }
-    if let Some(h) = all("sec-websocket-extensions").find(|h| !h.value.is_empty()) {
-        return Err(HandshakeError::UnexpectedExtension(
-            String::from_utf8_lossy(h.value).into_owned(),
-        ));
-    }
+    let extensions: Vec<String> = all("sec-websocket-extensions")
+        .map(|h| String::from_utf8_lossy(h.value).into_owned())
+        .collect();
+    let agreement = accept_deflate_response(extensions.iter().map(String::as_str), deflate)?;
     let mut proto = all("sec-websocket-protocol");
     match (proto.next(), proto.next()) {
-        (None, _) => Ok(None),
+        (None, _) => Ok((None, agreement)),
         (Some(h), None) => {
             let p = String::from_utf8_lossy(h.value).into_owned();
             if protocols.contains(&p) {
-                Ok(Some(p))
+                Ok((Some(p), agreement))
             } else {
                 Err(HandshakeError::UnexpectedProtocol(p))
             }
@@ -172,6 +189,8 @@ pub struct ClientOutcome {
     pub response: Response,
     /// The subprotocol the server selected (one we offered), if any.
     pub subprotocol: Option<String>,
+    /// The permessage-deflate agreement, when we offered it and the server accepted.
+    pub deflate: Option<PerMessageDeflate>,
     /// Bytes received after the response head (the first frames): never drop them.
     pub leftover: Vec<u8>,
 }
@@ -199,6 +218,8 @@ pub struct ClientHandshake {
     request: Vec<u8>,
     buf: Vec<u8>,
     limits: Limits,
+    /// What we offered for permessage-deflate (off: nothing).
+    deflate: DeflateConfig,
     /// For a refusal with `Content-Length`: the head length and the body length awaited.
     refusal: Option<(usize, usize)>,
 }
@@ -244,8 +265,43 @@ impl ClientHandshake {
             request,
             buf: Vec::new(),
             limits,
+            deflate: DeflateConfig::off(),
             refusal: None,
         })
+    }
+
+    /// Offers permessage-deflate per `config` ([`deflate_offer`]; nothing when it is disabled),
+    /// and checks the answer against it ([`accept_deflate_response`]): a response we did not ask
+    /// for or cannot honour fails [`ClientHandshake::feed`] with
+    /// [`HandshakeError::UnexpectedExtension`] or [`HandshakeError::InvalidExtension`], and the
+    /// caller must then close the connection without a frame (RFC 6455 §4.1). The agreement is in
+    /// [`ClientOutcome::deflate`]. Without this call nothing is offered.
+    ///
+    /// ```
+    /// use ws6455::{handshake::{accept_key, parse_url, ClientHandshake}, DeflateConfig};
+    /// let url = parse_url("ws://h/").unwrap();
+    /// let mut hs = ClientHandshake::new(&url, &[], &[], Default::default()).unwrap()
+    ///     .with_deflate(&DeflateConfig::default());
+    /// let request = String::from_utf8(hs.request().to_vec()).unwrap();
+    /// assert!(request.ends_with("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"));
+    /// let resp = format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    /// Sec-WebSocket-Accept: {}\r\nSec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=12\r\n\r\n",
+    ///     accept_key(hs.key().as_bytes()));
+    /// let done = hs.feed(resp.as_bytes()).unwrap().unwrap();
+    /// assert_eq!(done.deflate.unwrap().server_max_window_bits, 12);
+    /// ```
+    #[must_use]
+    pub fn with_deflate(mut self, config: &DeflateConfig) -> ClientHandshake {
+        self.deflate = *config;
+        if let Some(offer) = deflate_offer(config) {
+            // The request ends with the empty line: put the header before it.
+            self.request.truncate(self.request.len() - 2);
+            self.request
+                .extend_from_slice(b"Sec-WebSocket-Extensions: ");
+            self.request.extend_from_slice(offer.as_bytes());
+            self.request.extend_from_slice(b"\r\n\r\n");
+        }
+        self
     }
 
     /// The request bytes to write.
@@ -323,13 +379,14 @@ impl ClientHandshake {
             }
             return Ok(None);
         }
-        let subprotocol = verify_response(&resp, &[], &self.key, &self.protocols)?;
+        let (subprotocol, deflate) = verify(&resp, &[], &self.key, &self.protocols, &self.deflate)?;
         let response = Response::from_http(&resp, &[]);
         let leftover = self.buf[used..].to_vec();
         self.buf.clear();
         Ok(Some(ClientOutcome {
             response,
             subprotocol,
+            deflate,
             leftover,
         }))
     }

@@ -12,6 +12,7 @@
 //! | `handshake/response.rs` | [`Response`]: built by a server, received by a client |
 //! | `handshake/server.rs` | [`check_request`], [`server_handshake`], [`ServerHandshake`] |
 //! | `handshake/url.rs` | [`parse_url`], [`WsUrl`] |
+//! | `handshake/extension.rs` | permessage-deflate: [`negotiate_deflate`], [`deflate_offer`], [`accept_deflate_response`], [`PerMessageDeflate`] |
 //! | `handshake/client.rs` | [`client_request`], [`verify_response`], [`ClientHandshake`] |
 //!
 //! ```
@@ -231,8 +232,26 @@ pub enum HandshakeError {
     BadAccept,
     /// The server selected a subprotocol we did not offer (or several).
     UnexpectedProtocol(String),
-    /// The server selected an extension we did not offer (we offer none).
+    /// The server selected an extension we did not offer: one other than permessage-deflate,
+    /// or any when we offered none (the `Sec-WebSocket-Extensions` values, joined).
     UnexpectedExtension(String),
+    /// The server's permessage-deflate answer is one we did not ask for or cannot honour
+    /// (RFC 7692 §5, §7.1; see [`accept_deflate_response`]).
+    ///
+    /// ```
+    /// let e = ws6455::handshake::HandshakeError::InvalidExtension {
+    ///     value: "permessage-deflate; x=1".into(),
+    ///     reason: "unknown parameter",
+    /// };
+    /// assert_eq!(e.to_string(), "server's extension answer \"permessage-deflate; x=1\" \
+    /// cannot be honoured: unknown parameter");
+    /// ```
+    InvalidExtension {
+        /// The `Sec-WebSocket-Extensions` values, joined.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// An extra request header has an invalid name or value (e.g. CR/LF), or is one the
     /// handshake sets itself.
     InvalidHeader(String),
@@ -265,6 +284,11 @@ impl fmt::Debug for HandshakeError {
             H::BadAccept => f.write_str("BadAccept"),
             H::UnexpectedProtocol(p) => f.debug_tuple("UnexpectedProtocol").field(p).finish(),
             H::UnexpectedExtension(e) => f.debug_tuple("UnexpectedExtension").field(e).finish(),
+            H::InvalidExtension { value, reason } => f
+                .debug_struct("InvalidExtension")
+                .field("value", value)
+                .field("reason", reason)
+                .finish(),
             H::InvalidHeader(h) => f.debug_tuple("InvalidHeader").field(h).finish(),
             H::InvalidProtocol(p) => f.debug_tuple("InvalidProtocol").field(p).finish(),
             H::Incomplete => f.write_str("Incomplete"),
@@ -308,6 +332,12 @@ impl fmt::Display for HandshakeError {
             }
             HandshakeError::UnexpectedExtension(e) => {
                 write!(f, "server selected extension {e:?}, which we did not offer")
+            }
+            HandshakeError::InvalidExtension { value, reason } => {
+                write!(
+                    f,
+                    "server's extension answer {value:?} cannot be honoured: {reason}"
+                )
             }
             HandshakeError::InvalidHeader(h) => write!(f, "invalid request header {h:?}"),
             HandshakeError::InvalidProtocol(p) => {

@@ -3,7 +3,8 @@
 
 use base64::Engine as _;
 
-use super::{accept_key, Request, Response, B64};
+use super::{accept_key, negotiate_deflate, PerMessageDeflate, Request, Response, B64};
+use crate::config::DeflateConfig;
 use crate::error::Error;
 use crate::http::{self, HttpError, Limits, Status};
 
@@ -35,6 +36,9 @@ pub struct Accept {
     pub subprotocol: Option<String>,
     /// Extra response headers (those the handshake sets itself are ignored).
     pub headers: Vec<(String, String)>,
+    /// permessage-deflate settings for this connection instead of the server's
+    /// [`crate::Config::deflate`] (`None`, the default: the server's).
+    pub deflate: Option<DeflateConfig>,
 }
 
 impl Accept {
@@ -55,6 +59,34 @@ impl Accept {
     #[must_use]
     pub fn subprotocol(mut self, p: impl Into<String>) -> Accept {
         self.subprotocol = Some(p.into());
+        self
+    }
+
+    /// Allows permessage-deflate on this connection (`true`, the default: as the server's
+    /// settings say) or refuses it whatever the client offers (`false`), e.g. for a connection
+    /// that will carry secrets next to attacker-controlled text (RFC 7692 §8).
+    ///
+    /// ```
+    /// use ws6455::handshake::Accept;
+    /// assert_eq!(Accept::new().deflate(false).deflate, Some(ws6455::DeflateConfig::off()));
+    /// assert_eq!(Accept::new().deflate(true).deflate, None);
+    /// ```
+    #[must_use]
+    pub fn deflate(mut self, on: bool) -> Accept {
+        self.deflate = (!on).then(DeflateConfig::off);
+        self
+    }
+
+    /// Uses these permessage-deflate settings for this connection instead of the server's.
+    ///
+    /// ```
+    /// use ws6455::{handshake::Accept, DeflateConfig};
+    /// let a = Accept::new().deflate_config(DeflateConfig::default().server_max_window_bits(15));
+    /// assert_eq!(a.deflate.unwrap().server_max_window_bits, Some(15));
+    /// ```
+    #[must_use]
+    pub fn deflate_config(mut self, config: DeflateConfig) -> Accept {
+        self.deflate = Some(config);
         self
     }
 
@@ -225,11 +257,16 @@ pub struct ServerOutcome {
     pub accepted: bool,
     /// The selected subprotocol, when accepted with one.
     pub subprotocol: Option<String>,
+    /// The permessage-deflate agreement, when accepted with one (the response then carries its
+    /// `Sec-WebSocket-Extensions`).
+    pub deflate: Option<PerMessageDeflate>,
 }
 
 /// The whole server decision: the §4.2.1 checks, then the application's hook (which only sees
 /// requests that passed them). A rejection gets `Connection: close`; a rejection with a 1xx
-/// status would confuse the client and is sent as 500 instead.
+/// status would confuse the client and is sent as 500 instead. This form never negotiates an
+/// extension (as [`server_handshake_with`] with [`DeflateConfig::off`]): a caller that runs the
+/// connection itself must apply what it agrees to.
 ///
 /// ```
 /// use ws6455::handshake::{constant_time_eq, server_handshake, Accept, Decision, Request, Response};
@@ -249,21 +286,62 @@ pub struct ServerOutcome {
 /// assert_eq!(out.response.status, 101);
 /// ```
 pub fn server_handshake(req: &Request, hook: &dyn Fn(&Request) -> Decision) -> ServerOutcome {
+    server_handshake_with(req, hook, &DeflateConfig::off())
+}
+
+/// [`server_handshake`] with permessage-deflate negotiated within `deflate` (or the hook's
+/// [`Accept::deflate`] settings): the response carries the answer
+/// ([`negotiate_deflate`]) and [`ServerOutcome::deflate`] the agreement to apply.
+///
+/// ```
+/// use ws6455::handshake::{server_handshake_with, Accept, Decision, Request};
+/// use ws6455::DeflateConfig;
+/// let req = Request::parse(b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+/// Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+/// Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n").unwrap();
+/// let out = server_handshake_with(&req, &|_: &Request| Decision::Accept(Accept::new()), &DeflateConfig::default());
+/// assert_eq!(out.response.get_header("sec-websocket-extensions"),
+///     Some("permessage-deflate; server_max_window_bits=12; client_max_window_bits=12"));
+/// assert_eq!(out.deflate.unwrap().server_max_window_bits, 12);
+/// // The hook may refuse compression for one connection.
+/// let out = server_handshake_with(&req, &|_: &Request| Decision::Accept(Accept::new().deflate(false)),
+///     &DeflateConfig::default());
+/// assert_eq!((out.deflate, out.response.get_header("sec-websocket-extensions")), (None, None));
+/// ```
+pub fn server_handshake_with(
+    req: &Request,
+    hook: &dyn Fn(&Request) -> Decision,
+    deflate: &DeflateConfig,
+) -> ServerOutcome {
     let rejected = |response: Response| ServerOutcome {
         response,
         accepted: false,
         subprotocol: None,
+        deflate: None,
     };
     let key = match check_request(req) {
         Ok(k) => k,
         Err(resp) => return rejected(resp),
     };
     match hook(req) {
-        Decision::Accept(accept) => ServerOutcome {
-            response: accept_response(req, &key, &accept),
-            accepted: true,
-            subprotocol: selected_protocol(req, &accept).map(str::to_owned),
-        },
+        Decision::Accept(accept) => {
+            let mut response = accept_response(req, &key, &accept);
+            let settings = accept.deflate.as_ref().unwrap_or(deflate);
+            let negotiated =
+                negotiate_deflate(req.header_all("sec-websocket-extensions"), settings);
+            let deflate = negotiated.map(|(agreement, header)| {
+                response
+                    .headers
+                    .push(("Sec-WebSocket-Extensions".into(), header));
+                agreement
+            });
+            ServerOutcome {
+                response,
+                accepted: true,
+                subprotocol: selected_protocol(req, &accept).map(str::to_owned),
+                deflate,
+            }
+        }
         Decision::Reject(mut resp) => {
             if resp.status < 200 {
                 resp = Response::text(500, "internal error\n");

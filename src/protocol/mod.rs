@@ -56,6 +56,7 @@
 //! ```
 
 mod close;
+mod compression;
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -364,6 +365,54 @@ impl Protocol {
     /// ```
     pub fn send(&mut self, msg: &Message) -> Result<()> {
         self.sender.send(msg)
+    }
+
+    /// Applies a negotiated permessage-deflate agreement to both directions
+    /// ([`Receiver::set_deflate`], [`Sender::set_deflate`]): once, right after the handshake.
+    /// `config.deflate` gives the level and the threshold below which messages go out
+    /// uncompressed.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Message, PerMessageDeflate, Role};
+    /// let agreement = PerMessageDeflate { client_no_context_takeover: true, ..Default::default() };
+    /// let mut client = Protocol::new(Role::Client, Config::default());
+    /// let mut server = Protocol::new(Role::Server, Config::default());
+    /// client.set_deflate(&agreement, &Config::default());
+    /// server.set_deflate(&agreement, &Config::default());
+    /// client.send_text(&"hello ".repeat(100)).unwrap();
+    /// assert!(client.pending().len() < 40); // 600 bytes, compressed
+    /// server.receive(client.pending());
+    /// assert_eq!(server.next_message().unwrap(), Some(Message::text("hello ".repeat(100))));
+    /// assert_eq!(server.deflate(), Some(agreement));
+    /// ```
+    pub fn set_deflate(&mut self, agreement: &crate::PerMessageDeflate, config: &Config) {
+        self.receiver.set_deflate(agreement);
+        self.sender.set_deflate(agreement, config);
+    }
+
+    /// The permessage-deflate agreement applied with [`Protocol::set_deflate`], if any.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Role};
+    /// assert!(Protocol::new(Role::Server, Config::default()).deflate().is_none());
+    /// ```
+    pub fn deflate(&self) -> Option<crate::PerMessageDeflate> {
+        self.sender.deflate()
+    }
+
+    /// See [`Sender::send_uncompressed`]: one message sent uncompressed even with
+    /// permessage-deflate negotiated, for secrets next to attacker-controlled text (CRIME,
+    /// BREACH; RFC 7692 §8).
+    ///
+    /// ```
+    /// use ws6455::{protocol::Protocol, Config, Message, PerMessageDeflate, Role};
+    /// let mut p = Protocol::new(Role::Server, Config::default());
+    /// p.set_deflate(&PerMessageDeflate::default(), &Config::default());
+    /// p.send_uncompressed(&Message::text("hi")).unwrap();
+    /// assert_eq!(p.pending(), b"\x81\x02hi");
+    /// ```
+    pub fn send_uncompressed(&mut self, msg: &Message) -> Result<()> {
+        self.sender.send_uncompressed(msg)
     }
 
     /// See [`Sender::send_text`].

@@ -3,12 +3,13 @@
 
 use crate::config::Config;
 use crate::error::{Error, ProtocolError, Result};
-use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD};
+use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, RSV1};
 use crate::mask::apply_mask;
 use crate::message::{Message, MessageRef, Role};
 use crate::utf8::Utf8Validator;
 
 use super::close::parse_close;
+use super::compression::Inflate;
 
 /// The least a message buffer grows by when payload of a frame in progress arrives: it grows
 /// with what has arrived (doubling), never with what a header announced, so a peer that
@@ -32,23 +33,23 @@ const HEADER_READ: usize = 1024;
 const MAX_BULK_READ: usize = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DataKind {
+pub(super) enum DataKind {
     Text,
     Binary,
 }
 
 /// A data frame whose payload is arriving.
 #[derive(Debug, Clone, Copy)]
-struct InFrame {
+pub(super) struct InFrame {
     key: Option<[u8; 4]>,
-    remaining: u64,
+    pub(super) remaining: u64,
     /// Payload bytes already unmasked (only its value mod 4 matters).
     offset: usize,
-    fin: bool,
+    pub(super) fin: bool,
 }
 
 impl InFrame {
-    fn new(header: &FrameHeader) -> InFrame {
+    pub(super) fn new(header: &FrameHeader) -> InFrame {
         InFrame {
             key: header.mask,
             remaining: header.payload_len,
@@ -59,7 +60,7 @@ impl InFrame {
 
     /// Unmasks `data`, the next payload bytes of this frame, and counts them as arrived.
     #[inline]
-    fn arrived(&mut self, data: &mut [u8]) {
+    pub(super) fn arrived(&mut self, data: &mut [u8]) {
         if let Some(key) = self.key {
             apply_mask(data, key, self.offset);
         }
@@ -74,7 +75,7 @@ impl InFrame {
 /// other kind of read fails with [`Error::ReadMode`] until it is over, so the two can never
 /// share (and corrupt) a message.
 #[derive(Debug, Clone, Copy)]
-enum Assembly {
+pub(super) enum Assembly {
     /// Between messages: any read may begin the next one.
     Idle,
     /// A message read whole: `frames` frames of it so far, its payload so far in
@@ -87,7 +88,8 @@ enum Assembly {
         frame: Option<InFrame>,
     },
     /// A message read chunk by chunk: `frames` frames of it so far, announcing `announced`
-    /// payload bytes in all (counted against the message limit).
+    /// payload bytes in all (counted against the message limit; for a compressed message,
+    /// the bytes inflated so far).
     Chunked {
         kind: DataKind,
         frames: usize,
@@ -190,15 +192,15 @@ enum RecvState {
 pub struct Receiver {
     role: Role,
     max_frame_size: u64,
-    max_message_size: u64,
+    pub(super) max_message_size: u64,
     max_fragments: usize,
     initial_size: usize,
     /// Input bytes; `buf[pos..filled]` are received and not yet consumed.
-    buf: Vec<u8>,
-    pos: usize,
-    filled: usize,
+    pub(super) buf: Vec<u8>,
+    pub(super) pos: usize,
+    pub(super) filled: usize,
     /// Where we are in the stream of data messages (see [`Assembly`]).
-    at: Assembly,
+    pub(super) at: Assembly,
     /// Payload of a message read whole, unmasked: `message[..len]` of [`Assembly::Whole`].
     /// Bytes past that are scratch space that [`Receiver::read_buf`] lent for a direct read.
     pub(super) message: Vec<u8>,
@@ -210,8 +212,10 @@ pub struct Receiver {
     after_large: bool,
     /// What `next_message_ref` lends when a message did not come by the zero-copy path.
     stash: Option<Message>,
-    utf8: Utf8Validator,
+    pub(super) utf8: Utf8Validator,
     state: RecvState,
+    /// permessage-deflate, once negotiated (`compression.rs`).
+    pub(super) inflate: Option<Inflate>,
 }
 
 impl Receiver {
@@ -239,6 +243,7 @@ impl Receiver {
             stash: None,
             utf8: Utf8Validator::new(),
             state: RecvState::Open,
+            inflate: None,
         }
     }
 
@@ -340,7 +345,7 @@ impl Receiver {
                 len,
                 frame: Some(frame),
                 ..
-            } if self.filled == self.pos && self.state == RecvState::Open => {
+            } if self.filled == self.pos && self.state == RecvState::Open && !self.inflating() => {
                 Some((len, frame.remaining))
             }
             _ => None,
@@ -420,7 +425,9 @@ impl Receiver {
     /// assert!(rx.capacity() < 64 << 10);
     /// ```
     pub fn capacity(&self) -> usize {
-        self.buf.capacity() + self.message.capacity()
+        self.buf.capacity()
+            + self.message.capacity()
+            + self.inflate.as_ref().map_or(0, Inflate::memory)
     }
 
     /// Payload bytes of the data frame in progress that have not arrived yet (0 between
@@ -465,7 +472,7 @@ impl Receiver {
             ..
         } = self.at
         {
-            if frame.remaining >= DIRECT_MIN as u64 {
+            if frame.remaining >= DIRECT_MIN as u64 && !self.inflating() {
                 // What `read_buf` then lends from the message buffer itself. Asking for more
                 // would get the input buffer, and a copy.
                 let room = direct_room(self.message.capacity(), len, frame.remaining, DIRECT_MIN);
@@ -627,6 +634,9 @@ impl Receiver {
     }
 
     fn release(&mut self) {
+        if let Some(inflate) = &mut self.inflate {
+            inflate.release();
+        }
         self.stash = None;
         self.buf = Vec::new();
         self.pos = 0;
@@ -747,9 +757,11 @@ impl Receiver {
         Ok(self.stash.as_ref().map(Message::as_ref))
     }
 
-    /// The header at the front of the input, if whole, checked for the masking rule.
-    fn parse_header(&self) -> Result<Option<(FrameHeader, usize)>, ProtocolError> {
-        let Some((header, hlen)) = FrameHeader::parse(&self.buf[self.pos..self.filled])? else {
+    /// The header at the front of the input, if whole, checked for the masking rule (and
+    /// RSV1 for permessage-deflate, if negotiated).
+    pub(super) fn parse_header(&self) -> Result<Option<(FrameHeader, usize)>, ProtocolError> {
+        let input = &self.buf[self.pos..self.filled];
+        let Some((header, hlen)) = FrameHeader::parse_with(input, self.inflate.is_some())? else {
             return Ok(None);
         };
         match (self.role, header.mask.is_some()) {
@@ -761,7 +773,7 @@ impl Receiver {
 
     /// A control frame whose header is at the front of the input: waits for all of it (at
     /// most 125 bytes), then consumes, unmasks and decodes it.
-    fn take_control(
+    pub(super) fn take_control(
         &mut self,
         header: &FrameHeader,
         hlen: usize,
@@ -783,7 +795,7 @@ impl Receiver {
     /// Checks a data frame's header against the fragmentation rules and the limits, given
     /// where we are ([`Assembly`]): returns the kind of its message, how many frames of it
     /// there are with this one, and how many payload bytes came (or were announced) before.
-    fn check_data_header(
+    pub(super) fn check_data_header(
         &self,
         header: &FrameHeader,
     ) -> Result<(DataKind, usize, u64), ProtocolError> {
@@ -824,7 +836,10 @@ impl Receiver {
                 limit: self.max_fragments,
             });
         }
-        if so_far.saturating_add(len) > self.max_message_size {
+        // A compressed message is held to the limit as it is inflated (on what it decompresses
+        // to), not by the length of its compressed frames.
+        let compressed = header.rsv & RSV1 != 0 || self.inflating();
+        if !compressed && so_far.saturating_add(len) > self.max_message_size {
             return Err(ProtocolError::MessageTooLarge {
                 limit: self.max_message_size as usize,
             });
@@ -896,6 +911,9 @@ impl Receiver {
     }
 
     fn step_chunk(&mut self, buf: &mut [u8]) -> Result<Option<Chunk>, ProtocolError> {
+        if self.inflating() {
+            return self.step_chunk_compressed(buf);
+        }
         if let Assembly::Chunked {
             frame: Some(frame), ..
         } = self.at
@@ -925,9 +943,17 @@ impl Receiver {
             kind,
             frames,
             // Within the message limit (checked), so no overflow.
-            announced: so_far + len,
+            announced: if header.rsv & RSV1 != 0 {
+                0
+            } else {
+                so_far + len
+            },
             frame: Some(InFrame::new(&header)),
         };
+        if header.rsv & RSV1 != 0 {
+            self.begin_compressed();
+            return self.step_chunk_compressed(buf);
+        }
         Ok(Some(Chunk::FrameStart {
             opcode: header.opcode,
             fin: header.fin,
@@ -1010,6 +1036,7 @@ impl Receiver {
             self.at,
             Assembly::Chunked { frame: Some(f), .. } if f.remaining >= DIRECT_MIN as u64
         ) && self.buffered() == 0
+            && !self.inflating()
     }
 
     /// Decodes until a message is complete, more input is needed, or an error.
@@ -1024,7 +1051,9 @@ impl Receiver {
             {
                 let avail = self.filled - self.pos;
                 let n = clamp_to(avail, frame.remaining);
-                if n > 0 {
+                if n > 0 && self.inflating() {
+                    len = self.inflate_arrived(&mut frame, n, kind, len)?;
+                } else if n > 0 {
                     self.reserve_message(len, n, frame.remaining);
                     let chunk = &mut self.buf[self.pos..self.pos + n];
                     frame.arrived(chunk);
@@ -1049,6 +1078,9 @@ impl Receiver {
                     return Ok(None);
                 }
                 if frame.fin {
+                    if self.inflating() {
+                        self.inflate_finish(kind, frames, len)?;
+                    }
                     return self.finish_message().map(Some);
                 }
                 continue;
@@ -1065,7 +1097,9 @@ impl Receiver {
             let in_buffer = (self.filled - self.pos - hlen) as u64;
             self.after_large = payload_len >= DIRECT_MIN as u64;
 
-            if header.fin && frames == 1 && in_buffer >= payload_len {
+            if header.rsv & RSV1 != 0 {
+                self.begin_compressed();
+            } else if header.fin && frames == 1 && in_buffer >= payload_len {
                 // The common case: a whole single-frame message is in the buffer. Unmask in
                 // place and build the message with one copy.
                 let start = self.pos + hlen;

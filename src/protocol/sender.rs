@@ -5,11 +5,12 @@ use std::io::{self, ErrorKind, IoSlice};
 
 use crate::config::Config;
 use crate::error::{Error, ProtocolError, Result};
-use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
+use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, RSV1};
 use crate::mask::apply_mask;
 use crate::message::{CloseCode, CloseFrame, Message, MessageRef, Role};
 
 use super::close::encode_close;
+use super::compression::{compressed_bound, Deflate};
 use super::Chunk;
 
 /// Payloads from this size up are placed in the queue away from their source's page offset
@@ -60,6 +61,8 @@ pub struct Sender {
     own_failure: Option<ProtocolError>,
     /// The codes of the close frames sent and received (1005 for one without a code).
     close_codes: CloseCodes,
+    /// permessage-deflate, once negotiated (`compression.rs`).
+    pub(super) deflate: Option<Deflate>,
 }
 
 /// The codes of a connection's close frames: ours and the peer's, once sent or received (an
@@ -217,6 +220,7 @@ impl Sender {
             held: Vec::new(),
             own_failure: None,
             close_codes: CloseCodes::default(),
+            deflate: None,
         }
     }
 
@@ -448,6 +452,7 @@ impl Sender {
             || payload.len() > self.fragment_size
             || self.close_sent
             || self.frames.message_open()
+            || self.compresses(payload.len())
         {
             return None;
         }
@@ -736,20 +741,59 @@ impl Sender {
         self.check_room(frames.saturating_mul(MAX_HEADER_LEN).saturating_add(len))
     }
 
-    /// Queues a text (valid UTF-8: the caller's word) or binary message.
+    /// Queues a text (valid UTF-8: the caller's word) or binary message, compressed if
+    /// permessage-deflate applies to it.
     pub(crate) fn send_data(&mut self, opcode: OpCode, payload: &[u8]) -> Result<()> {
-        self.check_data_message(payload.len())?;
-        if payload.len() <= self.fragment_size {
-            self.write_frame(true, opcode, payload);
+        let compress = self.compresses(payload.len());
+        self.send_data_as(opcode, payload, compress)
+    }
+
+    /// [`Sender::send_data`], compressed or not as `compress` says.
+    pub(super) fn send_data_as(
+        &mut self,
+        opcode: OpCode,
+        payload: &[u8],
+        compress: bool,
+    ) -> Result<()> {
+        if !compress {
+            self.check_data_message(payload.len())?;
+            self.queue_frames(opcode, 0, payload);
             return Ok(());
         }
-        let mut chunks = payload.chunks(self.fragment_size).peekable();
-        let mut op = opcode;
-        while let Some(chunk) = chunks.next() {
-            self.write_frame(chunks.peek().is_none(), op, chunk);
-            op = OpCode::Continuation;
+        // Checked on a bound before compressing: once compressed, the message must go out,
+        // or the peer's inflater would miss history ours has.
+        self.check_data_message(compressed_bound(payload.len()))?;
+        let Some(deflate) = self.deflate.as_mut() else {
+            return Ok(());
+        };
+        let z = deflate.compress(payload);
+        self.queue_frames(opcode, RSV1, &z);
+        if let Some(deflate) = self.deflate.as_mut() {
+            deflate.give_back(z);
         }
         Ok(())
+    }
+
+    /// Queues a data message's payload as frames of at most `fragment_size` bytes, `rsv` on
+    /// the first.
+    fn queue_frames(&mut self, opcode: OpCode, rsv: u8, payload: &[u8]) {
+        if payload.len() <= self.fragment_size {
+            self.write_frame_rsv(true, opcode, rsv, payload);
+            return;
+        }
+        let mut chunks = payload.chunks(self.fragment_size).peekable();
+        let (mut op, mut rsv) = (opcode, rsv);
+        while let Some(chunk) = chunks.next() {
+            self.write_frame_rsv(chunks.peek().is_none(), op, rsv, chunk);
+            op = OpCode::Continuation;
+            rsv = 0;
+        }
+    }
+
+    /// True if a data message of `len` bytes is sent compressed (permessage-deflate
+    /// negotiated, and `len` at least the threshold).
+    pub(super) fn compresses(&self, len: usize) -> bool {
+        self.deflate.as_ref().is_some_and(|d| d.applies(len))
     }
 
     /// Queues one frame; returns where it starts in `out`. While a frame sent piece by piece
@@ -757,8 +801,15 @@ impl Sender {
     /// complete.
     #[inline]
     fn write_frame(&mut self, fin: bool, opcode: OpCode, payload: &[u8]) -> usize {
+        self.write_frame_rsv(fin, opcode, 0, payload)
+    }
+
+    /// [`Sender::write_frame`] with the RSV bits `rsv`.
+    #[inline]
+    fn write_frame_rsv(&mut self, fin: bool, opcode: OpCode, rsv: u8, payload: &[u8]) -> usize {
         let key = self.new_key();
-        let header = FrameHeader::new(fin, opcode, key, payload.len() as u64);
+        let mut header = FrameHeader::new(fin, opcode, key, payload.len() as u64);
+        header.rsv = rsv;
         if self.in_frame() {
             header.write_to(&mut self.held);
             append_masked(&mut self.held, payload, key, 0);
@@ -831,16 +882,18 @@ impl Sender {
             }
         }
         self.check_room(MAX_HEADER_LEN)?;
-        self.open_frame(opcode, fin, len);
+        self.open_frame(opcode, 0, fin, len);
         Ok(())
     }
 
-    /// Queues the header of a frame whose payload follows through `push_frame_data`; the
-    /// caller has made the checks.
-    fn open_frame(&mut self, opcode: OpCode, fin: bool, len: u64) {
+    /// Queues the header of a frame whose payload follows through `push_frame_data`, with the
+    /// RSV bits `rsv`; the caller has made the checks.
+    fn open_frame(&mut self, opcode: OpCode, rsv: u8, fin: bool, len: u64) {
         let key = self.new_key();
         self.compact();
-        FrameHeader::new(fin, opcode, key, len).write_to(&mut self.out);
+        let mut header = FrameHeader::new(fin, opcode, key, len);
+        header.rsv = rsv;
+        header.write_to(&mut self.out);
         self.frames = if len > 0 {
             let frame = OutFrame {
                 key,
@@ -910,19 +963,41 @@ impl Sender {
             self.send_data(opcode, payload)?;
             return write(self);
         }
-        self.check_data_message(payload.len())?;
+        // Compressed: compress whole (checked on a bound first), then frame and write the
+        // compressed bytes in pieces.
+        let compressed = match self.deflate.as_mut() {
+            Some(d) if d.applies(payload.len()) => {
+                self.check_data_message(compressed_bound(payload.len()))?;
+                let Some(d) = self.deflate.as_mut() else {
+                    return Ok(());
+                };
+                Some(d.compress(payload))
+            }
+            _ => {
+                self.check_data_message(payload.len())?;
+                None
+            }
+        };
+        let (payload, mut rsv) = match &compressed {
+            Some(z) => (&z[..], RSV1),
+            None => (payload, 0),
+        };
         let mut failed = None;
         let mut op = opcode;
         let mut frames = payload.chunks(self.fragment_size).peekable();
         while let Some(frame) = frames.next() {
-            self.open_frame(op, frames.peek().is_none(), frame.len() as u64);
+            self.open_frame(op, rsv, frames.peek().is_none(), frame.len() as u64);
             op = OpCode::Continuation;
+            rsv = 0;
             for part in frame.chunks(piece) {
                 self.push_frame_data(part);
                 if failed.is_none() {
                     failed = write(self).err();
                 }
             }
+        }
+        if let (Some(z), Some(d)) = (compressed, self.deflate.as_mut()) {
+            d.give_back(z);
         }
         match failed {
             None => Ok(()),

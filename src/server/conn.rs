@@ -279,7 +279,7 @@ fn handshake_with<S: Read + Write>(
             return Ok(None);
         }
     }
-    let outcome = handshake::server_handshake(&request, hooks.upgrade);
+    let outcome = handshake::server_handshake_with(&request, hooks.upgrade, &config.deflate);
     stream.write_all(&outcome.response.to_bytes())?;
     stream.flush()?;
     if !outcome.accepted {
@@ -288,6 +288,9 @@ fn handshake_with<S: Read + Write>(
         return Ok(None);
     }
     let mut ws = WebSocket::from_partially_read(stream, &leftover, Role::Server, config.clone());
+    if let Some(agreement) = outcome.deflate {
+        ws.set_deflate(agreement);
+    }
     ws.set_handshake_info(outcome.subprotocol, Some(request), None);
     if let Some(signal) = signal {
         ws.set_shutdown_signal(signal);

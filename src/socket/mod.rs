@@ -214,12 +214,71 @@ impl<S: Read + Write> WebSocket<S> {
         self.response = response;
     }
 
-    /// Applies a negotiated permessage-deflate agreement (from the handshake) to both
-    /// directions. Called once, before the first message.
-    #[allow(dead_code)] // called by the handshake wiring (issue #18)
-    pub(crate) fn set_deflate(&mut self, agreement: handshake::PerMessageDeflate) {
-        // Wired into the receiver and sender by the permessage-deflate work (issue #18).
-        let _ = agreement;
+    /// Applies a negotiated permessage-deflate agreement to both directions, as
+    /// [`Protocol::set_deflate`](crate::protocol::Protocol::set_deflate) does, with this
+    /// socket's [`Config::deflate`] level and threshold. The server and the client call it
+    /// after a handshake that negotiated the extension; call it yourself only for a stream
+    /// whose handshake you did elsewhere ([`WebSocket::from_raw`]), before the first message.
+    /// A split connection keeps it in both halves.
+    ///
+    /// ```
+    /// use ws6455::{socket::WebSocket, Config, PerMessageDeflate, Role};
+    /// let mut ws = WebSocket::from_raw(std::io::Cursor::new(Vec::new()), Role::Server, Config::default());
+    /// ws.set_deflate(PerMessageDeflate::default());
+    /// ws.send_text("Hello").unwrap();
+    /// // RFC 7692 §7.2.3.1: RSV1 set, "Hello" compressed.
+    /// assert_eq!(ws.get_ref().get_ref(), &[0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+    /// assert_eq!(ws.deflate(), Some(PerMessageDeflate::default()));
+    /// ```
+    pub fn set_deflate(&mut self, agreement: handshake::PerMessageDeflate) {
+        self.driver.rx.set_deflate(&agreement);
+        self.own.sender.set_deflate(&agreement, &self.config);
+    }
+
+    /// The permessage-deflate parameters in use, if the extension was negotiated.
+    ///
+    /// ```
+    /// use ws6455::{socket::WebSocket, Config, Role};
+    /// let ws = WebSocket::from_raw(std::io::Cursor::new(Vec::new()), Role::Client, Config::default());
+    /// assert_eq!(ws.deflate(), None);
+    /// ```
+    pub fn deflate(&self) -> Option<handshake::PerMessageDeflate> {
+        self.own.sender.deflate()
+    }
+
+    /// Bytes of memory the permessage-deflate state holds in both directions (0 without the
+    /// extension; allocated on first use, and freed after every message in a direction
+    /// without context takeover).
+    ///
+    /// ```
+    /// use ws6455::{socket::WebSocket, Config, PerMessageDeflate, Role};
+    /// let mut ws = WebSocket::from_raw(std::io::Cursor::new(Vec::new()), Role::Server, Config::default());
+    /// ws.set_deflate(PerMessageDeflate { server_no_context_takeover: true, ..Default::default() });
+    /// ws.send_text("forgotten after sending").unwrap();
+    /// assert_eq!(ws.deflate_memory(), 0);
+    /// ```
+    pub fn deflate_memory(&self) -> usize {
+        self.driver.rx.deflate_memory() + self.own.sender.deflate_memory()
+    }
+
+    /// Sends a message as [`WebSocket::send`] does, but never compressed, even with
+    /// permessage-deflate negotiated. Use it for a message that holds a secret next to text
+    /// an attacker may control: compressed sizes would leak the secret (CRIME, BREACH; RFC
+    /// 7692 §8). See [`Sender::send_uncompressed`]. The message goes through the queue (no
+    /// direct write of large messages).
+    ///
+    /// ```
+    /// use ws6455::{socket::WebSocket, Config, Message, PerMessageDeflate, Role};
+    /// let mut ws = WebSocket::from_raw(std::io::Cursor::new(Vec::new()), Role::Server, Config::default());
+    /// ws.set_deflate(PerMessageDeflate::default());
+    /// ws.send_uncompressed(Message::text("id=42")).unwrap();
+    /// assert_eq!(ws.get_ref().get_ref(), b"\x81\x05id=42");
+    /// ```
+    pub fn send_uncompressed(&mut self, msg: Message) -> Result<()> {
+        let (stream, sender) = (&mut self.stream, &mut self.own.sender);
+        write::check_room(stream, sender, self.config.max_write_buffer)?;
+        sender.send_uncompressed(&msg)?;
+        self.flush()
     }
 
     pub(crate) fn set_shutdown_signal(&mut self, signal: Arc<ShutdownSignal>) {

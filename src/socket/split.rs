@@ -365,6 +365,19 @@ impl WsReader {
             .read_chunk(&mut self.stream, &mut self.link, buf)
     }
 
+    /// The permessage-deflate parameters in use, if the extension was negotiated (as
+    /// [`WebSocket::deflate`]).
+    ///
+    /// ```no_run
+    /// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
+    /// let (reader, _writer) = ws.split()?;
+    /// println!("compression: {:?}", reader.deflate());
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn deflate(&self) -> Option<crate::PerMessageDeflate> {
+        self.driver.rx.deflate()
+    }
+
     /// The underlying stream (for socket options such as timeouts).
     ///
     /// ```no_run
@@ -397,6 +410,36 @@ impl WsWriter {
                 write::write_sender(&mut w.stream, &mut w.sender)
             }),
         }
+    }
+
+    /// Sends a message uncompressed even with permessage-deflate negotiated, and flushes it:
+    /// for a secret next to attacker-controlled text (CRIME, BREACH; RFC 7692 §8). See
+    /// [`WebSocket::send_uncompressed`].
+    ///
+    /// ```no_run
+    /// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
+    /// let (_reader, writer) = ws.split()?;
+    /// writer.send_uncompressed(ws6455::Message::text("token=..."))?;
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn send_uncompressed(&self, msg: Message) -> Result<()> {
+        self.shared.with(|w, sh| {
+            write::check_room(&mut w.stream, &mut w.sender, sh.max_write_buffer)?;
+            w.sender.send_uncompressed(&msg)?;
+            write::write_sender(&mut w.stream, &mut w.sender)
+        })
+    }
+
+    /// The permessage-deflate parameters in use, if the extension was negotiated.
+    ///
+    /// ```no_run
+    /// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
+    /// let (_reader, writer) = ws.split()?;
+    /// println!("compression: {:?}", writer.deflate());
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn deflate(&self) -> Option<crate::PerMessageDeflate> {
+        self.shared.with(|w, _| w.sender.deflate())
     }
 
     /// Queues a message without flushing; see [`WsWriter::flush`].

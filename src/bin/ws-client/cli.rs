@@ -15,6 +15,10 @@ pub struct Options {
     pub binary: bool,
     pub quiet: bool,
     pub timeout: Duration,
+    /// `--deflate on|off`: offer permessage-deflate (RFC 7692).
+    pub deflate: bool,
+    /// `--verbose`: diagnostics on stderr (the compression agreed at connect).
+    pub verbose: bool,
 }
 
 /// What the command line asks for.
@@ -70,6 +74,11 @@ OPTIONS:
     --timeout SECS            Limit for connecting plus the handshake, for the
                               server's answer to our close, and, with piped
                               input, for each reply (see below) [default: 10]
+    --deflate on|off          Offer permessage-deflate (RFC 7692) compression:
+                              `permessage-deflate; client_max_window_bits`,
+                              used when the server accepts [default: on]
+    --verbose                 Print diagnostics on stderr: the compression
+                              agreed at connect (`ws-client: compression: ...`)
     -h, --help                Print this help and exit
     -V, --version             Print the version and exit
 
@@ -160,6 +169,8 @@ where
         binary: false,
         quiet: false,
         timeout: DEFAULT_TIMEOUT,
+        deflate: true,
+        verbose: false,
     };
     let mut args = args.into_iter();
     let mut only_positional = false;
@@ -179,7 +190,10 @@ where
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
             _ => (arg.clone(), None),
         };
-        let takes_value = matches!(flag.as_str(), "--header" | "--subprotocol" | "--timeout");
+        let takes_value = matches!(
+            flag.as_str(),
+            "--header" | "--subprotocol" | "--timeout" | "--deflate"
+        );
         let value = if takes_value {
             match inline {
                 Some(v) => v,
@@ -199,6 +213,18 @@ where
             "-V" | "--version" => return Ok(Command::Version),
             "--binary" => o.binary = true,
             "--quiet" | "-q" => o.quiet = true,
+            "--verbose" | "-v" => o.verbose = true,
+            "--deflate" => {
+                o.deflate = match value.as_str() {
+                    "on" => true,
+                    "off" => false,
+                    _ => {
+                        return err(format!(
+                            "invalid value '{value}' for --deflate: expected on or off"
+                        ))
+                    }
+                }
+            }
             "--header" | "-H" => o.headers.push(parse_header(&value)?),
             "--subprotocol" => {
                 let p = value.trim();
@@ -267,6 +293,11 @@ mod tests {
         };
         assert!(!o.binary && !o.quiet && o.headers.is_empty());
         assert_eq!(o.timeout, DEFAULT_TIMEOUT);
+        assert!(o.deflate && !o.verbose);
+        let Ok(Command::Run(o)) = run(&["--deflate=off", "--verbose", "ws://h"]) else {
+            panic!()
+        };
+        assert!(!o.deflate && o.verbose);
     }
 
     #[test]
@@ -285,6 +316,8 @@ mod tests {
             &["ws://a", "--timeout", "0"],
             &["ws://a", "--timeout", "x"],
             &["ws://a", "--binary=1"],
+            &["ws://a", "--deflate", "maybe"],
+            &["ws://a", "--deflate"],
         ] {
             assert!(run(bad).is_err(), "{bad:?}");
         }
@@ -298,6 +331,8 @@ mod tests {
             "--binary",
             "--quiet",
             "--timeout",
+            "--deflate",
+            "--verbose",
             "--help",
         ] {
             assert!(HELP.contains(f), "{f}");

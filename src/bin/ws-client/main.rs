@@ -23,7 +23,7 @@ use std::time::Duration;
 use ws6455::client::ClientBuilder;
 use ws6455::handshake::HandshakeError;
 use ws6455::socket::WsWriter;
-use ws6455::{CloseCode, CloseFrame, Config, Error, Message};
+use ws6455::{CloseCode, CloseFrame, Config, DeflateConfig, Error, Message};
 
 use cli::{Command, Options};
 use console::{Console, Mode};
@@ -122,7 +122,12 @@ fn main() {
     let config = Config::default()
         .connect_timeout(Some(opts.timeout))
         .handshake_timeout(Some(opts.timeout))
-        .close_timeout(Some(opts.timeout));
+        .close_timeout(Some(opts.timeout))
+        .deflate(if opts.deflate {
+            DeflateConfig::default()
+        } else {
+            DeflateConfig::off()
+        });
     let mut builder = ClientBuilder::new(opts.url.as_str()).config(config);
     for (k, v) in &opts.headers {
         builder = builder.header(k.as_str(), v.as_str());
@@ -130,11 +135,20 @@ fn main() {
     for p in &opts.subprotocols {
         builder = builder.subprotocol(p.as_str());
     }
-    let (ws, _response) = match builder.connect() {
+    let (ws, response) = match builder.connect() {
         Ok(pair) => pair,
         Err(e) => fail(&describe_connect_error(&opts.url, opts.timeout, &e), 1),
     };
     console.status("Connected to server ...");
+    if opts.verbose {
+        // The answer was checked against our offer: it is what both sides apply.
+        let agreed = match response.get_header("sec-websocket-extensions") {
+            Some(v) if !v.trim().is_empty() => v.trim().to_string(),
+            _ if opts.deflate => "none (the server declined)".to_string(),
+            _ => "none (not offered: --deflate off)".to_string(),
+        };
+        eprintln!("ws-client: compression: {agreed}");
+    }
     if !opts.subprotocols.is_empty() && !opts.quiet {
         eprintln!(
             "ws-client: subprotocol: {}",

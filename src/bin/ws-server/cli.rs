@@ -61,6 +61,8 @@ pub struct Options {
     /// `--handshake-timeout`: one deadline for a client's whole opening handshake.
     pub handshake_timeout: Option<Duration>,
     pub room_queue: usize,
+    /// `--deflate on|off`: negotiate permessage-deflate (RFC 7692) when a client offers it.
+    pub deflate: bool,
     pub verbosity: Verbosity,
 }
 
@@ -80,6 +82,7 @@ impl Default for Options {
             ping_timeout: ws6455::Config::default().ping_timeout,
             handshake_timeout: Some(Duration::from_secs(10)),
             room_queue: DEFAULT_ROOM_QUEUE,
+            deflate: true,
             verbosity: Verbosity::Normal,
         }
     }
@@ -169,8 +172,13 @@ OPTIONS:
                               (0 = no limit) [default: 10]
     --room-queue N            Room app: messages queued for one client before
                               it is closed with 1008 as too slow [default: 256]
+    --deflate on|off          Compress messages with permessage-deflate (RFC 7692)
+                              when the client offers it (every browser does):
+                              12-bit windows both ways, so an idle connection
+                              keeps about 42 KiB of codec state [default: on]
     --verbose                 Also log diagnostics (rejected upgrades, close
-                              codes, subprotocols) and echo traffic
+                              codes, subprotocols, the compression agreed per
+                              connection) and echo traffic
     --quiet                   Log nothing but the `Listening on` line and errors
     -h, --help                Print this help and exit
     -V, --version             Print the version and exit
@@ -282,6 +290,16 @@ fn parse_count(flag: &str, v: &str) -> Result<usize, UsageError> {
     }
 }
 
+fn parse_on_off(flag: &str, v: &str) -> Result<bool, UsageError> {
+    match v {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => err(format!(
+            "invalid value '{v}' for {flag}: expected on or off"
+        )),
+    }
+}
+
 fn parse_secs(flag: &str, v: &str) -> Result<Option<Duration>, UsageError> {
     match v.parse::<f64>() {
         Ok(0.0) => Ok(None),
@@ -322,6 +340,7 @@ where
                 | "--ping-timeout"
                 | "--handshake-timeout"
                 | "--room-queue"
+                | "--deflate"
         );
         let value = if takes_value {
             match inline {
@@ -401,6 +420,7 @@ where
             "--ping-timeout" => o.ping_timeout = parse_secs(&flag, &value)?,
             "--handshake-timeout" => o.handshake_timeout = parse_secs(&flag, &value)?,
             "--room-queue" => o.room_queue = parse_count(&flag, &value)?,
+            "--deflate" => o.deflate = parse_on_off(&flag, &value)?,
             other if other.starts_with('-') => {
                 return err(format!("unknown option '{other}'"));
             }
@@ -451,6 +471,9 @@ mod tests {
         assert_eq!(o.app, App::Chat);
         assert_eq!(o.auth_key, None);
         assert_eq!(o.verbosity, Verbosity::Normal);
+        assert!(o.deflate);
+        assert!(!opts(&["--deflate=off"]).deflate);
+        assert!(opts(&["--deflate", "on"]).deflate);
     }
 
     #[test]
@@ -509,6 +532,7 @@ mod tests {
             "--max-connections",
             "--idle-timeout",
             "--room-queue",
+            "--deflate",
             "--verbose",
             "--quiet",
             "--help",
@@ -533,6 +557,8 @@ mod tests {
             &["--idle-timeout", "soon"],
             &["--idle-timeout", "-3"],
             &["--auth-key", ""],
+            &["--deflate", "yes"],
+            &["--deflate"],
             &["--verbose", "--quiet"],
             &["--quiet=yes"],
             &["--app", "echo", "--replies", "r.txt"],

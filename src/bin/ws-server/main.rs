@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use ws6455::handshake::{Accept, Decision, Request, Response};
 use ws6455::server::{Server, ShutdownHandle};
-use ws6455::Config;
+use ws6455::{Config, DeflateConfig};
 
 use cli::{App, Command, Options};
 
@@ -100,7 +100,8 @@ fn main() {
         .idle_timeout(opts.idle_timeout)
         .ping_interval(opts.ping_interval)
         .ping_timeout(opts.ping_timeout)
-        .handshake_timeout(opts.handshake_timeout);
+        .handshake_timeout(opts.handshake_timeout)
+        .deflate(deflate_settings(&opts));
 
     let server = match Server::bind_with_config(opts.listen.as_str(), config) {
         Ok(s) => s,
@@ -160,6 +161,12 @@ fn main() {
     let app_state = shared.clone();
     let result = server.serve(move |ws| {
         let id = app_state.conn_id(ws.request());
+        if log::verbose() {
+            log::debug(&format!(
+                "[{id}] compression: {}",
+                compression(&app_state.opts, ws.request())
+            ));
+        }
         match app_state.opts.app {
             App::Chat => apps::chat(ws, id, &app_state),
             App::Echo => apps::echo(ws, id, &app_state),
@@ -175,6 +182,30 @@ fn main() {
             log::error(&format!("server failed: {e}"));
             exit(1);
         }
+    }
+}
+
+/// The server's permessage-deflate settings: the library's defaults, or off.
+fn deflate_settings(opts: &Options) -> DeflateConfig {
+    if opts.deflate {
+        DeflateConfig::default()
+    } else {
+        DeflateConfig::off()
+    }
+}
+
+/// The compression agreed on a connection, for the verbose log: the answer the server sent
+/// (the same pure choice the handshake made from the client's offer), or why there is none.
+fn compression(opts: &Options, req: Option<&Request>) -> String {
+    let Some(req) = req else {
+        return "unknown".into();
+    };
+    let offers = req.header_all("sec-websocket-extensions");
+    match ws6455::handshake::negotiate_deflate(offers, &deflate_settings(opts)) {
+        Some((_, answer)) => answer,
+        None if !opts.deflate => "none (--deflate off)".into(),
+        None if req.header("sec-websocket-extensions").is_none() => "none (not offered)".into(),
+        None => "none (no acceptable permessage-deflate offer)".into(),
     }
 }
 
