@@ -508,12 +508,14 @@ fn misuse_cases() -> Vec<Case> {
         }),
         accepted(
             "pmd.4.4",
-            "a compressed message whose first frame lacks RSV1 but a later one has it",
+            "a compressed binary message whose first frame lacks RSV1 but its continuation has it",
             OFFER,
             move |f| {
                 warm(f);
-                let z = f.tx.as_mut().map(|t| t.compress(&json_text(3, 2000)));
-                f.send_raw(TEXT, &z.unwrap_or_default(), 2, 0, Some((1, 4)));
+                // Binary: as an uncompressed message its first frame is valid whatever its
+                // bytes (a text one could rightly fail on UTF-8 first).
+                let z = f.tx.as_mut().map(|t| t.compress(&binary_data(3, 2000)));
+                f.send_raw(BINARY, &z.unwrap_or_default(), 2, 0, Some((1, 4)));
                 f.script.fail(1002);
             },
         ),
