@@ -105,7 +105,7 @@ OPTIONS:
     --jobs N                  Server mode: cases run in parallel [default: 4]
     --max-message-size BYTES  The peer's message size limit, suffixes K, M, G
                               [default: 64M]; limit.1 sends messages over it and
-                              expects 1009
+                              expects 1009, pmd.5.2 a compression bomb past it
     --pause MS                Fail-fast window: how long the tester stops in the
                               middle of an invalid message [default: 1000]
     --listen ADDR             Client mode: address to listen on
