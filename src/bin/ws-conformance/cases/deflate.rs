@@ -755,3 +755,67 @@ fn client_refusals() -> Vec<Case> {
 fn accept_any(o: Option<&Params>) -> String {
     o.map_or_else(|| pmd::NAME.to_string(), |o| base(o).header())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::{Ctx, Step};
+
+    #[test]
+    fn every_exchange_builds_in_both_roles_with_and_without_compression() {
+        for client in [false, true] {
+            let ctx = Ctx {
+                client,
+                max_message_size: 1 << 20,
+                pause: std::time::Duration::from_millis(10),
+            };
+            for c in cases() {
+                let Body::Deflate(d) = &c.body else {
+                    panic!("{} is not a deflate case", c.id)
+                };
+                for tx in [Some(Tx::new((9, true))), None] {
+                    let mut script = Script::new(ctx);
+                    let mut flow = Flow {
+                        script: &mut script,
+                        tx,
+                        skip: None,
+                    };
+                    (d.exchange)(&mut flow);
+                    let refusal = matches!(d.answer, Answer::Bad(_));
+                    assert_eq!(script.steps.is_empty(), refusal, "{}", c.id);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn split_messages_carry_rsv1_on_the_first_frame_only() {
+        let ctx = Ctx {
+            client: true,
+            max_message_size: 1 << 20,
+            pause: std::time::Duration::from_millis(10),
+        };
+        let mut script = Script::new(ctx);
+        let mut flow = Flow {
+            script: &mut script,
+            tx: Some(Tx::new((15, false))),
+            skip: None,
+        };
+        flow.echo(TEXT, json_text(0, 4096), 16, true);
+        assert_eq!(script.steps.len(), 16);
+        for (i, step) in script.steps.iter().enumerate() {
+            let Step::Write { bytes, .. } = step else {
+                panic!()
+            };
+            let rsv1 = bytes[0] & 0x40 != 0;
+            let fin = bytes[0] & 0x80 != 0;
+            let opcode = bytes[0] & 0x0f;
+            assert_eq!(rsv1, i == 0, "frame {i}");
+            assert_eq!(fin, i == 15, "frame {i}");
+            assert_eq!(opcode, if i == 0 { TEXT } else { CONTINUATION });
+        }
+        assert_eq!(json_text(3, 777).len(), 777);
+        assert!(std::str::from_utf8(&json_text(3, 777)).is_ok());
+        assert_eq!(binary_data(3, 777).len(), 777);
+    }
+}
