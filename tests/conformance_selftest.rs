@@ -524,6 +524,11 @@ fn version_refusals_are_graded_by_section_4_2_2() {
 /// tester compressed: right when the agreement is symmetric, wrong when `extensions` claims a
 /// smaller window or no context takeover for the server.
 fn reflecting_server(extensions: &'static str) -> SocketAddr {
+    deflate_server(extensions, false)
+}
+
+/// [`reflecting_server`], or with `silent` one that reads everything and never answers.
+fn deflate_server(extensions: &'static str, silent: bool) -> SocketAddr {
     use std::io::Write;
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -569,7 +574,11 @@ fn reflecting_server(extensions: &'static str) -> SocketAddr {
                 if s.write_all(response.as_bytes()).is_err() {
                     return;
                 }
-                reflect_frames(&mut s, false);
+                if silent {
+                    let _ = std::io::copy(&mut s, &mut std::io::sink());
+                } else {
+                    reflect_frames(&mut s, false);
+                }
             });
         }
     });
@@ -769,4 +778,24 @@ fn a_peer_without_deflate_is_informational_not_failed() {
     assert_eq!(run.verdict("pmd.3.1"), "INFORMATIONAL", "{}", run.summary);
     assert_eq!(run.verdict("pmd.2.1"), "OK", "{}", run.summary);
     assert!(run.cases[0].json.contains("not supported"));
+}
+
+#[test]
+fn deflate_peer_swallowing_a_bomb_without_reacting_fails() {
+    // Unlike a header announcing data (limit.1), the bomb is sent whole: silence is no answer.
+    let addr = deflate_server("permessage-deflate", true);
+    let run = conformance_support::run_server_mode(
+        &format!("ws://{addr}/"),
+        &[
+            "--cases",
+            "pmd.5.2",
+            "--timeout",
+            "2",
+            "--max-message-size",
+            "1M",
+        ],
+    );
+    let c = &run.cases[0];
+    assert_eq!(c.verdict, "FAILED", "{}", c.json);
+    assert!(c.json.contains("whole message"), "{}", c.json);
 }

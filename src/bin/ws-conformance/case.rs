@@ -179,6 +179,9 @@ pub struct Expect {
     /// With [`Ending::Fail`]: other close codes that are as right as the first (a rule that
     /// names no code, e.g. corrupt DEFLATE data: RFC 7692 §6.2 says only "Fail").
     pub also_codes: Vec<u16>,
+    /// With [`Ending::Limit`]: the whole message was sent (a bomb), so waiting is no excuse:
+    /// no reaction is FAILED, and answering the tester's close without a word NON-STRICT.
+    pub fully_sent: bool,
 }
 
 impl Expect {
@@ -254,6 +257,7 @@ impl Script {
                 replies_optional: false,
                 may_hit_limit: false,
                 also_codes: Vec::new(),
+                fully_sent: false,
             },
         }
     }

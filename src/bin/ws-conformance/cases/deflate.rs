@@ -638,6 +638,7 @@ fn bomb_cases() -> Vec<Case> {
                 let len = f.script.ctx().max_message_size as usize + 1;
                 f.send_raw(BINARY, &pmd::zeros(len), 16, 4, None);
                 f.script.limit(1009);
+                f.script.expect.fully_sent = true;
             },
         ),
         accepted(
