@@ -7,8 +7,9 @@
 #   scripts/bench-servers.sh --quick    # short variant for CI (about 1-2 minutes once built)
 #
 # Options: --quick, --rounds N, --secs S, --only LIST (comma-separated server names:
-# ours,tungstenite,fastwebsockets,raw), --example (use examples/echo_server for ours),
-# --no-build (use the binaries already built).
+# ours,tungstenite,fastwebsockets,raw, and base: a ws-server built before a change, at
+# $BASE_BIN, for a same-run A/B), --example (use examples/echo_server for ours),
+# --no-build (use the binaries already built), --cases REGEX (only the cases matching it).
 # Environment: CARGO_TARGET_DIR is honoured; results also go to $OUT (default
 # target/bench-servers/results.txt, one RESULT line per run).
 #
@@ -25,6 +26,7 @@ SECS=""
 ONLY="ours,tungstenite,fastwebsockets,raw"
 FORCE_EXAMPLE=0
 NO_BUILD=0
+CASES_RE=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1 ;;
@@ -33,7 +35,8 @@ while [ $# -gt 0 ]; do
         --only) ONLY="$2"; shift ;;
         --example) FORCE_EXAMPLE=1 ;;
         --no-build) NO_BUILD=1 ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        --cases) CASES_RE="$2"; shift ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -78,6 +81,7 @@ server_cmd() {
         tungstenite) echo "$PEERS/tungstenite_echo --listen 127.0.0.1:0" ;;
         fastwebsockets) echo "$PEERS/fastwebsockets_echo --listen 127.0.0.1:0" ;;
         raw) echo "$PEERS/raw_echo --listen 127.0.0.1:0" ;;
+        base) echo "${BASE_BIN:?set BASE_BIN to the ws-server to compare with} --app echo --listen 127.0.0.1:0 --quiet --max-connections 20000" ;;
     esac
 }
 
@@ -170,6 +174,7 @@ echo "   whatever else is running: load average $(cut -d' ' -f1-3 /proc/loadavg)
 echo "   numbers are noisy, the same-run ratios are the figures to read."
 echo "== ours: ${OURS_BIN:-examples/echo_server}; rounds: $ROUNDS; seconds per run: $SECS"
 for c in "${CASES[@]}"; do
+    if [ -n "$CASES_RE" ] && ! [[ "$c" =~ $CASES_RE ]]; then continue; fi
     echo "== $c"
     secs="$SECS"
     case "$c" in *idle*) secs=60 ;; esac

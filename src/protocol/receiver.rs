@@ -18,6 +18,18 @@ pub(super) const GROW_MIN: usize = 16 << 10;
 
 /// [`Receiver::shrink`] leaves input buffers up to this size alone.
 const SHRINK_ABOVE: usize = 64 << 10;
+/// What a read asks for while the connection is busy (the last read brought at least
+/// `config.read_buffer_size` bytes, so more is probably waiting): every complete frame in it
+/// is then decoded before the next system call. With 4 KiB reads, a stream of 1 KiB echoes
+/// took one `recvfrom` and one `sendto` per ~4 messages.
+const BATCH_READ: usize = 64 << 10;
+/// The input buffer a busy connection reads into: a batch read, and what may be left of a
+/// header or a control frame before it. [`Receiver::shrink`] keeps it while the connection is
+/// busy and gives it back once a read brings little.
+const BATCH_BUF: usize = BATCH_READ + 1024;
+/// How many reads in a row must bring less than `read_buffer_size` before a busy connection
+/// goes back to small reads (and its batch buffer can be given back).
+const BUSY_READS: u8 = 8;
 
 /// [`Receiver::read_buf`] lends the message buffer itself when at least this much payload of
 /// the current frame is still to come and nothing else is buffered...
@@ -210,6 +222,13 @@ pub struct Receiver {
     /// frames, asks for little, so the next large payload lands in the message buffer instead
     /// of being read into the input buffer and copied. Only a hint for read sizes.
     after_large: bool,
+    /// Reads left in batch mode: a read into the input buffer that brings at least
+    /// `initial_size` bytes (more is probably waiting) sets [`BUSY_READS`], each smaller one
+    /// counts down. While not 0 reads ask for [`BATCH_READ`] and [`Receiver::shrink`] keeps
+    /// the batch buffer: a busy stream has some short reads, and shrinking and growing again
+    /// (zero-filling 64 KiB) on each cost more than the reads saved. Only a hint for read
+    /// sizes and for `shrink`.
+    busy: u8,
     /// What `next_message_ref` lends when a message did not come by the zero-copy path.
     stash: Option<Message>,
     pub(super) utf8: Utf8Validator,
@@ -233,13 +252,15 @@ impl Receiver {
             max_message_size: config.max_message_size as u64,
             max_fragments: config.max_fragments,
             initial_size: config.read_buffer_size,
-            buf: vec![0; config.read_buffer_size],
+            // Allocated by the first read: a connection costs nothing until bytes come.
+            buf: Vec::new(),
             pos: 0,
             filled: 0,
             at: Assembly::Idle,
             message: Vec::new(),
             lent: Lent::Input,
             after_large: false,
+            busy: 0,
             stash: None,
             utf8: Utf8Validator::new(),
             state: RecvState::Open,
@@ -329,7 +350,13 @@ impl Receiver {
             }
             let need = self.filled.saturating_add(min);
             if self.buf.len() < need {
-                let grown = need.max(self.buf.len().saturating_mul(2));
+                // A batch read gets the batch buffer, once; anything else doubles.
+                let grown = if min >= BATCH_READ {
+                    need.max(BATCH_BUF)
+                } else {
+                    need.max(self.buf.len().saturating_mul(2))
+                }
+                .max(self.initial_size);
                 self.buf.resize(grown, 0);
             }
         }
@@ -366,6 +393,11 @@ impl Receiver {
             self.commit_direct(n);
             return;
         }
+        self.busy = if n >= self.initial_size {
+            BUSY_READS
+        } else {
+            self.busy.saturating_sub(1)
+        };
         self.filled = self.filled.saturating_add(n).min(self.buf.len());
         if self.state != RecvState::Open {
             self.pos = 0;
@@ -451,7 +483,11 @@ impl Receiver {
     /// can take without growing past twice what has arrived (up to 1 MiB), so it arrives in
     /// few big reads (each about doubling the last); between frames after a large one, just
     /// enough for the next header and a little payload, so that a following large payload is
-    /// read straight into the message instead of being copied; otherwise `configured`.
+    /// read straight into the message instead of being copied; after a read that brought
+    /// at least `config.read_buffer_size` bytes (more is probably waiting, until 8 reads in a
+    /// row bring less), 64 KiB, so that every frame that arrived is decoded before the next
+    /// system call; otherwise
+    /// `configured`.
     ///
     /// ```
     /// use ws6455::{protocol::Receiver, Config, Role};
@@ -481,6 +517,9 @@ impl Receiver {
         }
         if self.after_large {
             return HEADER_READ;
+        }
+        if self.busy > 0 {
+            return BATCH_READ.max(configured);
         }
         configured.max(1024)
     }
@@ -604,7 +643,8 @@ impl Receiver {
     }
 
     /// Gives back memory when idle: an input buffer that grew big (past 64 KiB and four times
-    /// `config.read_buffer_size`) returns to `config.read_buffer_size` if what it holds fits,
+    /// `config.read_buffer_size`; the 65 KiB of batch reads count as big once 8 reads in a row
+    /// brought less than `read_buffer_size`) returns to `config.read_buffer_size` if what it holds fits,
     /// and an empty message buffer (and a message `next_message_ref` lent) is freed. Cheap
     /// enough to call after every message: a buffer that only grew a little is kept, so reads
     /// do not alternate between growing and shrinking.
@@ -618,7 +658,10 @@ impl Receiver {
     /// ```
     pub fn shrink(&mut self) {
         let held = self.filled - self.pos;
-        let big = self.initial_size.saturating_mul(4).max(SHRINK_ABOVE);
+        let mut big = self.initial_size.saturating_mul(4).max(SHRINK_ABOVE);
+        if self.busy > 0 {
+            big = big.max(BATCH_BUF);
+        }
         if self.buf.len() > big && held <= self.initial_size {
             let mut fresh = vec![0; self.initial_size];
             fresh[..held].copy_from_slice(&self.buf[self.pos..self.filled]);

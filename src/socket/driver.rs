@@ -81,15 +81,19 @@ impl<S: Read> Driver<S> {
     pub(super) fn read<L: Link<S>>(&mut self, stream: &mut S, link: &mut L) -> Result<Message> {
         loop {
             let got = self.rx.next_message();
-            if let Some(r) = Reaction::to_message(&got) {
-                if let Err(e) = link.react(stream, r) {
-                    return Err(self.fail(stream, link, e));
+            let reacted = match Reaction::to_message(&got) {
+                Some(r) => {
+                    if let Err(e) = link.react(stream, r) {
+                        return Err(self.fail(stream, link, e));
+                    }
+                    true
                 }
-            }
+                None => false,
+            };
             match got {
                 Ok(Some(msg)) if self.eof.draining() && !msg.is_close() => continue,
                 Ok(Some(msg)) => {
-                    self.delivered(stream, link)?;
+                    self.delivered(stream, link, reacted)?;
                     return Ok(msg);
                 }
                 Ok(None) => {}
@@ -119,19 +123,28 @@ impl<S: Read> Driver<S> {
         }
         loop {
             let got = self.rx.next_chunk(buf);
-            if let Some(r) = Reaction::to_chunk(&got) {
-                if let Err(e) = link.react(stream, r) {
-                    return Err(self.fail(stream, link, e));
+            let reacted = match Reaction::to_chunk(&got) {
+                Some(r) => {
+                    if let Err(e) = link.react(stream, r) {
+                        return Err(self.fail(stream, link, e));
+                    }
+                    true
                 }
-            }
+                None => false,
+            };
             match got {
                 Ok(Some(chunk)) if self.eof.draining() && !is_close(&chunk) => continue,
                 Ok(Some(chunk)) => {
+                    // Only a piece that ends short of its frame's end may grow (a small
+                    // frame, the common case, skips the call and its moves of the chunk).
                     let chunk = match chunk {
-                        data @ Chunk::Data { .. } => self.extend_chunk(stream, link, buf, data)?,
+                        data @ Chunk::Data {
+                            end_of_frame: false,
+                            ..
+                        } => self.extend_chunk(stream, link, buf, data)?,
                         other => other,
                     };
-                    self.delivered(stream, link)?;
+                    self.delivered(stream, link, reacted)?;
                     return Ok(chunk);
                 }
                 Ok(None) => {}
@@ -149,7 +162,7 @@ impl<S: Read> Driver<S> {
             // Payload of a large frame: read it straight into the caller's buffer.
             let want = self.rx.frame_remaining().min(buf.len() as u64) as usize;
             if let Some(chunk) = self.read_payload(stream, link, &mut buf[..want])? {
-                self.delivered(stream, link)?;
+                self.delivered(stream, link, false)?;
                 return Ok(chunk);
             }
         }
@@ -227,8 +240,9 @@ impl<S: Read> Driver<S> {
         }
     }
 
-    /// Housekeeping after handing something read to the caller.
-    fn delivered<L: Link<S>>(&mut self, stream: &mut S, link: &mut L) -> Result<()> {
+    /// Housekeeping after handing something read to the caller; `reacted`: what it is called
+    /// for a reply of the library's own (a pong, the close echo).
+    fn delivered<L: Link<S>>(&mut self, stream: &mut S, link: &mut L, reacted: bool) -> Result<()> {
         // A close echo queued just now starts the close deadline.
         self.timers.close_queued(link.close_queued());
         if self.rx.buffered() == 0 {
@@ -236,11 +250,15 @@ impl<S: Read> Driver<S> {
         }
         if self.is_done(link) {
             self.end(stream, link);
-        } else if link.has_pending() && self.rx.buffered() == 0 && !link.in_frame() {
-            // A reply is queued and no more input is waiting: send it now; on WouldBlock it
-            // stays queued for the next call. (Not while a frame we send piece by piece is
-            // open: what is queued is that frame's start, which goes out with its next piece,
-            // and replies are held behind it anyway.)
+        } else if reacted && link.has_pending() && self.rx.buffered() == 0 && !link.in_frame() {
+            // A pong (or other reply of ours) is queued and no more input is waiting: send it
+            // now, with whatever the application queued before, even if the application
+            // takes its time before the next read; on WouldBlock it stays queued for the
+            // next call. (Not while a frame we send piece by piece is open: what is queued is
+            // that frame's start, which goes out with its next piece, and replies are held
+            // behind it anyway.) The application's own replies wait for its next read, or
+            // its flush: so every reply to what one read brought goes out in one write,
+            // the reply to the last message of the batch included.
             link.flush_best_effort(stream)?;
         }
         Ok(())

@@ -574,6 +574,23 @@ impl<S: Read + Write> WebSocket<S> {
 
     /// Writes everything queued and flushes the stream.
     ///
+    /// When queued bytes go out without it:
+    /// - [`WebSocket::read`] and [`WebSocket::read_chunk`] write the queue before they wait
+    ///   for input. A read takes in as much as has arrived (up to 64 KiB while the
+    ///   connection is busy) and the calls after it return what that brought without
+    ///   touching the stream, so replies queued with [`WebSocket::write`] (or forwarded with
+    ///   [`WebSocket::write_frame_start`] and [`WebSocket::write_chunk`]) to every message of
+    ///   one read go out together, in one write, when the application next reads.
+    /// - The library's own replies (a pong, the close echo) go out when the read that brought
+    ///   what called for them returns, if nothing more is buffered (with what was queued
+    ///   before them).
+    /// - A queue at [`Config::max_write_buffer`] is written before more is queued; on the
+    ///   server side a message of 64 KiB or more, or a piece of 16 KiB or more sent frame by
+    ///   frame, is written at once after what is queued.
+    /// - [`WebSocket::send`], `send_text`, `send_binary`, `ping`, `pong` and `close` flush.
+    ///
+    /// So call `flush` after `write` when a reply must go out now and no read follows soon.
+    ///
     /// ```
     /// use ws6455::{socket::WebSocket, Config, Role};
     /// let mut ws = WebSocket::from_raw(std::io::Cursor::new(Vec::new()), Role::Server, Config::default());

@@ -461,6 +461,13 @@ impl WsWriter {
 
     /// Writes everything queued.
     ///
+    /// What [`WsWriter::write`] queues goes out only here, in a `send*`, `ping`, `pong` or
+    /// `close` (which flush), when the queue reaches [`crate::Config::max_write_buffer`]
+    /// (written before more is queued), or along with a reply of the library's own (a pong,
+    /// the close echo) that the reader hands over: the reader never flushes the
+    /// application's messages. Queue a batch with `write` and `flush` once, and the batch
+    /// goes out in one write.
+    ///
     /// ```no_run
     /// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
     /// let (_reader, writer) = ws.split()?;

@@ -1,0 +1,152 @@
+//! Batched reads and writes, counted over real sockets: a burst of small frames is read in a
+//! few system calls (not one per read-buffer's worth), and the replies to what one read brought
+//! go out in one write, whole-message reads and frame-by-frame forwarding alike.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::Duration;
+
+use ws6455::protocol::Chunk;
+use ws6455::socket::WebSocket;
+use ws6455::{Config, Message, Role};
+
+const WAIT: Duration = Duration::from_secs(30);
+/// Frames in the burst, and their payload size: 33 KiB in all, well within what loopback
+/// buffers before anyone reads.
+const FRAMES: usize = 32;
+const SIZE: usize = 1024;
+
+/// A TCP stream that counts the read and write calls made on it.
+struct Counted {
+    stream: TcpStream,
+    reads: Arc<AtomicUsize>,
+    writes: Arc<AtomicUsize>,
+}
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.stream.read(buf)
+    }
+}
+
+impl Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.stream.write(buf)
+    }
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.stream.write_vectored(bufs)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.stream.flush()
+    }
+}
+
+/// A masked binary frame (key 0, so the payload is as given).
+fn masked_frame(payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![0x82, 0x80 | 126];
+    f.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    f.extend_from_slice(&[0, 0, 0, 0]);
+    f.extend_from_slice(payload);
+    f
+}
+
+/// What the server side counted once the peer's close arrived.
+struct Counts {
+    reads: usize,
+    writes: usize,
+}
+
+/// Sends a burst of [`FRAMES`] frames in one write before the server reads anything, reads
+/// all echoes back (checking them), then closes; the server runs `serve` over a counting
+/// stream and reports its counts.
+fn burst(serve: fn(&mut WebSocket<Counted>)) -> Counts {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (written_tx, written_rx) = mpsc::channel::<()>();
+    let (counts_tx, counts_rx) = mpsc::channel();
+    thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let (reads, writes) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let counted = Counted {
+            stream,
+            reads: reads.clone(),
+            writes: writes.clone(),
+        };
+        let mut ws = WebSocket::from_raw(counted, Role::Server, Config::default());
+        // The whole burst is in the socket before the first read.
+        written_rx.recv_timeout(WAIT).unwrap();
+        serve(&mut ws);
+        let _ = counts_tx.send(Counts {
+            reads: reads.load(Ordering::Relaxed),
+            writes: writes.load(Ordering::Relaxed),
+        });
+    });
+    let mut client = TcpStream::connect(addr).unwrap();
+    client.set_read_timeout(Some(WAIT)).unwrap();
+    let mut wire = Vec::new();
+    for i in 0..FRAMES {
+        wire.extend(masked_frame(&[i as u8; SIZE]));
+    }
+    client.write_all(&wire).unwrap();
+    written_tx.send(()).unwrap();
+    // Each echo: 0x82, 126, two length bytes, the payload.
+    let mut echo = vec![0u8; FRAMES * (4 + SIZE)];
+    client.read_exact(&mut echo).unwrap();
+    for (i, frame) in echo.chunks(4 + SIZE).enumerate() {
+        assert_eq!(frame[..4], [0x82, 126, 4, 0], "echo {i}");
+        assert!(frame[4..].iter().all(|&b| b == i as u8), "echo {i}");
+    }
+    client.write_all(&[0x88, 0x80, 0, 0, 0, 0]).unwrap();
+    counts_rx.recv_timeout(WAIT).unwrap()
+}
+
+/// Until the peer's close: every message read whole and queued back with `write`.
+fn echo_whole(ws: &mut WebSocket<Counted>) {
+    loop {
+        match ws.read().unwrap() {
+            Message::Close(_) => return,
+            msg @ Message::Binary(_) => ws.write(msg).unwrap(),
+            _ => {}
+        }
+    }
+}
+
+/// Until the peer's close: forwarded frame by frame, as `ws-server --app echo` does.
+fn echo_chunks(ws: &mut WebSocket<Counted>) {
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        match ws.read_chunk(&mut buf).unwrap() {
+            Chunk::FrameStart { opcode, fin, len } => {
+                ws.write_frame_start(opcode, fin, len).unwrap()
+            }
+            Chunk::Data { len, .. } => ws.write_chunk(&buf[..len]).unwrap(),
+            Chunk::Control(Message::Close(_)) => return,
+            Chunk::Control(_) => {}
+        }
+    }
+}
+
+// With 4 KiB reads the burst took 9 reads, and the whole-message echo 10 writes.
+// Batched: a first read of read_buffer_size (4 KiB), then one of up to 64 KiB for the rest
+// (then the close, and perhaps the end of input); one write for the replies to each read, and
+// the close echo.
+
+#[test]
+fn a_burst_read_whole_is_read_and_answered_in_few_system_calls() {
+    let c = burst(echo_whole);
+    assert!(c.reads <= 4, "{} reads for {FRAMES} frames", c.reads);
+    assert!(c.writes <= 3, "{} writes for {FRAMES} echoes", c.writes);
+}
+
+#[test]
+fn a_burst_forwarded_frame_by_frame_is_read_and_answered_in_few_system_calls() {
+    let c = burst(echo_chunks);
+    assert!(c.reads <= 4, "{} reads for {FRAMES} frames", c.reads);
+    assert!(c.writes <= 3, "{} writes for {FRAMES} echoes", c.writes);
+}
