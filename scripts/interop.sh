@@ -325,7 +325,7 @@ fi
 if want conformance; then
   if [ -x "$BIN/ws-conformance" ]; then
     say "ws-conformance against Python websockets and Node ws echo servers"
-    run_peer conformance conformance 4 1500 "$IO/conformance/run.sh" "$BIN/ws-conformance" "$PY" "$OUT/conformance"
+    run_peer conformance conformance 5 1500 "$IO/conformance/run.sh" "$BIN/ws-conformance" "$PY" "$OUT/conformance"
   else
     record "SKIP ws-conformance against peers: no ws-conformance binary in $BIN"
   fi

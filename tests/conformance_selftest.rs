@@ -517,3 +517,285 @@ fn version_refusals_are_graded_by_section_4_2_2() {
     );
     assert_eq!(run.exit_code, Some(0));
 }
+
+/// A raw echo server for the permessage-deflate cases: it answers every opening request that
+/// mentions permessage-deflate with `extensions`, whatever was offered, and reflects data frames
+/// as they came (RSV1 and compressed payload included), so its echoes are exactly what the
+/// tester compressed: right when the agreement is symmetric, wrong when `extensions` claims a
+/// smaller window or no context takeover for the server.
+fn reflecting_server(extensions: &'static str) -> SocketAddr {
+    deflate_server(extensions, false)
+}
+
+/// [`reflecting_server`], or with `silent` one that reads everything and never answers.
+fn deflate_server(extensions: &'static str, silent: bool) -> SocketAddr {
+    use std::io::Write;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            thread::spawn(move || {
+                let mut s = stream;
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if s.read_exact(&mut byte).is_err() || head.len() > 16384 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let header = |name: &str| {
+                    head.lines().find_map(|l| {
+                        let (n, v) = l.split_once(':')?;
+                        n.trim()
+                            .eq_ignore_ascii_case(name)
+                            .then(|| v.trim().to_string())
+                    })
+                };
+                let Some(key) = header("Sec-WebSocket-Key") else {
+                    return;
+                };
+                let mut sha = sha1_smol::Sha1::new();
+                sha.update(key.as_bytes());
+                sha.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+                use base64::Engine as _;
+                let accept = base64::engine::general_purpose::STANDARD.encode(sha.digest().bytes());
+                let ext = match header("Sec-WebSocket-Extensions") {
+                    Some(v) if v.contains("permessage-deflate") => {
+                        format!("Sec-WebSocket-Extensions: {extensions}\r\n")
+                    }
+                    _ => String::new(),
+                };
+                let response = format!(
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+                     Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n{ext}\r\n"
+                );
+                if s.write_all(response.as_bytes()).is_err() {
+                    return;
+                }
+                if silent {
+                    let _ = std::io::copy(&mut s, &mut std::io::sink());
+                } else {
+                    reflect_frames(&mut s, false);
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// Reads frames and sends each data frame back as it came (FIN, RSV bits, opcode, payload),
+/// masked when `client`; answers pings; returns after echoing a close.
+fn reflect_frames(s: &mut TcpStream, client: bool) {
+    use std::io::Write;
+    loop {
+        let mut h = [0u8; 2];
+        if s.read_exact(&mut h).is_err() {
+            return;
+        }
+        let mut len = u64::from(h[1] & 0x7f);
+        if len >= 126 {
+            let mut ext = vec![0u8; if len == 126 { 2 } else { 8 }];
+            if s.read_exact(&mut ext).is_err() {
+                return;
+            }
+            len = ext.iter().fold(0, |a, &b| a << 8 | u64::from(b));
+        }
+        let mut key = [0u8; 4];
+        if h[1] & 0x80 != 0 && s.read_exact(&mut key).is_err() {
+            return;
+        }
+        let mut payload = vec![0u8; len as usize];
+        if s.read_exact(&mut payload).is_err() {
+            return;
+        }
+        for (i, b) in payload.iter_mut().enumerate() {
+            *b ^= key[i % 4];
+        }
+        let opcode = h[0] & 0x0f;
+        let first = match opcode {
+            0..=2 | 8 => h[0],
+            9 => 0x8a,
+            _ => continue,
+        };
+        let mask_bit = if client { 0x80 } else { 0 };
+        let mut out = vec![first];
+        match payload.len() {
+            n @ 0..=125 => out.push(mask_bit | n as u8),
+            n @ 126..=65535 => {
+                out.push(mask_bit | 126);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                out.push(mask_bit | 127);
+                out.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        if client {
+            let key = [0x37, 0xfa, 0x21, 0x3d];
+            out.extend_from_slice(&key);
+            out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        } else {
+            out.extend_from_slice(&payload);
+        }
+        if s.write_all(&out).is_err() || opcode == 8 {
+            return;
+        }
+    }
+}
+
+/// A raw client for client mode: offers `permessage-deflate; client_max_window_bits` on every
+/// case, ignores what the server answers, and reflects its frames: it carries on after
+/// responses it must refuse, and its echoes use the server's window, not the one agreed for it.
+fn reflecting_client(base: &str) {
+    use std::io::Write;
+    let addr = base
+        .trim_start_matches("ws://")
+        .trim_end_matches('/')
+        .to_string();
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.write_all(b"GET /getCaseCount HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    let count: usize = text
+        .rsplit("\r\n\r\n")
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    for case in 1..=count {
+        let Ok(mut s) = TcpStream::connect(&addr) else {
+            return;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(20)));
+        let request = format!(
+            "GET /runCase?case={case}&agent=reflector HTTP/1.1\r\nHost: {addr}\r\n\
+             Upgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+        );
+        if s.write_all(request.as_bytes()).is_err() {
+            continue;
+        }
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if s.read_exact(&mut byte).is_err() {
+                break;
+            }
+            head.push(byte[0]);
+        }
+        reflect_frames(&mut s, true);
+    }
+}
+
+#[test]
+fn deflate_client_carrying_on_or_overusing_its_window_fails() {
+    let tester = conformance_support::ClientModeRun::start(&[
+        "--cases",
+        "pmd.1.1,pmd.1.8,pmd.6.1,pmd.6.6",
+        "--timeout",
+        "5",
+    ]);
+    reflecting_client(&tester.base_url);
+    let run = tester.finish();
+    // Reflecting is a right echo when both directions agreed on the same window.
+    assert_eq!(run.verdict("pmd.1.1"), "OK", "{}", run.summary);
+    // client_max_window_bits=9 answered, but the echoes use the tester's 15-bit window.
+    let c = run.cases.iter().find(|c| c.id == "pmd.1.8").unwrap();
+    assert_eq!(c.verdict, "FAILED", "{}", c.json);
+    assert!(c.json.contains("negotiated window"), "{}", c.json);
+    for id in ["pmd.6.1", "pmd.6.6"] {
+        let c = run.cases.iter().find(|c| c.id == id).unwrap();
+        assert_eq!(c.verdict, "FAILED", "{}", c.json);
+    }
+}
+
+#[test]
+fn deflate_peer_using_a_larger_window_than_agreed_fails() {
+    // It says server_max_window_bits=9 but echoes what the tester compressed with 15 bits.
+    let addr = reflecting_server("permessage-deflate; server_max_window_bits=9");
+    let run = conformance_support::run_server_mode(
+        &format!("ws://{addr}/"),
+        &["--cases", "pmd.3.9,pmd.1.1", "--timeout", "5"],
+    );
+    for id in ["pmd.3.9", "pmd.1.1"] {
+        let c = run.cases.iter().find(|c| c.id == id).unwrap();
+        assert_eq!(c.verdict, "FAILED", "{}", c.json);
+        assert!(c.json.contains("negotiated window"), "{}", c.json);
+    }
+    assert_eq!(run.exit_code, Some(1));
+}
+
+#[test]
+fn deflate_peer_keeping_context_against_the_agreement_fails() {
+    // It says server_no_context_takeover but echoes a stream that refers to earlier messages.
+    let addr = reflecting_server("permessage-deflate; server_no_context_takeover");
+    let run = conformance_support::run_server_mode(
+        &format!("ws://{addr}/"),
+        &["--cases", "pmd.3.7", "--timeout", "5"],
+    );
+    let c = &run.cases[0];
+    assert_eq!(c.verdict, "FAILED", "{}", c.json);
+    assert!(c.json.contains("no context takeover"), "{}", c.json);
+}
+
+#[test]
+fn deflate_peer_accepting_what_it_must_decline_fails() {
+    // It accepts every offer with a bare `permessage-deflate`: right for a plain offer (its
+    // reflected echoes are then correct), wrong for an offer with an unknown parameter, and
+    // not a valid answer to an offer asking for server_no_context_takeover.
+    let addr = reflecting_server("permessage-deflate");
+    let run = conformance_support::run_server_mode(
+        &format!("ws://{addr}/"),
+        &[
+            "--cases",
+            "pmd.1.1,pmd.2.1,pmd.2.2,pmd.1.3",
+            "--timeout",
+            "5",
+        ],
+    );
+    assert_eq!(run.verdict("pmd.1.1"), "OK", "{}", run.summary);
+    for id in ["pmd.2.1", "pmd.2.2", "pmd.1.3"] {
+        let c = run.cases.iter().find(|c| c.id == id).unwrap();
+        assert_eq!(c.verdict, "FAILED", "{}", c.json);
+    }
+    let c = run.cases.iter().find(|c| c.id == "pmd.2.1").unwrap();
+    assert!(c.json.contains("MUST decline"), "{}", c.json);
+}
+
+#[test]
+fn a_peer_without_deflate_is_informational_not_failed() {
+    let addr = server(dropping_echo);
+    let run = conformance_support::run_server_mode(
+        &format!("ws://{addr}/"),
+        &["--cases", "pmd.1.1,pmd.3.1,pmd.2.1", "--timeout", "5"],
+    );
+    assert_eq!(run.verdict("pmd.1.1"), "INFORMATIONAL", "{}", run.summary);
+    assert_eq!(run.verdict("pmd.3.1"), "INFORMATIONAL", "{}", run.summary);
+    assert_eq!(run.verdict("pmd.2.1"), "OK", "{}", run.summary);
+    assert!(run.cases[0].json.contains("not supported"));
+}
+
+#[test]
+fn deflate_peer_swallowing_a_bomb_without_reacting_fails() {
+    // Unlike a header announcing data (limit.1), the bomb is sent whole: silence is no answer.
+    let addr = deflate_server("permessage-deflate", true);
+    let run = conformance_support::run_server_mode(
+        &format!("ws://{addr}/"),
+        &[
+            "--cases",
+            "pmd.5.2",
+            "--timeout",
+            "2",
+            "--max-message-size",
+            "1M",
+        ],
+    );
+    let c = &run.cases[0];
+    assert_eq!(c.verdict, "FAILED", "{}", c.json);
+    assert!(c.json.contains("whole message"), "{}", c.json);
+}

@@ -5,7 +5,14 @@
 // which is what the recorded verdicts describe.
 import { WebSocketServer } from 'ws';
 
-const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 64 << 20 });
+// WS_PMD=1 turns on ws's permessage-deflate (off by default on a ws server; the recorded verdicts are
+// without it).
+const wss = new WebSocketServer({
+  host: '127.0.0.1',
+  port: 0,
+  maxPayload: 64 << 20,
+  perMessageDeflate: process.env.WS_PMD === '1',
+});
 wss.on('listening', () => {
   console.log(`Listening on ws://127.0.0.1:${wss.address().port}`);
 });

@@ -4,9 +4,10 @@
 #   server mode: python-websockets  interop/conformance/echo_server.py   (run with
 #                                   --max-message-size 1M: websockets' default limit)
 #                node-ws            interop/conformance/echo_server.mjs  (maxPayload 64 MiB)
+#                node-ws-deflate    the same with WS_PMD=1 (ws's permessage-deflate on)
 #   client mode: python-websockets-client, node-ws-client: client_adapter.py / .mjs
 # Usage: interop/conformance/run.sh WS_CONFORMANCE PYTHON OUT_DIR
-# Prints `PASS conformance-PEER ...` or `FAIL conformance-PEER: ...` per run (4), then DONE.
+# Prints `PASS conformance-PEER ...` or `FAIL conformance-PEER: ...` per run (5), then DONE.
 # Every process it starts is stopped on exit; every wait is bounded. Reports: OUT_DIR/PEER/.
 set -uo pipefail
 TESTER=$1 PY=$2 OUT=$3
@@ -25,10 +26,11 @@ stop() {
 }
 trap stop EXIT
 
-for peer in python-websockets node-ws; do
+for peer in python-websockets node-ws node-ws-deflate; do
   case $peer in
     python-websockets) cmd=("$PY" "$HERE/echo_server.py"); extra=(--max-message-size 1M) ;;
     node-ws) cmd=(node "$HERE/echo_server.mjs"); extra=() ;;
+    node-ws-deflate) cmd=(env WS_PMD=1 node "$HERE/echo_server.mjs"); extra=() ;;
   esac
   "${cmd[@]}" >"$OUT/$peer-server.out" 2>"$OUT/$peer-server.err" </dev/null &
   PID=$!

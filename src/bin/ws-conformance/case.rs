@@ -27,6 +27,8 @@ pub enum Body {
     ServerHandshake(Box<dyn Fn(&crate::cases::handshake::ServerEnv) -> Judgement + Send + Sync>),
     /// A client handshake check: what the tester answers to the client's opening request.
     ClientHandshake(crate::cases::client_handshake::ClientCheck),
+    /// A permessage-deflate case: a negotiation, then a script over the agreed compression.
+    Deflate(crate::cases::deflate::DeflateCase),
 }
 
 /// One test case.
@@ -99,6 +101,9 @@ pub enum Step {
     },
     /// Wait up to `Ctx::pause`; a peer that fails fast closes during this window.
     Checkpoint,
+    /// Wait (up to the case timeout) until this many echoes have come back or the peer ended:
+    /// a valid message is answered before the invalid one that follows is sent.
+    AwaitReplies(usize),
 }
 
 /// A message the peer must send back, in order.
@@ -171,6 +176,12 @@ pub struct Expect {
     /// A large or long case: a peer that closes with 1009 or 1008 instead of echoing has met
     /// its own limit, which is reported as INFO with where it happened.
     pub may_hit_limit: bool,
+    /// With [`Ending::Fail`]: other close codes that are as right as the first (a rule that
+    /// names no code, e.g. corrupt DEFLATE data: RFC 7692 §6.2 says only "Fail").
+    pub also_codes: Vec<u16>,
+    /// With [`Ending::Limit`]: the whole message was sent (a bomb), so waiting is no excuse:
+    /// no reaction is FAILED, and answering the tester's close without a word NON-STRICT.
+    pub fully_sent: bool,
 }
 
 impl Expect {
@@ -194,7 +205,17 @@ impl Expect {
             Ending::Close => "then a clean close (1000 answered with 1000)".to_string(),
             Ending::CloseReply(None) => "close answered with an empty close or 1000".to_string(),
             Ending::CloseReply(Some(c)) => format!("close answered with code {c}"),
-            Ending::Fail(c) => format!("fail the connection with close code {c}"),
+            Ending::Fail(c) if self.also_codes.is_empty() => {
+                format!("fail the connection with close code {c}")
+            }
+            Ending::Fail(c) => format!(
+                "fail the connection with close code {c} (or {})",
+                self.also_codes
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Ending::Limit(c) => format!(
                 "close {c} (message too big), or a documented limit: waiting for the data, \
                  or accepting it"
@@ -235,6 +256,8 @@ impl Script {
                 informational: false,
                 replies_optional: false,
                 may_hit_limit: false,
+                also_codes: Vec::new(),
+                fully_sent: false,
             },
         }
     }
@@ -273,6 +296,12 @@ impl Script {
     /// A fail-fast window (see [`Step::Checkpoint`]).
     pub fn checkpoint(&mut self) {
         self.steps.push(Step::Checkpoint);
+    }
+
+    /// Waits for every echo expected so far (see [`Step::AwaitReplies`]).
+    pub fn await_replies(&mut self) {
+        let n = self.expect.replies.len();
+        self.steps.push(Step::AwaitReplies(n));
     }
 
     /// Expects a text echo.

@@ -39,6 +39,8 @@ pub struct Options {
     pub idle_timeout: Duration,
     /// `--list`: print the selected cases and exit.
     pub list: bool,
+    /// `--no-deflate`: leave out the permessage-deflate cases (`pmd.*`).
+    pub no_deflate: bool,
     /// `--verbose`: one line per case as it finishes.
     pub verbose: bool,
     /// `--quiet`: only the summary line on stdout.
@@ -103,13 +105,14 @@ OPTIONS:
     --jobs N                  Server mode: cases run in parallel [default: 4]
     --max-message-size BYTES  The peer's message size limit, suffixes K, M, G
                               [default: 64M]; limit.1 sends messages over it and
-                              expects 1009
+                              expects 1009, pmd.5.2 a compression bomb past it
     --pause MS                Fail-fast window: how long the tester stops in the
                               middle of an invalid message [default: 1000]
     --listen ADDR             Client mode: address to listen on
                               [default: 127.0.0.1:9001]
     --idle-timeout SECS       Client mode: give up when no client connects for
                               this long [default: 30]
+    --no-deflate              Leave out the permessage-deflate cases (pmd.*)
     --list                    Print the selected cases (id, description; with
                               --verbose also the rule quoted) and exit
     --verbose                 Print each case as it finishes (to stderr)
@@ -184,6 +187,7 @@ pub fn parse(args: &[String]) -> Result<Parsed, String> {
         pause: Duration::from_millis(1000),
         idle_timeout: Duration::from_secs(30),
         list: false,
+        no_deflate: false,
         verbose: false,
         quiet: false,
         report: None,
@@ -232,6 +236,7 @@ pub fn parse(args: &[String]) -> Result<Parsed, String> {
             }
             "--listen" => listen = Some(value(flag)?),
             "--list" => opts.list = true,
+            "--no-deflate" => opts.no_deflate = true,
             "--verbose" | "-v" => opts.verbose = true,
             "--quiet" | "-q" => opts.quiet = true,
             f if f.starts_with('-') => return Err(format!("unknown option `{f}`")),

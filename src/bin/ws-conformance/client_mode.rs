@@ -256,7 +256,16 @@ impl Run<'_> {
                     }
                 }
             }
-            (Body::Script(_), None) => {
+            (Body::Deflate(dc), Some(_)) => crate::cases::deflate::run_client(
+                dc,
+                stream,
+                head,
+                rest,
+                self.ctx,
+                timeout,
+                (self.opts.max_message_size * 2).max(64 << 20),
+            ),
+            (Body::Script(_) | Body::Deflate(_), None) => {
                 let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
                 let mut j = Judgement::new("a WebSocket opening request");
                 j.fail(format!("`{}` is not a WebSocket upgrade", head.start_line));

@@ -389,7 +389,8 @@ fn judge_ending(expect: &Expect, s: &Session, f: &RunFacts, limit_met: bool, j: 
         },
         Ending::Fail(want) => {
             match close {
-                Some(CloseBody::Code { code, .. }) if *code == want => {}
+                Some(CloseBody::Code { code, .. })
+                    if *code == want || expect.also_codes.contains(code) => {}
                 Some(CloseBody::Malformed(b)) => j.fail(format!(
                     "expected close {want}, observed a malformed close payload {b:02x?}"
                 )),
@@ -420,6 +421,19 @@ fn judge_ending(expect: &Expect, s: &Session, f: &RunFacts, limit_met: bool, j: 
         }
         Ending::Limit(want) => match close {
             Some(CloseBody::Code { code, .. }) if *code == want => {}
+            Some(CloseBody::Code { .. }) | Some(CloseBody::Empty)
+                if !seen.peer_closed_first && expect.fully_sent =>
+            {
+                if seen.replies.is_empty() {
+                    j.non_strict(format!(
+                        "expected close {want} or an echo, observed neither: the whole message \
+                         ({} bytes) had been sent, and the peer only answered the tester's close \
+                         (§7.1.7: it \"SHOULD send a Close frame with an appropriate status \
+                         code\" when it fails)",
+                        s.bytes_written()
+                    ));
+                }
+            }
             Some(CloseBody::Code { .. }) | Some(CloseBody::Empty) if !seen.peer_closed_first => {
                 if seen.replies.is_empty() {
                     j.add(
@@ -443,6 +457,13 @@ fn judge_ending(expect: &Expect, s: &Session, f: &RunFacts, limit_met: bool, j: 
             None if seen.tcp_closed.is_some() => j.non_strict(format!(
                 "expected close {want}, observed TCP dropped without a close frame \
                  ({FAIL_SHOULD})"
+            )),
+            None if expect.fully_sent => j.fail(format!(
+                "expected close {want} or an echo, observed no reaction within {} although the \
+                 whole message ({} bytes) had been sent (§10.4: implementations \"MUST protect \
+                 themselves against exceeding those limits\")",
+                ms(f.timeout),
+                s.bytes_written()
             )),
             None => j.add(
                 Verdict::Informational,

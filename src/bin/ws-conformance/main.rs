@@ -17,10 +17,14 @@ mod case;
 mod cases;
 mod cli;
 mod client_mode;
+// Our DEFLATE codec, shared with the library rather than exposed by it (it is not public API).
+#[path = "../../deflate/mod.rs"]
+mod deflate;
 mod expect;
 mod html;
 mod http;
 mod judge;
+mod pmd;
 mod random;
 mod raw;
 mod report;
@@ -64,7 +68,10 @@ fn main() -> ExitCode {
         None => None,
     };
     let testing_client = matches!(opts.command, Command::Client { .. });
-    let selected = cases::select(cases::all(), testing_client, &opts.cases);
+    let mut selected = cases::select(cases::all(), testing_client, &opts.cases);
+    if opts.no_deflate {
+        selected.retain(|c| !c.id.starts_with("pmd."));
+    }
     if selected.is_empty() {
         eprintln!("ws-conformance: --cases selects no case for this mode");
         return ExitCode::from(2);

@@ -36,7 +36,7 @@ pub struct Report {
 
 /// The sections, in report order: (id prefix, short name). Ids are `PREFIX.GROUP.NUMBER`
 /// (`utf8.4.1`); section numbers (the position here, from 1) only order them.
-pub const SECTIONS: [(&str, &str); 9] = [
+pub const SECTIONS: [(&str, &str); 10] = [
     ("frame", "framing"),
     ("ping", "ping/pong"),
     ("rsv", "rsv bits"),
@@ -46,6 +46,7 @@ pub const SECTIONS: [(&str, &str); 9] = [
     ("close", "close"),
     ("limit", "limits/load"),
     ("hs", "handshake"),
+    ("pmd", "permessage-deflate"),
 ];
 
 /// The 1-based section number of a prefix (`utf8` is 6), 0 when unknown.
@@ -254,7 +255,7 @@ impl Report {
 /// Short names of the sections, by number.
 pub fn section_name(section: u64) -> &'static str {
     match section {
-        1..=9 => SECTIONS[section as usize - 1].1,
+        1..=10 => SECTIONS[section as usize - 1].1,
         _ => "",
     }
 }

@@ -37,6 +37,11 @@ pub fn run_script(session: &mut Session, script: Script, timeout: Duration) -> J
                     session.write(&bytes, 0);
                 }
             }
+            Step::AwaitReplies(n) => {
+                session.pump_until(Instant::now() + timeout, |o| {
+                    o.replies.len() >= n || o.ended() || o.violation.is_some()
+                });
+            }
             Step::Checkpoint => {
                 session.pump_until(Instant::now() + pause, Observed::ended);
                 checkpoint_end = Some(Instant::now());

@@ -58,6 +58,14 @@ fn run_case(case: &Case, url: &Url, opts: &Options, ctx: Ctx) -> Judgement {
             timeout: opts.timeout,
             ctx,
         }),
+        Body::Deflate(case) => crate::cases::deflate::run_server(
+            case,
+            &ServerEnv {
+                url: url.clone(),
+                timeout: opts.timeout,
+                ctx,
+            },
+        ),
         Body::ClientHandshake(_) => {
             let mut j = Judgement::new("client mode only");
             j.fail("a client-mode case was selected in server mode");

@@ -115,8 +115,10 @@ pub struct Session {
     pub close_sent: bool,
     /// What the peer did.
     pub seen: Observed,
-    /// A text or binary message being reassembled: (opcode, bytes).
-    partial: Option<(u8, Vec<u8>)>,
+    /// A text or binary message being reassembled: (opcode, bytes, RSV1 set on its first frame).
+    partial: Option<(u8, Vec<u8>, bool)>,
+    /// permessage-deflate, when negotiated: inflates the peer's compressed messages.
+    pub inflate: Option<crate::pmd::Rx>,
     /// Frames in both directions.
     pub wire: WireLog,
     out: OutParser,
@@ -164,6 +166,7 @@ impl Session {
             close_sent: false,
             seen: Observed::default(),
             partial: None,
+            inflate: None,
             wire: WireLog::default(),
             out: OutParser::default(),
             writes: Vec::new(),
@@ -311,7 +314,16 @@ impl Session {
             (false, false) => self.violation("the client sent an unmasked frame (§5.1)".into()),
             _ => {}
         }
-        if frame.rsv != 0 {
+        let compressed_start = self.inflate.is_some()
+            && frame.rsv == 4
+            && matches!(frame.opcode, raw::TEXT | raw::BINARY);
+        if frame.rsv & 4 != 0 && self.inflate.is_some() && !compressed_start {
+            self.violation(format!(
+                "the peer set RSV1 on a frame with opcode {} (RFC 7692 §6.1: only the first \
+                 frame of a compressed message carries it)",
+                frame.opcode
+            ));
+        } else if frame.rsv != 0 && !compressed_start {
             self.violation(format!(
                 "the peer set reserved bits {:03b} (§5.2)",
                 frame.rsv
@@ -346,13 +358,13 @@ impl Session {
                         "the peer started a new message inside a fragmented one (§5.4)".into(),
                     );
                 }
-                self.partial = Some((frame.opcode, frame.payload));
+                self.partial = Some((frame.opcode, frame.payload, compressed_start));
                 if frame.fin {
                     self.finish_message(at);
                 }
             }
             raw::CONTINUATION => match &mut self.partial {
-                Some((_, buf)) => {
+                Some((_, buf, _)) => {
                     buf.extend_from_slice(&frame.payload);
                     if frame.fin {
                         self.finish_message(at);
@@ -367,9 +379,25 @@ impl Session {
     }
 
     fn finish_message(&mut self, at: Instant) {
-        let Some((opcode, payload)) = self.partial.take() else {
+        let Some((opcode, mut payload, compressed)) = self.partial.take() else {
             return;
         };
+        if let Some(rx) = self.inflate.as_mut() {
+            if compressed {
+                match rx.message(&payload) {
+                    Ok(inflated) => payload = inflated,
+                    Err(e) => {
+                        let n = self.seen.replies.len() + 1;
+                        self.violation(format!(
+                            "the peer's compressed message #{n} does not inflate: {e}"
+                        ));
+                        return;
+                    }
+                }
+            } else {
+                rx.plain += 1;
+            }
+        }
         if opcode == raw::TEXT {
             if std::str::from_utf8(&payload).is_err() {
                 self.violation(format!(

@@ -228,7 +228,7 @@ pub fn run_client_check(
 }
 
 /// After a bad response: the client must close without sending frames.
-fn watch_refusal(stream: &mut TcpStream, timeout: Duration) -> (String, Verdict) {
+pub fn watch_refusal(stream: &mut TcpStream, timeout: Duration) -> (String, Verdict) {
     let mut buf = [0u8; 1024];
     let got = match stream.set_read_timeout(Some(timeout)) {
         Ok(()) => stream.read(&mut buf),

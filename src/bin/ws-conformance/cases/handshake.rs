@@ -91,7 +91,7 @@ fn exchange(
 }
 
 /// Problems with a 101 response to a request with `key` (§4.2.2, §4.1).
-fn upgrade_problems(head: &Head, key: &str) -> Vec<String> {
+pub fn upgrade_problems(head: &Head, key: &str) -> Vec<String> {
     let mut problems = Vec::new();
     if head.status() != Some(101) {
         problems.push(format!("expected status 101, got `{}`", head.start_line));

@@ -11,12 +11,15 @@
 //! | `close` | 7 close | §5.5.1, §7.1.1, §7.4 |
 //! | `limit` | 8 limits and load | §10.4, message order, many fragments/messages, throughput |
 //! | `hs` | 9 opening handshake | §4.1, §4.2 |
+//! | `pmd` | 10 permessage-deflate | RFC 7692 §5-§7 |
 //!
 //! Ids are `PREFIX.GROUP.NUMBER`; they used to be numeric (`6.4.1`), which read like another
 //! suite's ids with other meanings. `--cases` still accepts the numeric form.
 
 pub mod client_handshake;
 pub mod close;
+pub mod deflate;
+mod deflate_run;
 pub mod fragmentation;
 pub mod framing;
 pub mod handshake;
@@ -40,6 +43,7 @@ pub fn all() -> Vec<Case> {
     cases.extend(limits::cases());
     cases.extend(handshake::cases());
     cases.extend(client_handshake::cases());
+    cases.extend(deflate::cases());
     cases
 }
 
@@ -100,6 +104,15 @@ static RULES: &[(&str, &str)] = &[
     ("hs.3", "§4.2.2: the server's |Sec-WebSocket-Protocol| is one of the subprotocols the client offered, or absent; the extensions it accepts are among those the client offered (§9.1), and a client facing any other MUST _Fail the WebSocket Connection_ (§4.1). Claiming to support an unknown subprotocol is the server's choice (INFO)."),
     ("hs.4", "§4.1: the client's opening request \"MUST\" be a valid HTTP GET with |Host|, |Upgrade: websocket|, |Connection: Upgrade|, a |Sec-WebSocket-Key| that is \"a randomly selected 16-byte value\" \"selected randomly for each connection\", and |Sec-WebSocket-Version: 13|."),
     ("hs.5", "§4.1: \"If the server's response does not conform to the requirements for the server's handshake ..., the client MUST _Fail the WebSocket Connection_.\""),
+    ("pmd", "RFC 7692 (permessage-deflate) is optional: a peer that declines every offer is INFORMATIONAL (\"not supported\"), never FAILED."),
+    ("pmd.1", "RFC 7692 §5: the server accepts an offer by answering with one element that is a valid answer to it (§7.1: server_no_context_takeover echoed, server_max_window_bits ≤ offered, client_max_window_bits only \"if the offer has\" it and ≤ offered, no unknown parameter); §7.1.1, §7.1.2: each side then compresses within its agreed window and resets its context only as agreed, so every echo inflates with the agreed parameters."),
+    ("pmd.2", "RFC 7692 §5: \"A server MUST decline an extension negotiation offer for this extension if any of the following conditions are met: The negotiation offer contains an extension parameter not defined for use in an offer. The negotiation offer contains an extension parameter with an invalid value. The negotiation offer contains multiple extension parameters with the same name.\""),
+    ("pmd.3", "RFC 7692 §6.1: a compressed message sets RSV1 on its first frame; it may be fragmented like any message (§6.1, RFC 6455 §5.4), and §7.2.2: the receiver appends 00 00 FF FF and inflates the whole payload; with context takeover the window carries over (§7.1.1). Throughput is reported (INFO)."),
+    ("pmd.4", "RFC 7692 §6.1: RSV1 is set only on the first frame of a compressed message (\"the RSV1 bit is set only on the first frame\"); RFC 6455 §5.2: a reserved bit no negotiated extension defines \"MUST _Fail the WebSocket Connection_\" (1002); RFC 7692 §6.2: data that does not inflate fails the connection (the RFC names no code: 1007 or 1002); RFC 6455 §8.1: text invalid as UTF-8 after inflation fails it with 1007."),
+    ("pmd.4.7", "RFC 7692 §7.2.3.4: a compressed message may end with a final (BFINAL) block; the receiver must still inflate it, and the next message too."),
+    ("pmd.5", "RFC 6455 §10.4: implementations with size limits \"MUST protect themselves against exceeding those limits\"; §7.4.1: 1009 for a message too big. A bomb inflates past the limit only in the peer's memory: closing 1009, or echoing within its own limit, are right."),
+    ("pmd.6.6", "RFC 7692 §5: \"A client that received a response accepting a PMCE extension negotiation offer together with [an extension that conflicts on the use of the RSV1 bit] MUST _Fail the WebSocket Connection_\": two permessage-deflate elements both claim RSV1."),
+    ("pmd.6", "RFC 7692 §5: \"If a received extension negotiation response ... contains an extension parameter not defined ..., an extension parameter with an invalid value, multiple parameters with the same name, or ... the client MUST _Fail the WebSocket Connection_\"; RFC 6455 §9.1: an extension the client did not offer also fails it."),
 ];
 
 /// The rule case `id` checks (section and the RFC's words).
@@ -164,7 +177,7 @@ mod tests {
         for c in &cases {
             assert!(seen.insert(c.id.clone()), "duplicate id {}", c.id);
             let section = crate::report::id_key(&c.id)[0];
-            assert!((1..=9).contains(&section), "{}", c.id);
+            assert!((1..=10).contains(&section), "{}", c.id);
             // Nothing that reads like another suite's numeric x.y.z id.
             assert!(
                 !c.id.starts_with(|ch: char| ch.is_ascii_digit()),
