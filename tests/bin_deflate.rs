@@ -184,3 +184,43 @@ fn client_offer_on_the_wire_and_a_bad_answer() {
         "{run:?}"
     );
 }
+
+#[test]
+fn the_echo_compresses_small_messages_of_both_kinds_and_streams_large_binary_uncompressed() {
+    // What the echo sends back, as it is on the wire: small text and binary messages go back
+    // whole and compressed (RSV1 on the first frame); a binary message over 16 KiB is streamed
+    // back frame by frame, uncompressed (frames sent one by one never are).
+    let server = Server::start(&["--app", "echo"]);
+    let (mut ws, _) = ws6455::client::connect(&server.url()).unwrap();
+    assert!(ws.deflate().is_some());
+    ws.get_ref().set_read_timeout(Some(WAIT)).unwrap();
+    let json = r#"{"user":"ana","text":"hello hello hello hello"}"#;
+    let big: Vec<u8> = (0..64u32 << 10).map(|i| (i % 7) as u8).collect();
+    let mut rx = ws6455::protocol::Receiver::new(ws6455::Role::Client, &Default::default());
+    rx.set_deflate(&ws.deflate().unwrap());
+    for (msg, compressed) in [
+        (ws6455::Message::text(json), true),
+        (ws6455::Message::Binary(json.as_bytes().to_vec()), true),
+        (ws6455::Message::Binary(big), false),
+    ] {
+        let expected = msg.clone();
+        ws.send(msg).unwrap();
+        // The first byte of the echo's first frame, read past the library.
+        let mut b0 = [0u8; 1];
+        ws.get_mut().read_exact(&mut b0).unwrap();
+        assert_eq!(b0[0] & 0x40 != 0, compressed, "RSV1 of {:02x}", b0[0]);
+        // The rest, parsed by a second receiver that gets every byte from here on (it keeps
+        // the compression context from one echo to the next).
+        rx.receive(&b0);
+        let got = loop {
+            if let Some(m) = rx.next_message().unwrap() {
+                break m;
+            }
+            let mut buf = [0u8; 16 << 10];
+            let n = ws.get_mut().read(&mut buf).unwrap();
+            assert!(n > 0, "the echo ended early");
+            rx.receive(&buf[..n]);
+        };
+        assert_eq!(got, expected);
+    }
+}
