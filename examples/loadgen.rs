@@ -150,8 +150,11 @@ fn parse_size(s: &str) -> usize {
     num.parse::<usize>().unwrap_or_else(|_| usage("bad --size")) * mul
 }
 
+/// permessage-deflate stays off: the peers (tungstenite, fastwebsockets, raw TCP) do not
+/// compress, and a compressible payload would measure the codec instead of the I/O path.
 fn client_config() -> Config {
     Config::default()
+        .deflate(ws6455::DeflateConfig::off())
         .max_frame_size(64 << 20)
         .max_message_size(64 << 20)
         .max_write_buffer(64 << 20)
@@ -638,6 +641,8 @@ fn stream(o: &Opts) {
 /// clock ticks) and, with `--syscalls`, an `strace -c -f` attached to it for the run.
 struct ServerWatch {
     cpu_ticks: u64,
+    /// The load generator's own CPU ticks, to tell whether it or the server is the bottleneck.
+    own_ticks: Option<u64>,
     strace: Option<(std::process::Child, std::path::PathBuf)>,
 }
 
@@ -673,6 +678,7 @@ fn watch_server(o: &Opts) -> Option<ServerWatch> {
     });
     Some(ServerWatch {
         cpu_ticks: cpu_ticks(pid)?,
+        own_ticks: cpu_ticks(std::process::id()),
         strace: strace.flatten(),
     })
 }
@@ -692,6 +698,10 @@ fn server_fields(
         // Clock ticks are 1/100 s on Linux.
         let cpu = after.saturating_sub(w.cpu_ticks) as f64 / 100.0;
         fields.push(("server_cpu", format!("{:.2}", cpu / secs.max(1e-9))));
+    }
+    if let (Some(before), Some(after)) = (w.own_ticks, cpu_ticks(std::process::id())) {
+        let cpu = after.saturating_sub(before) as f64 / 100.0;
+        fields.push(("loadgen_cpu", format!("{:.2}", cpu / secs.max(1e-9))));
     }
     if let Some((mut child, out)) = w.strace {
         let _ = std::process::Command::new("kill")
