@@ -1,5 +1,8 @@
 //! A load generator for WebSocket echo servers, built on this crate's blocking client (so client
-//! frames are masked with the crate's fast XOR). Used by `scripts/bench-servers.sh`.
+//! frames are masked with the crate's fast XOR). Used by `scripts/bench-servers.sh`. The
+//! stream and big scenarios drive the TCP stream directly after the handshake (`LeanTx`,
+//! `LeanRx`: batched writes, frames masked in place, large reads that only count payload
+//! bytes), so the client costs about what the raw TCP client costs, whichever server it drives.
 //!
 //! ```text
 //! cargo run --release --example loadgen -- --url ws://127.0.0.1:9001/ --scenario pingpong --conns 16
@@ -32,8 +35,9 @@ use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use ws6455::client::ClientBuilder;
-use ws6455::protocol::Chunk;
-use ws6455::socket::{WebSocket, WsReader, WsWriter};
+use ws6455::frame::{FrameHeader, OpCode};
+use ws6455::mask::apply_mask;
+use ws6455::socket::WebSocket;
 use ws6455::{CloseCode, Config, Message};
 
 #[derive(Clone, Debug)]
@@ -394,22 +398,170 @@ struct Window {
 }
 
 enum TxHalf {
-    Ws(WsWriter),
+    /// After the handshake the stream scenarios drive the TCP stream directly ([`LeanTx`],
+    /// [`LeanRx`]) so the load generator costs about what the raw client costs.
+    Ws(LeanTx),
     Raw(TcpStream),
 }
 
+/// The writing half of the load generator's lean WebSocket client: frames built in one reused
+/// buffer (header, payload copied in, masked in place with the crate's fast XOR under a fresh
+/// key per frame), a whole batch of small messages in one write. No allocation, no lock.
+struct LeanTx {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    seed: u64,
+}
+
+impl LeanTx {
+    fn new(stream: TcpStream) -> LeanTx {
+        let seed = ws6455::rand::mask_key();
+        LeanTx {
+            stream,
+            buf: Vec::new(),
+            seed: u64::from(u32::from_le_bytes(seed)) | 1,
+        }
+    }
+
+    /// A masking key per frame (xorshift: a benchmark needs varied keys, not secret ones).
+    fn key(&mut self) -> [u8; 4] {
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        (self.seed as u32).to_le_bytes()
+    }
+
+    /// Appends one masked binary frame carrying `data` to the batch.
+    fn push(&mut self, data: &[u8]) {
+        let key = self.key();
+        FrameHeader::new(true, OpCode::Binary, Some(key), data.len() as u64)
+            .write_to(&mut self.buf);
+        let start = self.buf.len();
+        self.buf.extend_from_slice(data);
+        apply_mask(&mut self.buf[start..], key, 0);
+    }
+
+    /// Sends `count` messages: small ones batched into one write, large ones one write each.
+    fn send(&mut self, data: &[u8], count: u64) -> std::io::Result<()> {
+        self.buf.clear();
+        for _ in 0..count {
+            self.push(data);
+            if data.len() >= 4096 {
+                self.stream.write_all(&self.buf)?;
+                self.buf.clear();
+            }
+        }
+        self.stream.write_all(&self.buf)
+    }
+}
+
+/// The reading half of the lean client: large reads into one buffer, every frame header in it
+/// parsed (server frames are unmasked), payload bytes counted, never copied out.
+struct LeanRx {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    /// Bytes of an incomplete header kept at the start of `buf`.
+    have: usize,
+    /// Payload bytes of the current frame still to come.
+    left: u64,
+    /// The current frame ends its message (and is not a control frame).
+    fin: bool,
+    control: bool,
+    /// Bytes of the message in progress.
+    got: usize,
+}
+
+impl LeanRx {
+    fn new(stream: TcpStream) -> LeanRx {
+        LeanRx {
+            stream,
+            buf: vec![0; 64 << 10],
+            have: 0,
+            left: 0,
+            fin: false,
+            control: false,
+            got: 0,
+        }
+    }
+
+    /// The current frame is complete: counts a message if it ended one.
+    fn frame_done(&mut self, size: usize, done: &mut u64) -> std::io::Result<()> {
+        if self.fin && !self.control {
+            if std::mem::take(&mut self.got) != size {
+                return Err(std::io::Error::other("echo has the wrong length"));
+            }
+            *done += 1;
+        }
+        Ok(())
+    }
+
+    /// Receives at least one message of `size` bytes; returns how many completed.
+    fn recv(&mut self, size: usize) -> std::io::Result<u64> {
+        let mut done = 0;
+        loop {
+            let n = self.stream.read(&mut self.buf[self.have..])?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            let end = self.have + n;
+            let mut pos = 0;
+            loop {
+                if self.left > 0 {
+                    if pos == end {
+                        break;
+                    }
+                    let take = self.left.min((end - pos) as u64);
+                    pos += take as usize;
+                    self.left -= take;
+                    if !self.control {
+                        self.got += take as usize;
+                    }
+                    if self.left == 0 {
+                        self.frame_done(size, &mut done)?;
+                    }
+                    continue;
+                }
+                match FrameHeader::parse(&self.buf[pos..end]) {
+                    Ok(Some((h, len))) => {
+                        if h.opcode == OpCode::Close {
+                            return Err(std::io::Error::other("server closed"));
+                        }
+                        pos += len;
+                        self.left = h.payload_len;
+                        self.fin = h.fin;
+                        self.control = h.opcode.is_control();
+                        if self.left == 0 {
+                            self.frame_done(size, &mut done)?;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => return Err(std::io::Error::other(e.to_string())),
+                }
+            }
+            self.buf.copy_within(pos..end, 0);
+            self.have = end - pos;
+            if done > 0 {
+                return Ok(done);
+            }
+        }
+    }
+}
+
 enum RxHalf {
-    /// Reads frame by frame into a 64 KiB buffer (`read_chunk`), counting the bytes of the
-    /// message in progress: like the raw client, it never holds a whole message.
-    Ws(Box<WsReader>, Vec<u8>, usize),
+    Ws(Box<LeanRx>),
     Raw(TcpStream, Vec<u8>, usize), // stream, buffer, bytes of a partial message
 }
 
 fn split(c: Conn) -> std::io::Result<(TxHalf, RxHalf)> {
     match c {
         Conn::Ws(ws) => {
-            let (r, w) = ws.split().map_err(io_err)?;
-            Ok((TxHalf::Ws(w), RxHalf::Ws(Box::new(r), vec![0; 64 << 10], 0)))
+            // The server sends nothing after its handshake answer until it gets a message, so
+            // no bytes are left in the WebSocket's read buffer.
+            let s = ws.into_inner();
+            Ok((
+                TxHalf::Ws(LeanTx::new(s.try_clone()?)),
+                RxHalf::Ws(Box::new(LeanRx::new(s))),
+            ))
         }
         Conn::Raw(s, buf) => Ok((TxHalf::Raw(s.try_clone()?), RxHalf::Raw(s, buf, 0))),
     }
@@ -419,27 +571,7 @@ impl RxHalf {
     /// Receives at least one message of `size` bytes; returns how many completed.
     fn recv(&mut self, size: usize) -> std::io::Result<u64> {
         match self {
-            RxHalf::Ws(r, buf, got) => loop {
-                match r.read_chunk(buf).map_err(io_err)? {
-                    Chunk::Data {
-                        len,
-                        end_of_message,
-                        ..
-                    } => {
-                        *got += len;
-                        if end_of_message {
-                            if std::mem::take(got) != size {
-                                return Err(std::io::Error::other("echo has the wrong length"));
-                            }
-                            return Ok(1);
-                        }
-                    }
-                    Chunk::Control(Message::Close(_)) => {
-                        return Err(std::io::Error::other("server closed"))
-                    }
-                    _ => {}
-                }
-            },
+            RxHalf::Ws(r) => r.recv(size),
             RxHalf::Raw(s, buf, partial) => loop {
                 let n = s.read(buf)?;
                 if n == 0 {
@@ -520,19 +652,8 @@ fn stream(o: &Opts) {
                             break;
                         }
                         match &mut tx {
-                            // Large messages: one write each, straight from the payload.
-                            TxHalf::Ws(w) if data.len() >= 4096 => {
-                                for _ in 0..room {
-                                    w.send_binary(&data).map_err(io_err)?;
-                                }
-                            }
-                            // Small ones: queue the batch, then one flush.
-                            TxHalf::Ws(w) => {
-                                for _ in 0..room {
-                                    w.write(Message::Binary(data.clone())).map_err(io_err)?;
-                                }
-                                w.flush().map_err(io_err)?;
-                            }
+                            // Small messages batched into one write, large ones one write each.
+                            TxHalf::Ws(w) => w.send(&data, room)?,
                             // Raw TCP gets the same batching: one write for the whole batch.
                             TxHalf::Raw(s) if data.len() < 4096 => {
                                 batch.clear();
