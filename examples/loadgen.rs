@@ -2,7 +2,8 @@
 //! frames are masked with the crate's fast XOR). Used by `scripts/bench-servers.sh`. The
 //! stream and big scenarios drive the TCP stream directly after the handshake (`LeanTx`,
 //! `LeanRx`: batched writes, frames masked in place, large reads that only count payload
-//! bytes), so the client costs about what the raw TCP client costs, whichever server it drives.
+//! bytes), and so does pingpong; so the client costs about what the raw TCP client costs,
+//! whichever server it drives.
 //!
 //! ```text
 //! cargo run --release --example loadgen -- --url ws://127.0.0.1:9001/ --scenario pingpong --conns 16
@@ -169,6 +170,8 @@ fn client_config() -> Config {
 /// One connection, either a WebSocket or plain TCP.
 enum Conn {
     Ws(Box<WebSocket<TcpStream>>),
+    /// A WebSocket driven by the lean client after the handshake (see [`Conn::lean`]).
+    Lean(Box<(LeanTx, LeanRx)>),
     Raw(TcpStream, Vec<u8>),
 }
 
@@ -187,10 +190,25 @@ impl Conn {
         }
     }
 
+    /// The same connection driven by the lean client ([`LeanTx`], [`LeanRx`]), as the stream
+    /// scenarios drive theirs, so pingpong measures the server rather than our client's
+    /// allocation per message. Closing it just drops the TCP stream.
+    fn lean(self) -> std::io::Result<Conn> {
+        match self {
+            Conn::Ws(ws) => {
+                let s = ws.into_inner();
+                let tx = LeanTx::new(s.try_clone()?);
+                Ok(Conn::Lean(Box::new((tx, LeanRx::new(s)))))
+            }
+            other => Ok(other),
+        }
+    }
+
     /// Sends one message (written and flushed).
     fn send(&mut self, payload: &[u8]) -> std::io::Result<()> {
         match self {
             Conn::Ws(ws) => ws.send_binary(payload).map_err(io_err),
+            Conn::Lean(l) => l.0.send(payload, 1),
             Conn::Raw(s, _) => s.write_all(payload),
         }
     }
@@ -216,6 +234,7 @@ impl Conn {
                     _ => {}
                 }
             },
+            Conn::Lean(l) => l.1.recv(len).map(|_| ()),
             Conn::Raw(s, buf) => {
                 let mut left = len;
                 while left > 0 {
@@ -234,6 +253,7 @@ impl Conn {
     fn set_read_timeout(&self, t: Option<Duration>) {
         let _ = match self {
             Conn::Ws(ws) => ws.get_ref().set_read_timeout(t),
+            Conn::Lean(l) => l.1.stream.set_read_timeout(t),
             Conn::Raw(s, _) => s.set_read_timeout(t),
         };
     }
@@ -245,6 +265,7 @@ impl Conn {
                 // Wait for the server's close reply (and the end of TCP), bounded by timeouts.
                 while ws.read().is_ok() {}
             }
+            Conn::Lean(l) => drop(l),
             Conn::Raw(s, _) => drop(s),
         }
     }
@@ -326,12 +347,19 @@ fn pingpong(o: &Opts) {
     let per_conn_cap = (o.max_msgs / n as u64).clamp(1, 2_000_000) as usize;
     let handles: Vec<_> = conns
         .into_iter()
-        .map(|mut c| {
+        .map(|c| {
             let (barrier, stop, sent) = (barrier.clone(), stop.clone(), sent.clone());
             let data = payload(o.size);
             let size = o.size;
             std::thread::spawn(move || {
                 c.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut c = match c.lean() {
+                    Ok(c) => c,
+                    Err(e) => {
+                        barrier.wait(); // the others must not wait for this one
+                        return (Vec::new(), Some(e));
+                    }
+                };
                 let mut lat: Vec<u32> = Vec::with_capacity(per_conn_cap.min(1 << 20));
                 barrier.wait();
                 let mut err = None;
@@ -562,6 +590,10 @@ fn split(c: Conn) -> std::io::Result<(TxHalf, RxHalf)> {
                 TxHalf::Ws(LeanTx::new(s.try_clone()?)),
                 RxHalf::Ws(Box::new(LeanRx::new(s))),
             ))
+        }
+        Conn::Lean(l) => {
+            let (tx, rx) = *l;
+            Ok((TxHalf::Ws(tx), RxHalf::Ws(Box::new(rx))))
         }
         Conn::Raw(s, buf) => Ok((TxHalf::Raw(s.try_clone()?), RxHalf::Raw(s, buf, 0))),
     }
