@@ -1,5 +1,9 @@
 //! A load generator for WebSocket echo servers, built on this crate's blocking client (so client
-//! frames are masked with the crate's fast XOR). Used by `scripts/bench-servers.sh`.
+//! frames are masked with the crate's fast XOR). Used by `scripts/bench-servers.sh`. The
+//! stream and big scenarios drive the TCP stream directly after the handshake (`LeanTx`,
+//! `LeanRx`: batched writes, frames masked in place, large reads that only count payload
+//! bytes), and so does pingpong; so the client costs about what the raw TCP client costs,
+//! whichever server it drives.
 //!
 //! ```text
 //! cargo run --release --example loadgen -- --url ws://127.0.0.1:9001/ --scenario pingpong --conns 16
@@ -32,8 +36,9 @@ use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use ws6455::client::ClientBuilder;
-use ws6455::protocol::Chunk;
-use ws6455::socket::{WebSocket, WsReader, WsWriter};
+use ws6455::frame::{FrameHeader, OpCode};
+use ws6455::mask::apply_mask;
+use ws6455::socket::WebSocket;
 use ws6455::{CloseCode, Config, Message};
 
 #[derive(Clone, Debug)]
@@ -150,8 +155,11 @@ fn parse_size(s: &str) -> usize {
     num.parse::<usize>().unwrap_or_else(|_| usage("bad --size")) * mul
 }
 
+/// permessage-deflate stays off: the peers (tungstenite, fastwebsockets, raw TCP) do not
+/// compress, and a compressible payload would measure the codec instead of the I/O path.
 fn client_config() -> Config {
     Config::default()
+        .deflate(ws6455::DeflateConfig::off())
         .max_frame_size(64 << 20)
         .max_message_size(64 << 20)
         .max_write_buffer(64 << 20)
@@ -162,6 +170,8 @@ fn client_config() -> Config {
 /// One connection, either a WebSocket or plain TCP.
 enum Conn {
     Ws(Box<WebSocket<TcpStream>>),
+    /// A WebSocket driven by the lean client after the handshake (see [`Conn::lean`]).
+    Lean(Box<(LeanTx, LeanRx)>),
     Raw(TcpStream, Vec<u8>),
 }
 
@@ -180,10 +190,25 @@ impl Conn {
         }
     }
 
+    /// The same connection driven by the lean client ([`LeanTx`], [`LeanRx`]), as the stream
+    /// scenarios drive theirs, so pingpong measures the server rather than our client's
+    /// allocation per message. Closing it just drops the TCP stream.
+    fn lean(self) -> std::io::Result<Conn> {
+        match self {
+            Conn::Ws(ws) => {
+                let s = ws.into_inner();
+                let tx = LeanTx::new(s.try_clone()?);
+                Ok(Conn::Lean(Box::new((tx, LeanRx::new(s)))))
+            }
+            other => Ok(other),
+        }
+    }
+
     /// Sends one message (written and flushed).
     fn send(&mut self, payload: &[u8]) -> std::io::Result<()> {
         match self {
             Conn::Ws(ws) => ws.send_binary(payload).map_err(io_err),
+            Conn::Lean(l) => l.0.send(payload, 1),
             Conn::Raw(s, _) => s.write_all(payload),
         }
     }
@@ -209,6 +234,7 @@ impl Conn {
                     _ => {}
                 }
             },
+            Conn::Lean(l) => l.1.recv(len).map(|_| ()),
             Conn::Raw(s, buf) => {
                 let mut left = len;
                 while left > 0 {
@@ -227,6 +253,7 @@ impl Conn {
     fn set_read_timeout(&self, t: Option<Duration>) {
         let _ = match self {
             Conn::Ws(ws) => ws.get_ref().set_read_timeout(t),
+            Conn::Lean(l) => l.1.stream.set_read_timeout(t),
             Conn::Raw(s, _) => s.set_read_timeout(t),
         };
     }
@@ -238,6 +265,7 @@ impl Conn {
                 // Wait for the server's close reply (and the end of TCP), bounded by timeouts.
                 while ws.read().is_ok() {}
             }
+            Conn::Lean(l) => drop(l),
             Conn::Raw(s, _) => drop(s),
         }
     }
@@ -319,12 +347,19 @@ fn pingpong(o: &Opts) {
     let per_conn_cap = (o.max_msgs / n as u64).clamp(1, 2_000_000) as usize;
     let handles: Vec<_> = conns
         .into_iter()
-        .map(|mut c| {
+        .map(|c| {
             let (barrier, stop, sent) = (barrier.clone(), stop.clone(), sent.clone());
             let data = payload(o.size);
             let size = o.size;
             std::thread::spawn(move || {
                 c.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut c = match c.lean() {
+                    Ok(c) => c,
+                    Err(e) => {
+                        barrier.wait(); // the others must not wait for this one
+                        return (Vec::new(), Some(e));
+                    }
+                };
                 let mut lat: Vec<u32> = Vec::with_capacity(per_conn_cap.min(1 << 20));
                 barrier.wait();
                 let mut err = None;
@@ -391,22 +426,174 @@ struct Window {
 }
 
 enum TxHalf {
-    Ws(WsWriter),
+    /// After the handshake the stream scenarios drive the TCP stream directly ([`LeanTx`],
+    /// [`LeanRx`]) so the load generator costs about what the raw client costs.
+    Ws(LeanTx),
     Raw(TcpStream),
 }
 
+/// The writing half of the load generator's lean WebSocket client: frames built in one reused
+/// buffer (header, payload copied in, masked in place with the crate's fast XOR under a fresh
+/// key per frame), a whole batch of small messages in one write. No allocation, no lock.
+struct LeanTx {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    seed: u64,
+}
+
+impl LeanTx {
+    fn new(stream: TcpStream) -> LeanTx {
+        let seed = ws6455::rand::mask_key();
+        LeanTx {
+            stream,
+            buf: Vec::new(),
+            seed: u64::from(u32::from_le_bytes(seed)) | 1,
+        }
+    }
+
+    /// A masking key per frame (xorshift: a benchmark needs varied keys, not secret ones).
+    fn key(&mut self) -> [u8; 4] {
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        (self.seed as u32).to_le_bytes()
+    }
+
+    /// Appends one masked binary frame carrying `data` to the batch.
+    fn push(&mut self, data: &[u8]) {
+        let key = self.key();
+        FrameHeader::new(true, OpCode::Binary, Some(key), data.len() as u64)
+            .write_to(&mut self.buf);
+        let start = self.buf.len();
+        self.buf.extend_from_slice(data);
+        apply_mask(&mut self.buf[start..], key, 0);
+    }
+
+    /// Sends `count` messages: small ones batched into one write, large ones one write each.
+    fn send(&mut self, data: &[u8], count: u64) -> std::io::Result<()> {
+        self.buf.clear();
+        for _ in 0..count {
+            self.push(data);
+            if data.len() >= 4096 {
+                self.stream.write_all(&self.buf)?;
+                self.buf.clear();
+            }
+        }
+        self.stream.write_all(&self.buf)
+    }
+}
+
+/// The reading half of the lean client: large reads into one buffer, every frame header in it
+/// parsed (server frames are unmasked), payload bytes counted, never copied out.
+struct LeanRx {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    /// Bytes of an incomplete header kept at the start of `buf`.
+    have: usize,
+    /// Payload bytes of the current frame still to come.
+    left: u64,
+    /// The current frame ends its message (and is not a control frame).
+    fin: bool,
+    control: bool,
+    /// Bytes of the message in progress.
+    got: usize,
+}
+
+impl LeanRx {
+    fn new(stream: TcpStream) -> LeanRx {
+        LeanRx {
+            stream,
+            buf: vec![0; 64 << 10],
+            have: 0,
+            left: 0,
+            fin: false,
+            control: false,
+            got: 0,
+        }
+    }
+
+    /// The current frame is complete: counts a message if it ended one.
+    fn frame_done(&mut self, size: usize, done: &mut u64) -> std::io::Result<()> {
+        if self.fin && !self.control {
+            if std::mem::take(&mut self.got) != size {
+                return Err(std::io::Error::other("echo has the wrong length"));
+            }
+            *done += 1;
+        }
+        Ok(())
+    }
+
+    /// Receives at least one message of `size` bytes; returns how many completed.
+    fn recv(&mut self, size: usize) -> std::io::Result<u64> {
+        let mut done = 0;
+        loop {
+            let n = self.stream.read(&mut self.buf[self.have..])?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            let end = self.have + n;
+            let mut pos = 0;
+            loop {
+                if self.left > 0 {
+                    if pos == end {
+                        break;
+                    }
+                    let take = self.left.min((end - pos) as u64);
+                    pos += take as usize;
+                    self.left -= take;
+                    if !self.control {
+                        self.got += take as usize;
+                    }
+                    if self.left == 0 {
+                        self.frame_done(size, &mut done)?;
+                    }
+                    continue;
+                }
+                match FrameHeader::parse(&self.buf[pos..end]) {
+                    Ok(Some((h, len))) => {
+                        if h.opcode == OpCode::Close {
+                            return Err(std::io::Error::other("server closed"));
+                        }
+                        pos += len;
+                        self.left = h.payload_len;
+                        self.fin = h.fin;
+                        self.control = h.opcode.is_control();
+                        if self.left == 0 {
+                            self.frame_done(size, &mut done)?;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => return Err(std::io::Error::other(e.to_string())),
+                }
+            }
+            self.buf.copy_within(pos..end, 0);
+            self.have = end - pos;
+            if done > 0 {
+                return Ok(done);
+            }
+        }
+    }
+}
+
 enum RxHalf {
-    /// Reads frame by frame into a 64 KiB buffer (`read_chunk`), counting the bytes of the
-    /// message in progress: like the raw client, it never holds a whole message.
-    Ws(Box<WsReader>, Vec<u8>, usize),
+    Ws(Box<LeanRx>),
     Raw(TcpStream, Vec<u8>, usize), // stream, buffer, bytes of a partial message
 }
 
 fn split(c: Conn) -> std::io::Result<(TxHalf, RxHalf)> {
     match c {
         Conn::Ws(ws) => {
-            let (r, w) = ws.split().map_err(io_err)?;
-            Ok((TxHalf::Ws(w), RxHalf::Ws(Box::new(r), vec![0; 64 << 10], 0)))
+            // The server sends nothing after its handshake answer until it gets a message, so
+            // no bytes are left in the WebSocket's read buffer.
+            let s = ws.into_inner();
+            Ok((
+                TxHalf::Ws(LeanTx::new(s.try_clone()?)),
+                RxHalf::Ws(Box::new(LeanRx::new(s))),
+            ))
+        }
+        Conn::Lean(l) => {
+            let (tx, rx) = *l;
+            Ok((TxHalf::Ws(tx), RxHalf::Ws(Box::new(rx))))
         }
         Conn::Raw(s, buf) => Ok((TxHalf::Raw(s.try_clone()?), RxHalf::Raw(s, buf, 0))),
     }
@@ -416,27 +603,7 @@ impl RxHalf {
     /// Receives at least one message of `size` bytes; returns how many completed.
     fn recv(&mut self, size: usize) -> std::io::Result<u64> {
         match self {
-            RxHalf::Ws(r, buf, got) => loop {
-                match r.read_chunk(buf).map_err(io_err)? {
-                    Chunk::Data {
-                        len,
-                        end_of_message,
-                        ..
-                    } => {
-                        *got += len;
-                        if end_of_message {
-                            if std::mem::take(got) != size {
-                                return Err(std::io::Error::other("echo has the wrong length"));
-                            }
-                            return Ok(1);
-                        }
-                    }
-                    Chunk::Control(Message::Close(_)) => {
-                        return Err(std::io::Error::other("server closed"))
-                    }
-                    _ => {}
-                }
-            },
+            RxHalf::Ws(r) => r.recv(size),
             RxHalf::Raw(s, buf, partial) => loop {
                 let n = s.read(buf)?;
                 if n == 0 {
@@ -517,19 +684,8 @@ fn stream(o: &Opts) {
                             break;
                         }
                         match &mut tx {
-                            // Large messages: one write each, straight from the payload.
-                            TxHalf::Ws(w) if data.len() >= 4096 => {
-                                for _ in 0..room {
-                                    w.send_binary(&data).map_err(io_err)?;
-                                }
-                            }
-                            // Small ones: queue the batch, then one flush.
-                            TxHalf::Ws(w) => {
-                                for _ in 0..room {
-                                    w.write(Message::Binary(data.clone())).map_err(io_err)?;
-                                }
-                                w.flush().map_err(io_err)?;
-                            }
+                            // Small messages batched into one write, large ones one write each.
+                            TxHalf::Ws(w) => w.send(&data, room)?,
                             // Raw TCP gets the same batching: one write for the whole batch.
                             TxHalf::Raw(s) if data.len() < 4096 => {
                                 batch.clear();
@@ -638,6 +794,8 @@ fn stream(o: &Opts) {
 /// clock ticks) and, with `--syscalls`, an `strace -c -f` attached to it for the run.
 struct ServerWatch {
     cpu_ticks: u64,
+    /// The load generator's own CPU ticks, to tell whether it or the server is the bottleneck.
+    own_ticks: Option<u64>,
     strace: Option<(std::process::Child, std::path::PathBuf)>,
 }
 
@@ -673,6 +831,7 @@ fn watch_server(o: &Opts) -> Option<ServerWatch> {
     });
     Some(ServerWatch {
         cpu_ticks: cpu_ticks(pid)?,
+        own_ticks: cpu_ticks(std::process::id()),
         strace: strace.flatten(),
     })
 }
@@ -692,6 +851,10 @@ fn server_fields(
         // Clock ticks are 1/100 s on Linux.
         let cpu = after.saturating_sub(w.cpu_ticks) as f64 / 100.0;
         fields.push(("server_cpu", format!("{:.2}", cpu / secs.max(1e-9))));
+    }
+    if let (Some(before), Some(after)) = (w.own_ticks, cpu_ticks(std::process::id())) {
+        let cpu = after.saturating_sub(before) as f64 / 100.0;
+        fields.push(("loadgen_cpu", format!("{:.2}", cpu / secs.max(1e-9))));
     }
     if let Some((mut child, out)) = w.strace {
         let _ = std::process::Command::new("kill")

@@ -217,9 +217,9 @@ function median(list,    n, a, i, j, t) {
     for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
     sc = f["scenario"]
     case_ = sc " c=" f["conns"] " size=" f["size"] (sc == "stream" ? " w=" f["window"] : "")
-    if (sc == "pingpong") m = "msgs_per_s p99_us server_cpu"
-    else if (sc == "stream") m = "msgs_per_s mb_per_s server_cpu"
-    else if (sc == "big") m = "mb_per_s server_cpu"
+    if (sc == "pingpong") m = "msgs_per_s p99_us server_cpu loadgen_cpu"
+    else if (sc == "stream") m = "msgs_per_s mb_per_s server_cpu loadgen_cpu"
+    else if (sc == "big") m = "mb_per_s server_cpu loadgen_cpu"
     else if (sc == "connrate") m = "conns_per_s"
     else if (sc == "idle") m = "rss_per_conn_kib alive server_threads"
     nm = split(m, ms, " ")

@@ -36,6 +36,9 @@ const BUSY_READS: u8 = 8;
 const DIRECT_MIN: usize = 4096;
 /// ...and lends at most this much at a time (unless asked for more).
 const DIRECT_MAX: usize = 64 << 10;
+/// Spare capacity [`Receiver::append_target`] keeps past the bytes it allows: what
+/// `std::io::copy` into a `Vec` reserves before each read (std's 8 KiB default buffer).
+const APPEND_SLACK: usize = 8 << 10;
 /// Most bytes a read takes in between frames after a large frame (see
 /// [`Receiver::read_size_hint`]).
 const HEADER_READ: usize = 1024;
@@ -369,6 +372,39 @@ impl Receiver {
             }
         }
         &mut self.buf[self.filled..]
+    }
+
+    /// [`Receiver::read_buf`]'s direct case for a reader that appends to a `Vec` without
+    /// zero-filling it first (`std::io::copy` from a `Take` into a `Vec` reads into its spare
+    /// capacity): when the payload of a large frame of a message read whole may land in the
+    /// message buffer, that buffer, cut back to the payload so far, with room reserved, and
+    /// how many bytes (at most `min.max(64 KiB)`, never past the frame's end) may be appended.
+    /// Append at most that many, then [`Receiver::commit`] them. `None`: use `read_buf`.
+    ///
+    /// The room reserved keeps [`APPEND_SLACK`] spare past the bytes allowed, so the appending
+    /// reader (which reserves that much before each read) never grows the buffer itself; the
+    /// growth is `read_buf`'s (following what arrived).
+    pub(crate) fn append_target(&mut self, min: usize) -> Option<(&mut Vec<u8>, usize)> {
+        self.lent = Lent::Input;
+        if self.pos == self.filled {
+            self.pos = 0;
+            self.filled = 0;
+        }
+        let min = min.max(1);
+        let (len, remaining) = self.direct_frame()?;
+        if remaining < DIRECT_MIN.max(min) as u64 {
+            return None;
+        }
+        self.message.truncate(len);
+        let usable = self.message.capacity().saturating_sub(APPEND_SLACK);
+        let room = direct_room(usable, len, remaining, min);
+        let capacity = len.saturating_add(room).saturating_add(APPEND_SLACK);
+        if capacity > self.message.capacity() {
+            self.message.reserve_exact(capacity - len);
+        }
+        let limit = clamp_to(room.min(DIRECT_MAX.max(min)), remaining);
+        self.lent = Lent::Message;
+        Some((&mut self.message, limit))
     }
 
     /// The payload length so far and the bytes still owed by the frame in progress, when its
@@ -1301,5 +1337,59 @@ mod receiver_tests {
             direct_room(0, usize::MAX / 2, u64::MAX, usize::MAX),
             usize::MAX
         );
+    }
+}
+
+#[cfg(test)]
+mod append_tests {
+    use super::{Receiver, APPEND_SLACK, GROW_MIN};
+    use crate::{Config, Message, Role};
+
+    /// A 1 MiB masked frame appended through `append_target` piece by piece, as the socket
+    /// driver's `io::copy` does: the message is right, the reserved room never lets the
+    /// appender grow the buffer, and capacity follows what arrived.
+    #[test]
+    fn append_target_assembles_a_large_frame_with_bounded_capacity() {
+        let len = 1usize << 20;
+        let key = [0x11, 0x22, 0x33, 0x44];
+        let payload: Vec<u8> = (0..len).map(|i| (i * 31 + 7) as u8).collect();
+        let mut wire = Vec::new();
+        crate::frame::FrameHeader::new(true, crate::frame::OpCode::Binary, Some(key), len as u64)
+            .write_to(&mut wire);
+        let header = wire.len();
+        wire.extend_from_slice(&payload);
+        crate::mask::apply_mask(&mut wire[header..], key, 0);
+
+        let mut rx = Receiver::new(Role::Server, &Config::default());
+        rx.receive(&wire[..header + 100]);
+        assert_eq!(rx.next_message().unwrap(), None);
+        let mut at = header + 100;
+        let mut appended = 0;
+        while at < wire.len() {
+            // Pieces of odd sizes, as short reads give them.
+            let Some((message, limit)) = rx.append_target(7000) else {
+                // The last bytes of the frame, fewer than asked for: the input buffer's turn.
+                assert!(wire.len() - at < 7000);
+                rx.receive(&wire[at..]);
+                break;
+            };
+            assert!(limit > 0 && limit <= wire.len() - at);
+            let piece = limit.min(5000 + at % 3000);
+            let capacity = message.capacity();
+            message.extend_from_slice(&wire[at..at + piece]);
+            assert_eq!(
+                message.capacity(),
+                capacity,
+                "the appender never grows the buffer"
+            );
+            assert!(capacity <= 2 * (100 + appended) + GROW_MIN + APPEND_SLACK + 7000);
+            rx.commit(piece);
+            at += piece;
+            appended += piece;
+        }
+        assert_eq!(rx.next_message().unwrap(), Some(Message::Binary(payload)));
+        // Small frames and messages in the input buffer are not appended to.
+        rx.receive(&[0x82, 0x02, 1, 2]);
+        assert!(rx.append_target(7000).is_none());
     }
 }

@@ -281,6 +281,29 @@ impl<S: Read> Driver<S> {
         let want = self.rx.read_size_hint(self.read_buffer_size);
         let rx = &mut self.rx;
         let got = read_with_clocks(&mut self.timers, self.hooks, stream, link, |stream| {
+            if let Some((message, limit)) = rx.append_target(want) {
+                // The payload of a large frame goes straight into the message buffer, read
+                // into its spare capacity (no zero-fill first; `io::copy` into a `Vec` does
+                // that for readers that support it, such as `TcpStream`). It returns once
+                // `limit` bytes (never past the frame's end) came, or on an error; bytes
+                // that came before a timeout count as a read.
+                let before = message.len();
+                let res = std::io::copy(&mut stream.by_ref().take(limit.min(want) as u64), message);
+                let n = message.len() - before;
+                if n > 0 {
+                    rx.commit(n);
+                }
+                return match res {
+                    Err(e)
+                        if n > 0
+                            && matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+                    {
+                        Ok(n)
+                    }
+                    Err(e) => Err(e),
+                    Ok(_) => Ok(n),
+                };
+            }
             let buf = rx.read_buf(want);
             let len = buf.len().min(want);
             let n = stream.read(&mut buf[..len])?;
