@@ -3,6 +3,9 @@
 //! wire examples, fragmentation, context takeover, bombs, RSV1 misuse, corrupt streams, the
 //! per-message opt-out, the threshold and chunk reads.
 
+mod deflate_support;
+use deflate_support::noise;
+
 use std::io::Write;
 
 use ws6455::frame::{FrameHeader, OpCode, RSV1};
@@ -115,19 +118,6 @@ fn chat(len: usize, seed: u64) -> String {
     }
     s.truncate(len);
     s
-}
-
-/// Pseudo-random bytes that do not compress.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 fn agreements() -> Vec<PerMessageDeflate> {

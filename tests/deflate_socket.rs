@@ -3,6 +3,9 @@
 //! small both ways with pings in between, chunk reads, the opt-out. Also the measurement of
 //! an idle connection's memory with the extension (`#[ignore]`d; see docs/compression.md).
 
+mod deflate_support;
+use deflate_support::noise;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
@@ -47,18 +50,6 @@ fn text(len: usize, seed: u64) -> String {
     }
     s.truncate(len);
     s
-}
-
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 /// Messages of every size class: small, around the direct-write size (64 KiB) and past the
