@@ -77,19 +77,27 @@ impl<S: Read> Driver<S> {
         self.timers.close_overdue()
     }
 
+    /// Hands what a read calls for (if anything) to the link; true if there was something.
+    fn react<L: Link<S>>(
+        &mut self,
+        stream: &mut S,
+        link: &mut L,
+        reaction: Option<Reaction<'_>>,
+    ) -> Result<bool> {
+        let Some(r) = reaction else {
+            return Ok(false);
+        };
+        if let Err(e) = link.react(stream, r) {
+            return Err(self.fail(stream, link, e));
+        }
+        Ok(true)
+    }
+
     /// The next whole message.
     pub(super) fn read<L: Link<S>>(&mut self, stream: &mut S, link: &mut L) -> Result<Message> {
         loop {
             let got = self.rx.next_message();
-            let reacted = match Reaction::to_message(&got) {
-                Some(r) => {
-                    if let Err(e) = link.react(stream, r) {
-                        return Err(self.fail(stream, link, e));
-                    }
-                    true
-                }
-                None => false,
-            };
+            let reacted = self.react(stream, link, Reaction::to_message(&got))?;
             match got {
                 Ok(Some(msg)) if self.eof.draining() && !msg.is_close() => continue,
                 Ok(Some(msg)) => {
@@ -123,15 +131,7 @@ impl<S: Read> Driver<S> {
         }
         loop {
             let got = self.rx.next_chunk(buf);
-            let reacted = match Reaction::to_chunk(&got) {
-                Some(r) => {
-                    if let Err(e) = link.react(stream, r) {
-                        return Err(self.fail(stream, link, e));
-                    }
-                    true
-                }
-                None => false,
-            };
+            let reacted = self.react(stream, link, Reaction::to_chunk(&got))?;
             match got {
                 Ok(Some(chunk)) if self.eof.draining() && !is_close(&chunk) => continue,
                 Ok(Some(chunk)) => {
