@@ -124,13 +124,7 @@ echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo
 echo "== medians over $ROUNDS rounds (ratio = ours / node; msgs/s higher is better; server_cpu is cores used, and cpu_us_per_msg = server CPU microseconds per echoed message, lower is better)"
-awk -v servers="$ONLY" '
-function median(list,    n, a, i, j, t) {
-    n = split(list, a, " ")
-    for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-    if (n == 0) return ""
-    return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
+awk -v servers="$ONLY" "$AWK_MEDIAN"'
 /^RESULT / {
     delete f
     for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }

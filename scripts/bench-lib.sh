@@ -1,5 +1,5 @@
 # Shared by scripts/bench-servers.sh and scripts/bench-deflate.sh (sourced, not run): starting
-# and stopping the server under test. The caller defines `server_cmd NAME` (prints the command
+# and stopping the server under test, and the median of the summary tables. The caller defines `server_cmd NAME` (prints the command
 # line) and sets BENCH_LOG_DIR (where each server's stdout and stderr go).
 #
 # A server is ready once its stdout has a line `Listening on ws://HOST:PORT`; SERVER_URL is
@@ -32,3 +32,15 @@ stop_server() {
     fi
 }
 trap stop_server EXIT
+
+# The median of a space-separated list of numbers, for the scripts' summary tables (an awk
+# function: prepend it to the awk program).
+# shellcheck disable=SC2034
+AWK_MEDIAN='
+function median(list,    n, a, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+    if (n == 0) return ""
+    return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+'
