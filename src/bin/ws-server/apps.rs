@@ -193,9 +193,7 @@ pub fn echo(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
     established(&ws, id);
     let mut echo = Echo {
         buf: vec![0; ECHO_FIRST_CHUNK],
-        text: None,
-        small: Vec::new(),
-        gathering: false,
+        whole: None,
         binary_len: 0,
         verbose: log::verbose(),
         id,
@@ -214,15 +212,13 @@ const ECHO_WHOLE: u64 = 16 << 10;
 /// The echo's state between chunks.
 struct Echo {
     buf: Vec<u8>,
-    /// The text message being gathered, if one is in progress. Binary messages are streamed
-    /// back frame by frame as they arrive (never held whole), and so go back uncompressed:
-    /// frames sent one by one never are (RFC 7692 lets any message go uncompressed). Text is
-    /// sent whole, compressed when permessage-deflate was negotiated.
-    text: Option<Vec<u8>>,
-    /// A small binary message being gathered (see [`ECHO_WHOLE`]).
-    small: Vec<u8>,
-    /// `small` holds a message in progress.
-    gathering: bool,
+    /// The message being gathered to go back whole, if one is in progress: any text message,
+    /// and a single-frame binary message of at most [`ECHO_WHOLE`] bytes. Whole messages are
+    /// queued (a burst goes out in one write) and compressed when permessage-deflate was
+    /// negotiated. Other binary messages are streamed back frame by frame as they arrive (never
+    /// held whole), and so go back uncompressed: frames sent one by one never are (RFC 7692
+    /// lets any message go uncompressed).
+    whole: Option<(OpCode, Vec<u8>)>,
     /// Bytes of the binary message in progress (for the log).
     binary_len: u64,
     verbose: bool,
@@ -246,13 +242,11 @@ impl Echo {
                     };
                     self.buf.resize(want as usize, 0);
                 }
-                if opcode == OpCode::Text {
+                if opcode == OpCode::Text || (opcode == OpCode::Binary && fin && len <= ECHO_WHOLE)
+                {
                     // The limits were checked against `len` already.
-                    self.text = Some(Vec::with_capacity(len.min(1 << 20) as usize));
-                } else if opcode == OpCode::Binary && fin && len <= ECHO_WHOLE {
-                    self.small.clear();
-                    self.gathering = true;
-                } else if self.text.is_none() {
+                    self.whole = Some((opcode, Vec::with_capacity(len.min(1 << 20) as usize)));
+                } else if self.whole.is_none() {
                     ws.write_frame_start(opcode, fin, len)?;
                 }
             }
@@ -262,35 +256,19 @@ impl Echo {
                 ..
             } => {
                 let data = &self.buf[..len];
-                match &mut self.text {
-                    Some(text) => {
-                        text.extend_from_slice(data);
-                        if end_of_message {
-                            let bytes = std::mem::take(text);
-                            self.text = None;
-                            // Checked piece by piece by the library; this cannot fail.
-                            let text = String::from_utf8(bytes)
-                                .map_err(|_| Error::Protocol(ws6455::ProtocolError::InvalidUtf8))?;
-                            self.log(|| preview(&text));
-                            ws.write(Message::Text(text))?;
+                if let Some((_, bytes)) = &mut self.whole {
+                    bytes.extend_from_slice(data);
+                    if end_of_message {
+                        if let Some((opcode, bytes)) = self.whole.take() {
+                            self.echo_whole(ws, opcode, bytes)?;
                         }
                     }
-                    None if self.gathering => {
-                        self.small.extend_from_slice(data);
-                        if end_of_message {
-                            self.gathering = false;
-                            self.log(|| describe_binary(self.small.len() as u64));
-                            // Queued (`write`), not flushed: a burst goes out in one write.
-                            ws.write(Message::Binary(std::mem::take(&mut self.small)))?;
-                        }
-                    }
-                    None => {
-                        ws.write_chunk(data)?;
-                        self.binary_len += len as u64;
-                        if end_of_message {
-                            let n = std::mem::take(&mut self.binary_len);
-                            self.log(|| describe_binary(n));
-                        }
+                } else {
+                    ws.write_chunk(data)?;
+                    self.binary_len += len as u64;
+                    if end_of_message {
+                        let n = std::mem::take(&mut self.binary_len);
+                        self.log(|| describe_binary(n));
                     }
                 }
             }
@@ -298,6 +276,26 @@ impl Echo {
             Chunk::Control(_) => {} // ping (answered by the library) or pong
         }
         Ok(Seen::More)
+    }
+
+    /// Queues a gathered message's echo (`write`: the next read flushes it).
+    fn echo_whole(
+        &self,
+        ws: &mut WebSocket<TcpStream>,
+        opcode: OpCode,
+        bytes: Vec<u8>,
+    ) -> ws6455::Result<()> {
+        let msg = if opcode == OpCode::Text {
+            // Checked piece by piece by the library; this cannot fail.
+            let text = String::from_utf8(bytes)
+                .map_err(|_| Error::Protocol(ws6455::ProtocolError::InvalidUtf8))?;
+            self.log(|| preview(&text));
+            Message::Text(text)
+        } else {
+            self.log(|| describe_binary(bytes.len() as u64));
+            Message::Binary(bytes)
+        };
+        ws.write(msg)
     }
 
     /// Logs a message both ways when verbose; `shown` is only formatted then (formatting it
