@@ -207,12 +207,23 @@ impl Inflate {
         more: bool,
     ) -> Option<Chunk> {
         let st = &mut self.stage;
-        if let Some((n, fin)) = st.owed.take() {
+        if let Some((owed, fin)) = st.owed.take() {
+            // The frame announced `owed` bytes; a caller's buffer smaller now than at the
+            // frame's start gets them in pieces.
+            let n = owed.min(buf.len());
             buf[..n].copy_from_slice(&st.buf[st.pos..st.pos + n]);
             st.pos += n;
             if st.pos == st.buf.len() {
                 st.buf.clear();
                 st.pos = 0;
+            }
+            if n < owed {
+                st.owed = Some((owed - n, fin));
+                return Some(Chunk::Data {
+                    len: n,
+                    end_of_frame: false,
+                    end_of_message: false,
+                });
             }
             if fin {
                 self.end_chunked();
