@@ -366,8 +366,16 @@ fn split_reader_and_writer_move_100k_messages_in_order() {
     let sent2 = sent.clone();
     let w = writer.clone();
     let producer = thread::spawn(move || {
+        let mut line = String::new();
         for i in 0..N {
-            w.write(Message::Text(i.to_string())).unwrap();
+            if i % 2 == 0 {
+                w.write(Message::Text(i.to_string())).unwrap();
+            } else {
+                // Borrowed from a reused buffer: the same frames as `write`.
+                line.clear();
+                line.push_str(&i.to_string());
+                w.write_ref(ws6455::MessageRef::Text(&line)).unwrap();
+            }
             if i % 64 == 63 {
                 w.flush().unwrap();
             }

@@ -248,12 +248,26 @@ impl Sender {
     /// assert_eq!(tx.pending(), &[0x82, 0x02, 1, 2]);
     /// ```
     pub fn send(&mut self, msg: &Message) -> Result<()> {
+        self.send_ref(msg.as_ref())
+    }
+
+    /// Queues a borrowed message, as [`Sender::send`] does an owned one: a message read with
+    /// [`Receiver::next_message_ref`](crate::protocol::Receiver::next_message_ref), or bytes
+    /// the caller keeps, goes out without an owned copy first.
+    ///
+    /// ```
+    /// use ws6455::{protocol::Sender, Config, MessageRef, Role};
+    /// let mut tx = Sender::new(Role::Server, &Config::default());
+    /// tx.send_ref(MessageRef::Text("hi")).unwrap();
+    /// assert_eq!(tx.pending(), &[0x81, 0x02, b'h', b'i']);
+    /// ```
+    pub fn send_ref(&mut self, msg: MessageRef<'_>) -> Result<()> {
         match msg {
-            Message::Text(s) => self.send_text(s),
-            Message::Binary(b) => self.send_binary(b),
-            Message::Ping(b) => self.ping(b),
-            Message::Pong(b) => self.pong(b),
-            Message::Close(f) => self.close(f.clone()),
+            MessageRef::Text(s) => self.send_text(s),
+            MessageRef::Binary(b) => self.send_binary(b),
+            MessageRef::Ping(b) => self.ping(b),
+            MessageRef::Pong(b) => self.pong(b),
+            MessageRef::Close(f) => self.close(f.cloned()),
         }
     }
 

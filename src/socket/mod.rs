@@ -49,7 +49,9 @@ use timers::TimeoutHooks;
 use crate::frame::OpCode;
 use crate::handshake;
 use crate::protocol::{self, Chunk, Reaction, Receiver, Sender, State};
-use crate::{CloseCode, CloseFrame, Config, Error, Message, ProtocolError, Result, Role};
+use crate::{
+    CloseCode, CloseFrame, Config, Error, Message, MessageRef, ProtocolError, Result, Role,
+};
 
 /// A WebSocket connection over a stream `S`, after the opening handshake.
 ///
@@ -433,12 +435,28 @@ impl<S: Read + Write> WebSocket<S> {
     /// assert_eq!(ws.get_ref().get_ref(), &[0x81, 1, b'a', 0x81, 1, b'b']);
     /// ```
     pub fn write(&mut self, msg: Message) -> Result<()> {
+        self.write_ref(msg.as_ref())
+    }
+
+    /// Queues a borrowed message, as [`WebSocket::write`] does an owned one: bytes the
+    /// caller keeps (a buffer it reuses, a slice of a larger one) go out without an owned
+    /// copy (and an allocation) first.
+    ///
+    /// ```
+    /// use ws6455::{socket::WebSocket, Config, MessageRef, Role};
+    /// let mut ws = WebSocket::from_raw(std::io::Cursor::new(Vec::new()), Role::Server, Config::default());
+    /// let buf = [1u8, 2, 3, 4];
+    /// ws.write_ref(MessageRef::Binary(&buf[..2])).unwrap();
+    /// ws.flush().unwrap();
+    /// assert_eq!(ws.get_ref().get_ref(), &[0x82, 2, 1, 2]);
+    /// ```
+    pub fn write_ref(&mut self, msg: MessageRef<'_>) -> Result<()> {
         let (stream, sender) = (&mut self.stream, &mut self.own.sender);
-        let direct = match &msg {
-            Message::Text(t) => sender.send_direct(OpCode::Text, t.as_bytes(), &mut |b| {
+        let direct = match msg {
+            MessageRef::Text(t) => sender.send_direct(OpCode::Text, t.as_bytes(), &mut |b| {
                 stream.write_vectored(b)
             }),
-            Message::Binary(b) => {
+            MessageRef::Binary(b) => {
                 sender.send_direct(OpCode::Binary, b, &mut |bufs| stream.write_vectored(bufs))
             }
             _ => None,
@@ -447,7 +465,7 @@ impl<S: Read + Write> WebSocket<S> {
             return result;
         }
         write::check_room(stream, sender, self.config.max_write_buffer)?;
-        sender.send(&msg)
+        sender.send_ref(msg)
     }
 
     /// Sends a message: [`WebSocket::write`] then [`WebSocket::flush`].

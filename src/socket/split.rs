@@ -18,7 +18,7 @@ use super::write;
 use super::WebSocket;
 use crate::frame::OpCode;
 use crate::protocol::{Chunk, Reaction, Sender};
-use crate::{CloseCode, CloseFrame, Message, ProtocolError, Result, Role};
+use crate::{CloseCode, CloseFrame, Message, MessageRef, ProtocolError, Result, Role};
 
 /// The writing half: the stream clone it writes to and the connection's sender.
 struct WriteHalf {
@@ -453,9 +453,23 @@ impl WsWriter {
     /// # Ok::<(), ws6455::Error>(())
     /// ```
     pub fn write(&self, msg: Message) -> Result<()> {
+        self.write_ref(msg.as_ref())
+    }
+
+    /// Queues a borrowed message without flushing, as [`WsWriter::write`] does an owned one.
+    ///
+    /// ```no_run
+    /// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
+    /// let (_reader, writer) = ws.split()?;
+    /// let line = String::from("hello");
+    /// writer.write_ref(ws6455::MessageRef::Text(&line))?;
+    /// writer.flush()?;
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn write_ref(&self, msg: MessageRef<'_>) -> Result<()> {
         self.shared.with(|w, sh| {
             write::check_room(&mut w.stream, &mut w.sender, sh.max_write_buffer)?;
-            w.sender.send(&msg)
+            w.sender.send_ref(msg)
         })
     }
 
