@@ -445,6 +445,7 @@ impl Receiver {
     }
 
     /// True while a compressed message is in progress.
+    #[inline]
     pub(super) fn inflating(&self) -> bool {
         self.inflate.as_ref().is_some_and(Inflate::active)
     }

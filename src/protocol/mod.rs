@@ -274,6 +274,7 @@ impl Protocol {
     /// use ws6455::{protocol::Protocol, Config, Role};
     /// assert_eq!(Protocol::new(Role::Client, Config::default()).buffered(), 0);
     /// ```
+    #[inline]
     pub fn buffered(&self) -> usize {
         self.receiver.buffered()
     }
@@ -481,6 +482,7 @@ impl Protocol {
     /// use ws6455::{protocol::Protocol, Config, Role};
     /// assert!(Protocol::new(Role::Server, Config::default()).pending().is_empty());
     /// ```
+    #[inline]
     pub fn pending(&self) -> &[u8] {
         self.sender.pending()
     }
@@ -504,6 +506,7 @@ impl Protocol {
     /// use ws6455::{protocol::Protocol, Config, Role};
     /// assert!(!Protocol::new(Role::Server, Config::default()).close_sent());
     /// ```
+    #[inline]
     pub fn close_sent(&self) -> bool {
         self.sender.close_sent()
     }

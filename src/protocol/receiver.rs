@@ -319,6 +319,7 @@ impl Receiver {
     /// rx.next_message().unwrap();
     /// assert!(rx.close_received());
     /// ```
+    #[inline]
     pub fn close_received(&self) -> bool {
         self.state == RecvState::CloseReceived
     }
@@ -332,6 +333,7 @@ impl Receiver {
     /// assert!(rx.next_message().is_err());
     /// assert!(rx.is_failed());
     /// ```
+    #[inline]
     pub fn is_failed(&self) -> bool {
         self.state == RecvState::Failed
     }

@@ -171,6 +171,7 @@ impl<'a> Reaction<'a> {
     }
 
     /// The reaction to what [`Receiver::next_chunk`] returned, if any.
+    #[inline]
     pub(crate) fn to_chunk(incoming: &'a Result<Option<Chunk>>) -> Option<Self> {
         match incoming {
             Ok(Some(Chunk::Control(m))) => Reaction::to(Ok(m.as_ref())),
@@ -180,6 +181,7 @@ impl<'a> Reaction<'a> {
     }
 
     /// The reaction to what [`Receiver::next_message`] returned, if any.
+    #[inline]
     pub(crate) fn to_message(incoming: &'a Result<Option<Message>>) -> Option<Self> {
         match incoming {
             Ok(Some(m)) => Reaction::to(Ok(m.as_ref())),
@@ -369,6 +371,7 @@ impl Sender {
     /// let tx = Sender::new(Role::Server, &Config::default());
     /// assert!(tx.pending().is_empty());
     /// ```
+    #[inline]
     pub fn pending(&self) -> &[u8] {
         &self.out[self.out_pos..]
     }
@@ -566,6 +569,7 @@ impl Sender {
     /// tx.close(None).unwrap();
     /// assert!(tx.close_sent());
     /// ```
+    #[inline]
     pub fn close_sent(&self) -> bool {
         self.close_sent
     }
@@ -1068,6 +1072,7 @@ impl Sender {
     /// tx.write_chunk(&[0]).unwrap();
     /// assert!(!tx.in_frame());
     /// ```
+    #[inline]
     pub fn in_frame(&self) -> bool {
         self.frames.open().is_some()
     }

@@ -188,6 +188,7 @@ impl Receiver {
     /// to come (at least 4 KiB) and nothing is buffered: the socket layer then reads it
     /// straight into the caller's buffer. A small rest is read the usual way, in a read that
     /// may also bring the next frames (one system call for several small frames).
+    #[inline]
     pub(crate) fn wants_direct_chunk_read(&self) -> bool {
         matches!(
             self.at,

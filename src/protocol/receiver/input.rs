@@ -181,6 +181,7 @@ impl Receiver {
     /// rx.next_message().unwrap();
     /// assert_eq!(rx.buffered(), 1);
     /// ```
+    #[inline]
     pub fn buffered(&self) -> usize {
         self.filled - self.pos
     }
@@ -216,6 +217,7 @@ impl Receiver {
     /// assert_eq!(rx.next_message().unwrap(), None);
     /// assert_eq!(rx.frame_remaining(), 4093);
     /// ```
+    #[inline]
     pub fn frame_remaining(&self) -> u64 {
         self.at.frame().map_or(0, |f| f.remaining)
     }
