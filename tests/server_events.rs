@@ -324,3 +324,58 @@ fn a_closed_event_names_the_close_codes_exchanged() {
     assert_eq!(received, None);
     server.shutdown();
 }
+
+#[test]
+fn a_panicking_handler_ends_its_connection_and_frees_its_slot() {
+    // A handler that panics (an application bug) used to leave its connection registered:
+    // the TCP connection stayed open until the server shut down, and its slot under
+    // `max_connections` was never given back.
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let server = Server::bind_with_config("127.0.0.1:0", Config::default().max_connections(1))
+        .unwrap()
+        .on_event(move |ev: &Event| sink.lock().unwrap().push(record(ev)))
+        .spawn(|mut ws| {
+            if let Ok(ws6455::Message::Text(t)) = ws.read() {
+                if t == "panic" {
+                    panic!("a handler bug (this panic is part of the test)");
+                }
+                let _ = ws.send_text(t);
+            }
+            while ws.read().is_ok() {}
+        })
+        .unwrap();
+    let url = format!("ws://{}/", server.local_addr());
+    for _ in 0..3 {
+        let (mut ws, _) = ws6455::client::connect(&url).unwrap();
+        ws.get_ref()
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        ws.send_text("panic").unwrap();
+        // The connection ends (no close frame can be promised: the handler's state is
+        // unknown), promptly rather than at the read timeout.
+        let started = Instant::now();
+        match ws.read() {
+            Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                panic!("the connection stayed open after the handler panicked")
+            }
+            Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+                panic!("the connection stayed open after the handler panicked")
+            }
+            Err(Error::Timeout) => panic!("the connection stayed open after the handler panicked"),
+            _ => {}
+        }
+        assert!(started.elapsed() < Duration::from_secs(10));
+        // The event says it ended, without a close frame of ours.
+        wait_for(&events, "closed", |e| e.kind == "closed");
+        events.lock().unwrap().clear();
+    }
+    // The one slot is free again: a normal connection is served.
+    let (mut ws, _) = ws6455::client::connect(&url).unwrap();
+    ws.send_text("hi").unwrap();
+    assert_eq!(ws.read().unwrap(), ws6455::Message::text("hi"));
+    ws.close(ws6455::CloseCode::Normal, "").unwrap();
+    while ws.read().is_ok() {}
+    server.shutdown();
+    server.join().unwrap();
+}

@@ -53,7 +53,22 @@ impl ConnContext {
             let _ = stream.shutdown(Shutdown::Read);
         }
         let ending = Arc::new(Ending::default());
-        self.serve_one(stream, &ending);
+        // A panic in the handler (or a hook) is the application's bug: it ends this connection
+        // only. Caught here so that what follows still runs: the connection is unregistered
+        // and ended (with a FIN, no close frame: what the handler left half-sent is unknown),
+        // and its slot under `max_connections` is given back. The panic itself was reported
+        // by the panic hook as usual.
+        let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.serve_one(stream, &ending)
+        }));
+        if served.is_err() {
+            self.emit(Event::Closed {
+                id: self.id,
+                peer: self.peer,
+                sent: None,
+                received: None,
+            });
+        }
         let clean = ending.fin.load(Ordering::Acquire);
         if registered.is_some() {
             let mine = {

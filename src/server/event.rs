@@ -109,7 +109,8 @@ pub enum Event<'a> {
         /// What went wrong.
         error: &'a Error,
     },
-    /// The handler of an upgraded connection returned.
+    /// The handler of an upgraded connection returned, or a handler or hook panicked (then
+    /// both codes are `None`: the connection was ended with a FIN, and its slot given back).
     Closed {
         /// Connection id.
         id: u64,
