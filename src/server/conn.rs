@@ -53,7 +53,13 @@ impl ConnContext {
             let _ = stream.shutdown(Shutdown::Read);
         }
         let ending = Arc::new(Ending::default());
-        self.serve_one(stream, &ending);
+        // The handshake and the handler each run in a frame of their own, one after the
+        // other, never inlined here: a stack page touched once stays resident for the
+        // thread's life, so the handler's frames reuse the handshake's pages instead of
+        // adding theirs below them (and this frame, under both, stays small).
+        if let Some(ws) = self.upgrade(stream) {
+            self.serve_upgraded(ws, &ending);
+        }
         let clean = ending.fin.load(Ordering::Acquire);
         if registered.is_some() {
             let mine = {
@@ -74,7 +80,30 @@ impl ConnContext {
         self.shared.idle.notify_all();
     }
 
-    fn serve_one(&self, stream: TcpStream, ending: &Arc<Ending>) {
+    /// Runs the handler on an upgraded connection, then reports its end.
+    #[inline(never)]
+    fn serve_upgraded(&self, mut ws: Box<WebSocket<TcpStream>>, ending: &Arc<Ending>) {
+        let _ = ws.get_ref().set_read_timeout(self.config.idle_timeout);
+        ws.install_server_finisher(ending.clone());
+        // Unboxed straight into the handler's argument (one copy of the socket in this frame),
+        // the box freed before the handler runs: moving out of `*ws` where `ws` lives would
+        // keep the allocation until this function returns, that is for the connection's life.
+        (self.handler)({
+            let boxed = ws;
+            *boxed
+        });
+        let codes = *ending.codes.lock().unwrap_or_else(|p| p.into_inner());
+        self.emit(Event::Closed {
+            id: self.id,
+            peer: self.peer,
+            sent: codes.and_then(|c| c.sent),
+            received: codes.and_then(|c| c.received),
+        });
+    }
+
+    /// The handshake and its events: the socket when upgraded.
+    #[inline(never)]
+    fn upgrade(&self, stream: TcpStream) -> Option<Box<WebSocket<TcpStream>>> {
         let (id, peer) = (self.id, self.peer);
         if self.config.nodelay {
             let _ = stream.set_nodelay(true);
@@ -94,29 +123,22 @@ impl ConnContext {
             Some(arm_tcp),
         ) {
             Ok(Some(ws)) => {
-                let mut ws = *ws;
                 if let Some(request) = ws.request() {
                     self.emit(Event::Upgraded { id, peer, request });
                 }
-                let _ = ws.get_ref().set_read_timeout(self.config.idle_timeout);
-                ws.install_server_finisher(ending.clone());
-                (self.handler)(ws);
-                let codes = *ending.codes.lock().unwrap_or_else(|p| p.into_inner());
-                self.emit(Event::Closed {
+                Some(ws)
+            }
+            Ok(None) => None,
+            // A malformed head was answered (400/431): reported as `Answered` already.
+            Err(Error::Http(_)) => None,
+            Err(error) => {
+                self.emit(Event::HandshakeFailed {
                     id,
                     peer,
-                    sent: codes.and_then(|c| c.sent),
-                    received: codes.and_then(|c| c.received),
+                    error: &error,
                 });
+                None
             }
-            Ok(None) => {}
-            // A malformed head was answered (400/431): reported as `Answered` already.
-            Err(Error::Http(_)) => {}
-            Err(error) => self.emit(Event::HandshakeFailed {
-                id,
-                peer,
-                error: &error,
-            }),
         }
     }
 }
@@ -235,7 +257,8 @@ fn handshake_with<S: Read + Write>(
     // what is left of it (when the stream's timeout can be set), and a head completed after
     // it is not served.
     let deadline = config.handshake_timeout.map(|t| Instant::now() + t);
-    let mut chunk = [0u8; 2048];
+    // On the heap: on the stack it would be under every frame of the handshake.
+    let mut chunk = vec![0u8; 2048];
     let Incoming {
         mut request,
         leftover,
