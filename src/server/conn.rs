@@ -53,13 +53,19 @@ impl ConnContext {
             let _ = stream.shutdown(Shutdown::Read);
         }
         let ending = Arc::new(Ending::default());
+        // The handshake and the handler each run in a frame of their own, one after the
+        // other, never inlined here: a stack page touched once stays resident for the
+        // thread's life, so the handler's frames reuse the handshake's pages instead of
+        // adding theirs below them (and this frame, under both, stays small).
         // A panic in the handler (or a hook) is the application's bug: it ends this connection
         // only. Caught here so that what follows still runs: the connection is unregistered
         // and ended (with a FIN, no close frame: what the handler left half-sent is unknown),
         // and its slot under `max_connections` is given back. The panic itself was reported
         // by the panic hook as usual.
         let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.serve_one(stream, &ending)
+            if let Some(ws) = self.upgrade(stream) {
+                self.serve_upgraded(ws, &ending);
+            }
         }));
         if served.is_err() {
             self.emit(Event::Closed {
@@ -89,7 +95,30 @@ impl ConnContext {
         self.shared.idle.notify_all();
     }
 
-    fn serve_one(&self, stream: TcpStream, ending: &Arc<Ending>) {
+    /// Runs the handler on an upgraded connection, then reports its end.
+    #[inline(never)]
+    fn serve_upgraded(&self, mut ws: Box<WebSocket<TcpStream>>, ending: &Arc<Ending>) {
+        let _ = ws.get_ref().set_read_timeout(self.config.idle_timeout);
+        ws.install_server_finisher(ending.clone());
+        // Unboxed straight into the handler's argument (one copy of the socket in this frame),
+        // the box freed before the handler runs: moving out of `*ws` where `ws` lives would
+        // keep the allocation until this function returns, that is for the connection's life.
+        (self.handler)({
+            let boxed = ws;
+            *boxed
+        });
+        let codes = *ending.codes.lock().unwrap_or_else(|p| p.into_inner());
+        self.emit(Event::Closed {
+            id: self.id,
+            peer: self.peer,
+            sent: codes.and_then(|c| c.sent),
+            received: codes.and_then(|c| c.received),
+        });
+    }
+
+    /// The handshake and its events: the socket when upgraded.
+    #[inline(never)]
+    fn upgrade(&self, stream: TcpStream) -> Option<Box<WebSocket<TcpStream>>> {
         let (id, peer) = (self.id, self.peer);
         if self.config.nodelay {
             let _ = stream.set_nodelay(true);
@@ -109,29 +138,22 @@ impl ConnContext {
             Some(arm_tcp),
         ) {
             Ok(Some(ws)) => {
-                let mut ws = *ws;
                 if let Some(request) = ws.request() {
                     self.emit(Event::Upgraded { id, peer, request });
                 }
-                let _ = ws.get_ref().set_read_timeout(self.config.idle_timeout);
-                ws.install_server_finisher(ending.clone());
-                (self.handler)(ws);
-                let codes = *ending.codes.lock().unwrap_or_else(|p| p.into_inner());
-                self.emit(Event::Closed {
+                Some(ws)
+            }
+            Ok(None) => None,
+            // A malformed head was answered (400/431): reported as `Answered` already.
+            Err(Error::Http(_)) => None,
+            Err(error) => {
+                self.emit(Event::HandshakeFailed {
                     id,
                     peer,
-                    sent: codes.and_then(|c| c.sent),
-                    received: codes.and_then(|c| c.received),
+                    error: &error,
                 });
+                None
             }
-            Ok(None) => {}
-            // A malformed head was answered (400/431): reported as `Answered` already.
-            Err(Error::Http(_)) => {}
-            Err(error) => self.emit(Event::HandshakeFailed {
-                id,
-                peer,
-                error: &error,
-            }),
         }
     }
 }
@@ -250,7 +272,8 @@ fn handshake_with<S: Read + Write>(
     // what is left of it (when the stream's timeout can be set), and a head completed after
     // it is not served.
     let deadline = config.handshake_timeout.map(|t| Instant::now() + t);
-    let mut chunk = [0u8; 2048];
+    // On the heap: on the stack it would be under every frame of the handshake.
+    let mut chunk = vec![0u8; 2048];
     let Incoming {
         mut request,
         leftover,
