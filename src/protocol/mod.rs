@@ -64,7 +64,7 @@ mod receiver;
 mod sender;
 
 pub use close::{encode_close, parse_close, MAX_CLOSE_REASON};
-pub use receiver::{Chunk, Receiver};
+pub use receiver::{Chunk, Piece, Receiver};
 pub use sender::Sender;
 pub(crate) use sender::{CloseCodes, Reaction};
 

@@ -13,6 +13,9 @@ use super::compression::Inflate;
 
 mod chunk;
 mod input;
+mod piece;
+
+pub use piece::Piece;
 
 /// The least a message buffer grows by when payload of a frame in progress arrives: it grows
 /// with what has arrived (doubling), never with what a header announced, so a peer that

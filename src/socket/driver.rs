@@ -11,7 +11,7 @@ use std::io::{ErrorKind, Read};
 
 use super::finish::{going_away, Eof, EofPolicy};
 use super::timers::{TimeoutHooks, Timers, Wake};
-use crate::protocol::{Chunk, Reaction, Receiver};
+use crate::protocol::{Chunk, Piece, Reaction, Receiver};
 use crate::{CloseCode, CloseFrame, Config, Error, Message, ProtocolError, Result};
 
 /// How the read loop reaches the sending side of its connection.
@@ -123,6 +123,33 @@ impl<S: Read> Driver<S> {
         link: &mut L,
         buf: &mut [u8],
     ) -> Result<Chunk> {
+        match self.read_pieces(stream, link, buf, false)? {
+            Piece::Chunk(chunk) => Ok(chunk),
+            // Only handed out when asked for (`whole`).
+            Piece::Whole { .. } => unreachable!("a whole piece from a chunk read"),
+        }
+    }
+
+    /// The next piece of the incoming stream (see [`Piece`]): a small message whole when it
+    /// is at hand (looked for before each chunk, so also right after a read brought it), else
+    /// the next chunk, payload into `buf`.
+    pub(super) fn read_piece<L: Link<S>>(
+        &mut self,
+        stream: &mut S,
+        link: &mut L,
+        buf: &mut [u8],
+    ) -> Result<Piece> {
+        self.read_pieces(stream, link, buf, true)
+    }
+
+    /// Chunk reads, with whole small messages if `whole`.
+    fn read_pieces<L: Link<S>>(
+        &mut self,
+        stream: &mut S,
+        link: &mut L,
+        buf: &mut [u8],
+        whole: bool,
+    ) -> Result<Piece> {
         if buf.is_empty() {
             return Err(Error::Io(std::io::Error::new(
                 ErrorKind::InvalidInput,
@@ -130,6 +157,14 @@ impl<S: Read> Driver<S> {
             )));
         }
         loop {
+            // While draining after the peer's end of input, data is skipped: the chunk read
+            // below does that.
+            if whole && !self.eof.draining() {
+                if let Some(piece) = self.rx.next_whole(buf) {
+                    self.delivered(stream, link, false)?;
+                    return Ok(piece);
+                }
+            }
             let got = self.rx.next_chunk(buf);
             let reacted = self.react(stream, link, Reaction::to_chunk(&got))?;
             match got {
@@ -145,7 +180,7 @@ impl<S: Read> Driver<S> {
                         other => other,
                     };
                     self.delivered(stream, link, reacted)?;
-                    return Ok(chunk);
+                    return Ok(Piece::Chunk(chunk));
                 }
                 Ok(None) => {}
                 // Reads of both kinds mixed within a message: refused, nothing lost.
@@ -163,7 +198,7 @@ impl<S: Read> Driver<S> {
             let want = self.rx.frame_remaining().min(buf.len() as u64) as usize;
             if let Some(chunk) = self.read_payload(stream, link, &mut buf[..want])? {
                 self.delivered(stream, link, false)?;
-                return Ok(chunk);
+                return Ok(Piece::Chunk(chunk));
             }
         }
     }

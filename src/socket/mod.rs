@@ -48,7 +48,7 @@ use timers::TimeoutHooks;
 
 use crate::frame::OpCode;
 use crate::handshake;
-use crate::protocol::{self, Chunk, Reaction, Receiver, Sender, State};
+use crate::protocol::{self, Chunk, Piece, Reaction, Receiver, Sender, State};
 use crate::{
     CloseCode, CloseFrame, Config, Error, Message, MessageRef, ProtocolError, Result, Role,
 };
@@ -373,6 +373,29 @@ impl<S: Read + Write> WebSocket<S> {
     /// ```
     pub fn read_chunk(&mut self, buf: &mut [u8]) -> Result<Chunk> {
         self.driver.read_chunk(&mut self.stream, &mut self.own, buf)
+    }
+
+    /// Reads as [`WebSocket::read_chunk`] does, except that a small message comes whole in
+    /// one call when it can ([`Piece::Whole`]: one frame, already received, uncompressed, no
+    /// longer than `buf`): for servers that handle many small messages and stream large ones,
+    /// such as `ws-server --app echo`. Everything else comes as [`Chunk`]s, exactly as from
+    /// `read_chunk` (see [`Receiver::next_piece`]).
+    ///
+    /// ```
+    /// use ws6455::protocol::Piece;
+    /// use ws6455::{frame::OpCode, socket::WebSocket, Config, MessageRef, Role};
+    /// // A masked binary frame of 3 bytes from a client.
+    /// let input = vec![0x82, 0x83, 0, 0, 0, 0, 1, 2, 3];
+    /// let mut ws = WebSocket::from_raw(std::io::Cursor::new(input), Role::Server, Config::default());
+    /// let mut buf = [0u8; 1024];
+    /// let Piece::Whole { opcode: OpCode::Binary, len } = ws.read_piece(&mut buf).unwrap() else {
+    ///     panic!("a whole message")
+    /// };
+    /// assert_eq!(&buf[..len], &[1, 2, 3]);
+    /// ws.write_ref(MessageRef::Binary(&buf[..len])).unwrap(); // echoed from the buffer
+    /// ```
+    pub fn read_piece(&mut self, buf: &mut [u8]) -> Result<Piece> {
+        self.driver.read_piece(&mut self.stream, &mut self.own, buf)
     }
 
     /// Starts sending a data frame piece by piece: queues its header, announcing `len`

@@ -17,7 +17,7 @@ use super::finish::{server_finish, wait_for_server_close, Finisher};
 use super::write;
 use super::WebSocket;
 use crate::frame::OpCode;
-use crate::protocol::{Chunk, Reaction, Sender};
+use crate::protocol::{Chunk, Piece, Reaction, Sender};
 use crate::{CloseCode, CloseFrame, Message, MessageRef, ProtocolError, Result, Role};
 
 /// The writing half: the stream clone it writes to and the connection's sender.
@@ -363,6 +363,24 @@ impl WsReader {
     pub fn read_chunk(&mut self, buf: &mut [u8]) -> Result<Chunk> {
         self.driver
             .read_chunk(&mut self.stream, &mut self.link, buf)
+    }
+
+    /// Reads as [`WsReader::read_chunk`] does, with small messages whole when they can be (as
+    /// [`WebSocket::read_piece`]).
+    ///
+    /// ```no_run
+    /// use ws6455::protocol::Piece;
+    /// let (ws, _) = ws6455::client::connect("ws://127.0.0.1:5000/")?;
+    /// let (mut reader, _writer) = ws.split()?;
+    /// let mut buf = vec![0u8; 4096];
+    /// if let Piece::Whole { len, .. } = reader.read_piece(&mut buf)? {
+    ///     println!("{len} bytes");
+    /// }
+    /// # Ok::<(), ws6455::Error>(())
+    /// ```
+    pub fn read_piece(&mut self, buf: &mut [u8]) -> Result<Piece> {
+        self.driver
+            .read_piece(&mut self.stream, &mut self.link, buf)
     }
 
     /// The permessage-deflate parameters in use, if the extension was negotiated (as

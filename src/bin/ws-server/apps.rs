@@ -6,7 +6,7 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use ws6455::frame::OpCode;
-use ws6455::protocol::Chunk;
+use ws6455::protocol::{Chunk, Piece};
 use ws6455::socket::{WebSocket, WsWriter};
 use ws6455::{CloseCode, Error, Message, MessageRef};
 
@@ -239,35 +239,22 @@ struct Echo {
 
 impl Echo {
     fn step(&mut self, ws: &mut WebSocket<TcpStream>) -> ws6455::Result<Seen> {
-        match ws.read_chunk(&mut self.buf)? {
+        let chunk = match ws.read_piece(&mut self.buf)? {
+            // A small message at hand, whole in one call: echoed from `buf`.
+            Piece::Whole { opcode, len } => {
+                self.echo_whole(ws, opcode, &self.buf[..len])?;
+                self.fit(len as u64, false);
+                return Ok(Seen::More);
+            }
+            Piece::Chunk(chunk) => chunk,
+        };
+        match chunk {
             Chunk::FrameStart { opcode, fin, len } => {
                 // A compressed message is handed out in frames of at most the buffer: one that
                 // fills it and is not the last means more is coming, so read it in larger
                 // pieces (an idle connection that only ever saw small messages keeps 256 B).
                 let fills = !fin && len == self.buf.len() as u64;
-                // Grown on the first larger frame, to that frame's size (at most ECHO_CHUNK).
-                let want = if fills {
-                    ECHO_INFLATED_PIECE
-                } else {
-                    len.min(ECHO_CHUNK as u64) as usize
-                };
-                if want > self.buf.len() {
-                    self.buf.resize(want, 0);
-                    self.small_frames = 0;
-                } else if len.saturating_mul(4) < self.buf.len() as u64
-                    && self.buf.len() > ECHO_FIRST_CHUNK
-                {
-                    // Given back after a run of frames far smaller than it (not at once: a
-                    // stream of mixed sizes would grow it, zero-filled, again and again).
-                    self.small_frames += 1;
-                    if self.small_frames >= ECHO_SHRINK_AFTER {
-                        self.buf.truncate(ECHO_FIRST_CHUNK);
-                        self.buf.shrink_to_fit();
-                        self.small_frames = 0;
-                    }
-                } else {
-                    self.small_frames = 0;
-                }
+                self.fit(len, fills);
                 if opcode == OpCode::Text || (opcode == OpCode::Binary && fin && len <= ECHO_WHOLE)
                 {
                     // Nothing allocated yet: a message whose payload comes in one piece goes
@@ -311,6 +298,32 @@ impl Echo {
             Chunk::Control(_) => {} // ping (answered by the library) or pong
         }
         Ok(Seen::More)
+    }
+
+    /// Sizes `buf` for a frame of `len` bytes (`fills`: a compressed message's piece that
+    /// filled it): grown on the first larger frame, to that frame's size (at most
+    /// ECHO_CHUNK); given back after a run of frames far smaller than it (not at once: a
+    /// stream of mixed sizes would grow it, zero-filled, again and again).
+    fn fit(&mut self, len: u64, fills: bool) {
+        let want = if fills {
+            ECHO_INFLATED_PIECE
+        } else {
+            len.min(ECHO_CHUNK as u64) as usize
+        };
+        if want > self.buf.len() {
+            self.buf.resize(want, 0);
+            self.small_frames = 0;
+        } else if len.saturating_mul(4) < self.buf.len() as u64 && self.buf.len() > ECHO_FIRST_CHUNK
+        {
+            self.small_frames += 1;
+            if self.small_frames >= ECHO_SHRINK_AFTER {
+                self.buf.truncate(ECHO_FIRST_CHUNK);
+                self.buf.shrink_to_fit();
+                self.small_frames = 0;
+            }
+        } else {
+            self.small_frames = 0;
+        }
     }
 
     /// Queues a gathered message's echo (`write`: the next read flushes it).
