@@ -9,6 +9,11 @@ SERVER_PID=""
 SERVER_URL=""
 start_server() {
     local log="$BENCH_LOG_DIR/$1.out"
+    # Emptied here, before the server starts: the background job's own redirection may run
+    # after the loop below has read the previous run's "Listening on" line (a stale port,
+    # then "Connection refused" for a whole run).
+    : > "$log"
+    : > "$log.err"
     # shellcheck disable=SC2046
     $(server_cmd "$1") > "$log" 2> "$log.err" &
     SERVER_PID=$!
