@@ -780,6 +780,21 @@ impl Sender {
     ) -> Result<()> {
         if !compress {
             self.check_data_message(payload.len())?;
+            if self.role == Role::Server
+                && payload.len() < PLACE_COPY_MIN
+                && payload.len() <= self.fragment_size
+                && !self.in_frame()
+            {
+                // The common small reply: one unmasked frame, header and payload appended.
+                self.compact();
+                let mut head = [0u8; MAX_HEADER_LEN];
+                let n =
+                    FrameHeader::new(true, opcode, None, payload.len() as u64).encode(&mut head);
+                self.out.reserve(n + payload.len());
+                self.out.extend_from_slice(&head[..n]);
+                self.out.extend_from_slice(payload);
+                return Ok(());
+            }
             self.queue_frames(opcode, 0, payload);
             return Ok(());
         }
