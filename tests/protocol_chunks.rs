@@ -1,21 +1,15 @@
 //! Reading frame by frame (`Receiver::next_chunk`, `WebSocket::read_chunk`) and sending frame
 //! by frame (`Sender::write_frame_start`/`write_chunk`, `WebSocket::write_frame_start`/`write_chunk`).
 
+mod protocol_util;
+use protocol_util::{client_wire, mixed_messages};
+
 use std::io::Cursor;
 
 use ws6455::frame::OpCode;
 use ws6455::protocol::{Chunk, Protocol, Receiver, Sender};
 use ws6455::socket::WebSocket;
 use ws6455::{CloseCode, Config, Error, Message, ProtocolError, Role};
-
-/// Client-to-server frames for `msgs`, masked, each message in frames of `fragment` bytes.
-fn client_wire(msgs: &[Message], fragment: usize) -> Vec<u8> {
-    let mut tx = Sender::new(Role::Client, &Config::default().fragment_size(fragment));
-    for m in msgs {
-        tx.send(m).unwrap();
-    }
-    tx.pending().to_vec()
-}
 
 /// An in-memory connection: reads from `input`, writes to `output`.
 struct Duplex {
@@ -85,14 +79,7 @@ fn reassemble(rx: &mut Receiver, cap: usize) -> (Vec<Message>, Option<Error>) {
 
 #[test]
 fn chunks_put_back_together_give_the_messages_for_any_buffer_size() {
-    let msgs = vec![
-        Message::text("hello"),
-        Message::binary(vec![]),
-        Message::text("é€😀".repeat(300)),
-        Message::Ping(b"p".to_vec()),
-        Message::binary((0..5000u32).map(|i| i as u8).collect::<Vec<_>>()),
-        Message::text(""),
-    ];
+    let msgs = mixed_messages();
     for fragment in [1, 3, 7, 100, usize::MAX] {
         let wire = client_wire(&msgs, fragment);
         for cap in [1, 2, 5, 64, 4096] {

@@ -3,21 +3,15 @@
 //! any way the bytes arrive; broken input fails as it does frame by frame; over a real socket
 //! an echo that reads pieces and writes them back borrowed returns every message in order.
 
+mod protocol_util;
+use protocol_util::{client_wire, mixed_messages};
+
 use std::time::Duration;
 
 use ws6455::frame::OpCode;
 use ws6455::protocol::{Chunk, Piece, Receiver, Sender};
 use ws6455::server::Server;
 use ws6455::{CloseCode, Config, Error, Message, MessageRef, Role};
-
-/// Client-to-server frames for `msgs`, masked, each message in frames of `fragment` bytes.
-fn client_wire(msgs: &[Message], fragment: usize) -> Vec<u8> {
-    let mut tx = Sender::new(Role::Client, &Config::default().fragment_size(fragment));
-    for m in msgs {
-        tx.send(m).unwrap();
-    }
-    tx.pending().to_vec()
-}
 
 /// What a piece reader has put together so far.
 #[derive(Default)]
@@ -81,22 +75,9 @@ impl Assembled {
     }
 }
 
-fn messages() -> Vec<Message> {
-    vec![
-        Message::text("hello"),
-        Message::binary(vec![]),
-        Message::text("é€😀".repeat(300)),
-        Message::Ping(b"p".to_vec()),
-        Message::binary((0..5000u32).map(|i| i as u8).collect::<Vec<_>>()),
-        Message::text(""),
-        Message::binary(vec![7; 100]),
-        Message::text("a".repeat(4096)),
-    ]
-}
-
 #[test]
 fn pieces_give_the_messages_for_any_buffer_arrival_and_fragmentation() {
-    let msgs = messages();
+    let msgs = mixed_messages();
     for fragment in [1, 3, 100, usize::MAX] {
         let wire = client_wire(&msgs, fragment);
         for cap in [1, 5, 64, 4096, 1 << 16] {

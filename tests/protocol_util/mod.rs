@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use ws6455::frame::{Frame, OpCode};
-use ws6455::protocol::{Protocol, Receiver};
+use ws6455::protocol::{Protocol, Receiver, Sender};
 use ws6455::{CloseCode, Config, Error, Message, Role};
 
 pub const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
@@ -135,4 +135,28 @@ pub fn assert_failed_with(p: &mut Protocol, events: &[Event], code: CloseCode) {
     assert!(p.is_done());
     assert_eq!(p.state(), ws6455::protocol::State::Failed);
     assert!(matches!(p.next_message(), Err(Error::ConnectionClosed)));
+}
+
+/// Client-to-server frames for `msgs`, masked, each message in frames of `fragment` bytes.
+pub fn client_wire(msgs: &[Message], fragment: usize) -> Vec<u8> {
+    let mut tx = Sender::new(Role::Client, &Config::default().fragment_size(fragment));
+    for m in msgs {
+        tx.send(m).unwrap();
+    }
+    tx.pending().to_vec()
+}
+
+/// Text and binary messages of many sizes (empty, multi-byte text, 4-5 KB) and a ping, for
+/// the frame-by-frame and piece reads.
+pub fn mixed_messages() -> Vec<Message> {
+    vec![
+        Message::text("hello"),
+        Message::binary(vec![]),
+        Message::text("é€😀".repeat(300)),
+        Message::Ping(b"p".to_vec()),
+        Message::binary((0..5000u32).map(|i| i as u8).collect::<Vec<_>>()),
+        Message::text(""),
+        Message::binary(vec![7; 100]),
+        Message::text("a".repeat(4096)),
+    ]
 }
