@@ -85,6 +85,9 @@ const bubbles = (page, kind) => page.locator(`#log .msg.${kind}`);
 const say = async (page, text) => {
   await page.locator('#input').fill(text);
   await page.locator('#input').press('Enter');
+  // The page clears the field once it has sent the line: wait for that before the next one,
+  // so a slow machine never has two lines in flight through the field.
+  await page.waitForFunction(() => document.getElementById('input').value === '');
 };
 
 const browser = await launch();
@@ -123,7 +126,7 @@ try {
     }
     // Enough messages to overflow the log: it stays scrolled to the newest.
     for (let i = 0; i < 12; i++) await say(page, `hello number ${i}`);
-    await bubbles(page, 'me').filter({ hasText: 'hello number 11' }).waitFor();
+    await bubbles(page, 'me').filter({ hasText: 'hello number 11' }).last().waitFor();
     await page.waitForFunction(() => document.querySelectorAll('#log .msg.them').length >= 14);
     const gap = await page.evaluate(() => {
       const l = document.getElementById('log');
