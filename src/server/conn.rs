@@ -11,6 +11,7 @@ use super::refuse::linger_close;
 use super::{fd_reserve, lock, Event, EventHook, Handler, HttpHook, Shared, UpgradeHook};
 use crate::handshake::{self, Decision, Incoming, Request, ServerHandshake};
 use crate::http;
+use crate::protocol::CloseCodes;
 use crate::socket::{Ending, ShutdownSignal, WebSocket};
 use crate::{Config, Error, Result, Role};
 
@@ -62,19 +63,13 @@ impl ConnContext {
         // and ended (with a FIN, no close frame: what the handler left half-sent is unknown),
         // and its slot under `max_connections` is given back. The panic itself was reported
         // by the panic hook as usual.
+        // `Some(codes)` once an upgraded connection's handler returned, `Some(None)` after a
+        // panic, `None` when there was no upgrade.
         let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            if let Some(ws) = self.upgrade(stream) {
-                self.serve_upgraded(ws, &ending);
-            }
-        }));
-        if served.is_err() {
-            self.emit(Event::Closed {
-                id: self.id,
-                peer: self.peer,
-                sent: None,
-                received: None,
-            });
-        }
+            self.upgrade(stream)
+                .map(|ws| self.serve_upgraded(ws, &ending))
+        }))
+        .unwrap_or(Some(None));
         let clean = ending.fin.load(Ordering::Acquire);
         if registered.is_some() {
             let mine = {
@@ -91,13 +86,27 @@ impl ConnContext {
             }
         }
         self.shared.active.fetch_sub(1, Ordering::AcqRel);
+        // Reported last: when the hook hears of the end, the socket is closed and the slot
+        // under `max_connections` is free for the next client.
+        if let Some(codes) = served {
+            self.emit(Event::Closed {
+                id: self.id,
+                peer: self.peer,
+                sent: codes.and_then(|c| c.sent),
+                received: codes.and_then(|c| c.received),
+            });
+        }
         let _g = lock(&self.shared.idle_lock);
         self.shared.idle.notify_all();
     }
 
-    /// Runs the handler on an upgraded connection, then reports its end.
+    /// Runs the handler on an upgraded connection: the close codes exchanged, if any.
     #[inline(never)]
-    fn serve_upgraded(&self, mut ws: Box<WebSocket<TcpStream>>, ending: &Arc<Ending>) {
+    fn serve_upgraded(
+        &self,
+        mut ws: Box<WebSocket<TcpStream>>,
+        ending: &Arc<Ending>,
+    ) -> Option<CloseCodes> {
         let _ = ws.get_ref().set_read_timeout(self.config.idle_timeout);
         ws.install_server_finisher(ending.clone());
         // Unboxed straight into the handler's argument (one copy of the socket in this frame),
@@ -107,13 +116,7 @@ impl ConnContext {
             let boxed = ws;
             *boxed
         });
-        let codes = *ending.codes.lock().unwrap_or_else(|p| p.into_inner());
-        self.emit(Event::Closed {
-            id: self.id,
-            peer: self.peer,
-            sent: codes.and_then(|c| c.sent),
-            received: codes.and_then(|c| c.received),
-        });
+        *ending.codes.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The handshake and its events: the socket when upgraded.

@@ -109,8 +109,10 @@ pub enum Event<'a> {
         /// What went wrong.
         error: &'a Error,
     },
-    /// The handler of an upgraded connection returned, or a handler or hook panicked (then
-    /// both codes are `None`: the connection was ended with a FIN, and its slot given back).
+    /// An upgraded connection ended: its handler returned, or a handler or hook panicked (then
+    /// both codes are `None`: the connection was ended with a FIN). Reported once the socket
+    /// is closed and the connection's slot under `max_connections` is free again, so a client
+    /// that connects after this event is not refused for want of that slot.
     Closed {
         /// Connection id.
         id: u64,
