@@ -379,3 +379,39 @@ fn a_panicking_handler_ends_its_connection_and_frees_its_slot() {
     server.shutdown();
     server.join().unwrap();
 }
+
+#[test]
+fn shutdown_returns_after_every_closed_event_was_reported() {
+    // `Event::Closed` comes after a connection gives its slot back; a shutdown must still
+    // wait for it, or a program that exits once `shutdown` returns would lose the last ends.
+    // A slow event hook makes the window wide.
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let server = Server::bind("127.0.0.1:0")
+        .unwrap()
+        .on_event(move |ev: &Event| {
+            if matches!(ev, Event::Closed { .. }) {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            sink.lock().unwrap().push(record(ev));
+        })
+        .spawn(|mut ws| while ws.read().is_ok() {})
+        .unwrap();
+    let url = format!("ws://{}/", server.local_addr());
+    let (mut ws, _) = ws6455::client::connect(&url).unwrap();
+    let client = std::thread::spawn(move || while ws.read().is_ok() {});
+    wait_for(&events, "upgraded", |e| e.kind == "upgraded");
+    assert_eq!(server.shutdown(), 0);
+    let closed = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == "closed")
+        .count();
+    assert_eq!(
+        closed, 1,
+        "shutdown returned before the connection's end was reported"
+    );
+    client.join().unwrap();
+    server.join().unwrap();
+}

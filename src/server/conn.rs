@@ -85,9 +85,11 @@ impl ConnContext {
                 linger_close(clone);
             }
         }
+        // Reported after the slot is given back: when the hook hears of the end, the socket
+        // is closed and the slot under `max_connections` is free for the next client. Counted
+        // as reporting first, so that a shutdown still waits for the report.
+        self.shared.reporting.fetch_add(1, Ordering::AcqRel);
         self.shared.active.fetch_sub(1, Ordering::AcqRel);
-        // Reported last: when the hook hears of the end, the socket is closed and the slot
-        // under `max_connections` is free for the next client.
         if let Some(codes) = served {
             self.emit(Event::Closed {
                 id: self.id,
@@ -96,6 +98,7 @@ impl ConnContext {
                 received: codes.and_then(|c| c.received),
             });
         }
+        self.shared.reporting.fetch_sub(1, Ordering::AcqRel);
         let _g = lock(&self.shared.idle_lock);
         self.shared.idle.notify_all();
     }

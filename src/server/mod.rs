@@ -121,6 +121,9 @@ impl std::fmt::Debug for Server {
 struct Shared {
     signal: Arc<ShutdownSignal>,
     active: AtomicUsize,
+    /// Connections that gave their slot back and have yet to report `Event::Closed`: a
+    /// shutdown waits for them too, so that every end is reported when it returns.
+    reporting: AtomicUsize,
     next_id: AtomicU64,
     /// Open connections, for shutdown: a clone of each stream.
     conns: Mutex<Vec<(u64, TcpStream)>>,
@@ -157,8 +160,9 @@ impl std::fmt::Debug for ShutdownHandle {
 
 impl ShutdownHandle {
     /// Stops accepting, sends close 1001 (going away) to every connection, and waits up to
-    /// [`Config::shutdown_timeout`] for the connections to end. Returns how many were still open
-    /// when the wait ended (0 when all closed in time).
+    /// [`Config::shutdown_timeout`] for the connections to end and their [`Event::Closed`] to
+    /// be reported. Returns how many were still open when the wait ended (0 when all closed in
+    /// time).
     ///
     /// ```no_run
     /// let server = ws6455::server::Server::bind("127.0.0.1:0")?;
@@ -188,7 +192,7 @@ impl ShutdownHandle {
         }
         let deadline = Instant::now() + s.shutdown_timeout;
         let mut guard = lock(&s.idle_lock);
-        while s.active.load(Ordering::Acquire) > 0 {
+        while s.active.load(Ordering::Acquire) > 0 || s.reporting.load(Ordering::Acquire) > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
@@ -378,6 +382,7 @@ impl Server {
             shared: Arc::new(Shared {
                 signal: Arc::new(ShutdownSignal::default()),
                 active: AtomicUsize::new(0),
+                reporting: AtomicUsize::new(0),
                 next_id: AtomicU64::new(1),
                 conns: Mutex::new(Vec::new()),
                 fd_limit: fd_limit().unwrap_or(usize::MAX),
