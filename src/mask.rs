@@ -22,8 +22,7 @@
 /// ```
 #[inline]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
-    let o = offset & 3;
-    let rotated = [key[o], key[(o + 1) & 3], key[(o + 2) & 3], key[(o + 3) & 3]];
+    let rotated = rotate(key, offset);
     if buf.len() < 32 {
         for (i, b) in buf.iter_mut().enumerate() {
             *b ^= rotated[i & 3];
@@ -48,6 +47,13 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     }
 }
 
+/// The key as seen from payload byte `offset`: its first byte is the one that masks that byte.
+#[inline]
+fn rotate(key: [u8; 4], offset: usize) -> [u8; 4] {
+    let o = offset & 3;
+    [key[o], key[(o + 1) & 3], key[(o + 2) & 3], key[(o + 3) & 3]]
+}
+
 /// XORs `src` with the key into `dst` (same length), as [`apply_mask`] does in place; used to
 /// copy and mask in one pass.
 ///
@@ -64,8 +70,7 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
 #[inline]
 pub fn mask_into(src: &[u8], dst: &mut [u8], key: [u8; 4], offset: usize) {
     assert_eq!(src.len(), dst.len(), "mask_into: lengths differ");
-    let o = offset & 3;
-    let rotated = [key[o], key[(o + 1) & 3], key[(o + 2) & 3], key[(o + 3) & 3]];
+    let rotated = rotate(key, offset);
     // One pass: each 32-byte block is read, XORed with the key repeated and written, in
     // vector registers (a copy, then `apply_mask`, would go over the bytes twice).
     let mut pattern = [0u8; 32];
