@@ -7,7 +7,7 @@
 //! receiver); the receiver yields messages or chunks; what they call for (a pong, the close
 //! echo, the close that fails the connection) goes to the link as a [`Reaction`].
 
-use std::io::{ErrorKind, Read};
+use std::io::{ErrorKind, IoSliceMut, Read};
 
 use super::finish::{going_away, Eof, EofPolicy};
 use super::timers::{TimeoutHooks, Timers, Wake};
@@ -214,12 +214,21 @@ impl<S: Read> Driver<S> {
         if link.has_pending() {
             link.flush_best_effort(stream)?;
         }
-        let got = read_with_clocks(&mut self.timers, self.hooks, stream, link, |s| s.read(into));
+        let finishes = into.len() as u64 == self.rx.frame_remaining();
+        let rx = &mut self.rx;
+        let got = read_with_clocks(&mut self.timers, self.hooks, stream, link, |s| {
+            read_to_frame_end(s, into, finishes.then(|| rx.room_after_frame()))
+        });
         let n = match self.settle(stream, link, got)? {
             0 => return Ok(None),
             n => n,
         };
-        match self.rx.chunk_read_direct(&mut into[..n]) {
+        let (n, after) = (n.min(into.len()), n.saturating_sub(into.len()));
+        let got = self.rx.chunk_read_direct(&mut into[..n]);
+        if after > 0 {
+            self.rx.commit(after);
+        }
+        match got {
             Ok(_) if self.eof.draining() => Ok(None),
             Ok(chunk) => Ok(Some(chunk)),
             Err(e) => Err(self.fail_read(stream, link, e)),
@@ -249,8 +258,10 @@ impl<S: Read> Driver<S> {
             link.flush_best_effort(stream)?;
         }
         let want = self.rx.frame_remaining().min((buf.len() - have) as u64) as usize;
+        let finishes = want as u64 == self.rx.frame_remaining();
+        let into = &mut buf[have..have + want];
         let n = loop {
-            match stream.read(&mut buf[have..have + want]) {
+            match read_to_frame_end(stream, into, finishes.then(|| self.rx.room_after_frame())) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(_) => break 0,
@@ -260,7 +271,12 @@ impl<S: Read> Driver<S> {
             return Ok(chunk);
         }
         self.timers.heard();
-        match self.rx.chunk_read_direct(&mut buf[have..have + n]) {
+        let (n, after) = (n.min(want), n.saturating_sub(want));
+        let got = self.rx.chunk_read_direct(&mut buf[have..have + n]);
+        if after > 0 {
+            self.rx.commit(after);
+        }
+        match got {
             Ok(Chunk::Data {
                 len,
                 end_of_frame,
@@ -470,6 +486,21 @@ fn read_with_clocks<S, L: Link<S>>(
             }
             Err(e) => return Err(e.into()),
         }
+    }
+}
+
+/// One read of a frame's payload into `into`. With `after` (the read can finish the frame),
+/// a vectored read: the kernel fills `into` first and puts what follows the frame (the next
+/// frame's header, usually) in `after`, saving the system call that would read that header
+/// on its own. A stream without vectored reads fills `into` only, as a plain read does.
+fn read_to_frame_end<S: Read>(
+    stream: &mut S,
+    into: &mut [u8],
+    after: Option<&mut [u8]>,
+) -> std::io::Result<usize> {
+    match after {
+        Some(after) => stream.read_vectored(&mut [IoSliceMut::new(into), IoSliceMut::new(after)]),
+        None => stream.read(into),
     }
 }
 
