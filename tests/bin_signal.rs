@@ -213,3 +213,92 @@ fn client_second_sigint_exits_at_once() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     drop(server); // detached: it sleeps out its wait
 }
+
+/// Context switches of every thread of process `pid` so far (voluntary and not): each time
+/// one of its threads woke up, or was put to sleep.
+#[cfg(target_os = "linux")]
+fn switches(pid: u32) -> u64 {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let status =
+            std::fs::read_to_string(task.unwrap().path().join("status")).unwrap_or_default();
+        for line in status.lines() {
+            if line.starts_with("voluntary_ctxt_switches:")
+                || line.starts_with("nonvoluntary_ctxt_switches:")
+            {
+                total += line
+                    .split(':')
+                    .nth(1)
+                    .unwrap()
+                    .trim()
+                    .parse::<u64>()
+                    .unwrap();
+            }
+        }
+    }
+    total
+}
+
+// Signals are taken by a thread blocked in sigwait and waited for on a condition variable:
+// nothing polls. (The old watcher slept 50 ms at a time, 20 wake-ups a second in ws-server
+// and 50 in ws-client, connected or not.)
+
+#[test]
+#[cfg(target_os = "linux")]
+fn an_idle_server_does_not_wake_up_and_still_shuts_down_on_sigint() {
+    let mut server = Server::start(&["--app", "echo", "--quiet"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let before = switches(server.guard.id());
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let woke = switches(server.guard.id()) - before;
+    assert!(
+        woke <= 3,
+        "an idle ws-server woke up {woke} times in a second"
+    );
+    server.signal("INT");
+    assert_eq!(server.guard.wait(WAIT).code(), Some(0));
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn an_idle_client_does_not_wake_up_and_still_closes_on_sigint() {
+    let (mut client, mut out, _stdin, server) = client_against_recording_server(true);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let before = switches(client.id());
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let woke = switches(client.id()) - before;
+    assert!(
+        woke <= 3,
+        "an idle ws-client woke up {woke} times in a second"
+    );
+    kill("INT", client.id());
+    let frame = server
+        .join()
+        .unwrap()
+        .expect("a close frame from ws-client");
+    assert_eq!(frame.code, CloseCode::Normal);
+    assert_eq!(client.wait(WAIT).code(), Some(130));
+    assert_eq!(
+        out.until_end().last().map(String::as_str),
+        Some("Disconnected from server ...")
+    );
+}
+
+#[test]
+fn sigint_before_the_client_is_connected_ends_it_at_once() {
+    // A server that accepts TCP but never answers the handshake: the client waits in its
+    // opening handshake, where Ctrl-C must still end it (not wait for the handshake timeout).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let mut client = Guard(Some(spawn_client_process(&[&url])));
+    let (_conn, _) = listener.accept().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    kill("INT", client.id());
+    let started = std::time::Instant::now();
+    assert_eq!(client.wait(WAIT).code(), Some(130));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -89,6 +89,9 @@ fn describe_refusal(status: u16, reason: &str, body: &[u8]) -> String {
 }
 
 fn main() {
+    // Before any other thread exists, so that every thread has the signals blocked; until the
+    // connection is up, Ctrl-C ends the client at once.
+    let signals = signal::install();
     let opts = match cli::parse(std::env::args().skip(1)) {
         Ok(Command::Run(o)) => o,
         Ok(Command::Help) => {
@@ -161,7 +164,7 @@ fn main() {
     };
 
     let we_closed = Arc::new(AtomicBool::new(false));
-    if signal::install() {
+    if signals {
         let (writer, console, we_closed) = (writer.clone(), console.clone(), we_closed.clone());
         let timeout = opts.timeout;
         let spawned = std::thread::Builder::new()
@@ -219,9 +222,8 @@ fn main() {
 /// `timeout`) for the server's answer, which ends the reader loop in `main`; a second signal,
 /// or no answer, exits at once. Exit status 130 either way.
 fn on_interrupt(writer: WsWriter, console: &Out, we_closed: &AtomicBool, timeout: Duration) {
-    while signal::received() == 0 {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    signal::arm();
+    signal::wait_beyond(0);
     console.input_ended();
     we_closed.store(true, Ordering::SeqCst);
     if writer.close(CloseCode::Normal, "").is_ok() {

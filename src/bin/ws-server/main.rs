@@ -18,7 +18,6 @@ mod signal;
 use std::process::exit;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use ws6455::handshake::{Accept, Decision, Request, Response};
 use ws6455::server::{Server, ShutdownHandle};
@@ -47,6 +46,8 @@ impl Shared {
 }
 
 fn main() {
+    // Before any other thread exists, so that every thread has the signals blocked.
+    let signals = signal::install();
     let cmd = match cli::parse(std::env::args().skip(1), std::env::var("WS_AUTH_KEY").ok()) {
         Ok(c) => c,
         Err(e) => {
@@ -142,10 +143,11 @@ fn main() {
         .on_upgrade(move |req| upgrade_decision(&hook_state, req))
         .on_http(page::respond);
 
-    if !signal::install() {
+    if signals {
+        spawn_signal_watcher(shared.clone());
+    } else {
         log::debug("cannot catch SIGINT/SIGTERM here: Ctrl-C stops the server at once");
     }
-    spawn_signal_watcher(shared.clone());
 
     log::always(&format!("Listening on ws://{addr}"));
     log::debug(&format!(
@@ -245,32 +247,26 @@ fn upgrade_decision(shared: &Shared, req: &Request) -> Decision {
     Decision::Accept(accept)
 }
 
-/// Polls the signal counter: the first SIGINT/SIGTERM starts a graceful shutdown (close 1001
-/// to everyone, then `serve` returns and main exits 0); a second one exits at once.
+/// Waits for signals (no polling: it sleeps until one arrives): the first SIGINT/SIGTERM
+/// starts a graceful shutdown (close 1001 to everyone, then `serve` returns and main exits 0);
+/// a second one exits at once.
 fn spawn_signal_watcher(shared: Arc<Shared>) {
     let spawned = std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
-            let mut started = false;
-            loop {
-                std::thread::sleep(Duration::from_millis(50));
-                let n = signal::received();
-                if n >= 2 {
-                    log::error("second signal: exiting now");
-                    exit(130);
-                }
-                if n == 1 && !started {
-                    started = true;
-                    log::warn("shutting down: closing every connection with 1001");
-                    let s = shared.clone();
-                    let _ = std::thread::Builder::new()
-                        .name("shutdown".into())
-                        .spawn(move || {
-                            apps::close_room(&s);
-                            s.shutdown.shutdown();
-                        });
-                }
-            }
+            signal::arm();
+            signal::wait_beyond(0);
+            log::warn("shutting down: closing every connection with 1001");
+            let s = shared.clone();
+            let _ = std::thread::Builder::new()
+                .name("shutdown".into())
+                .spawn(move || {
+                    apps::close_room(&s);
+                    s.shutdown.shutdown();
+                });
+            signal::wait_beyond(1);
+            log::error("second signal: exiting now");
+            exit(130);
         });
     if let Err(e) = spawned {
         log::error(&format!("cannot start the signal watcher: {e}"));
