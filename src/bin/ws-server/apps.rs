@@ -184,7 +184,7 @@ pub fn chat(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
 
 /// Echo: every message goes back as it came. Large binary messages are forwarded frame by
 /// frame as their bytes arrive (the same frames, payload unmasked), so a message of any size
-/// takes one buffer of at most [`ECHO_CHUNK`] bytes and its echo starts before it has all
+/// takes one buffer of at most [`echo_chunk`] bytes and its echo starts before it has all
 /// arrived. A small binary message (one frame of at most [`ECHO_WHOLE`] bytes) is gathered and
 /// sent back whole, like text: through the sender's queue, so bursts batch, and compressed when
 /// permessage-deflate was negotiated. Text is gathered and sent back whole once complete: its
@@ -205,10 +205,41 @@ pub fn echo(mut ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
 }
 
 /// Largest piece of a binary message the echo forwards at once: the buffer a large frame's
-/// payload is read into, straight from the socket. 256 KiB reads and writes echo a 16 MiB
-/// message at 1.4x the rate of 64 KiB ones, with half the server CPU time per byte
-/// (docs/performance.md).
-const ECHO_CHUNK: usize = 256 << 10;
+/// payload is read into, straight from the socket, then written from. On a CPU whose level-2
+/// cache holds 1 MiB or more, 256 KiB reads and writes echo a 16 MiB message at 1.4x the
+/// rate of 64 KiB ones, with half the server CPU time per byte; with a 512 KiB level-2 cache
+/// (the piece and the kernel's copy of it no longer fit) 64 KiB pieces are 1.15x faster than
+/// 256 KiB ones (docs/performance.md). Unknown cache: 256 KiB.
+fn echo_chunk() -> usize {
+    static SIZE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *SIZE.get_or_init(|| match l2_cache_bytes() {
+        Some(l2) if l2 < 1 << 20 => 64 << 10,
+        _ => 256 << 10,
+    })
+}
+
+/// The first CPU's level-2 cache size, from Linux's sysfs; `None` elsewhere or if unknown.
+fn l2_cache_bytes() -> Option<usize> {
+    for i in 0..8 {
+        let dir = format!("/sys/devices/system/cpu/cpu0/cache/index{i}");
+        let level = std::fs::read_to_string(format!("{dir}/level")).ok()?;
+        if level.trim() == "2" {
+            return parse_cache_size(&std::fs::read_to_string(format!("{dir}/size")).ok()?);
+        }
+    }
+    None
+}
+
+/// A sysfs cache size: `512K`, `2048K`, `2M`, or plain bytes.
+fn parse_cache_size(s: &str) -> Option<usize> {
+    let s = s.trim();
+    let (digits, unit) = match s.as_bytes().last()? {
+        b'K' | b'k' => (&s[..s.len() - 1], 1 << 10),
+        b'M' | b'm' => (&s[..s.len() - 1], 1 << 20),
+        _ => (s, 1),
+    };
+    digits.parse::<usize>().ok()?.checked_mul(unit)
+}
 /// The pieces a compressed message is inflated into for its echo.
 const ECHO_INFLATED_PIECE: usize = 64 << 10;
 /// Frames in a row far smaller than the grown buffer before it is given back.
@@ -302,13 +333,13 @@ impl Echo {
 
     /// Sizes `buf` for a frame of `len` bytes (`fills`: a compressed message's piece that
     /// filled it): grown on the first larger frame, to that frame's size (at most
-    /// ECHO_CHUNK); given back after a run of frames far smaller than it (not at once: a
+    /// [`echo_chunk`]); given back after a run of frames far smaller than it (not at once: a
     /// stream of mixed sizes would grow it, zero-filled, again and again).
     fn fit(&mut self, len: u64, fills: bool) {
         let want = if fills {
             ECHO_INFLATED_PIECE
         } else {
-            len.min(ECHO_CHUNK as u64) as usize
+            len.min(echo_chunk() as u64) as usize
         };
         if want > self.buf.len() {
             self.buf.resize(want, 0);
@@ -557,6 +588,20 @@ pub fn room(ws: WebSocket<TcpStream>, id: u64, shared: &Shared) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cache_sizes_parse_and_pick_the_echo_piece() {
+        assert_eq!(parse_cache_size("512K\n"), Some(512 << 10));
+        assert_eq!(parse_cache_size("2M"), Some(2 << 20));
+        assert_eq!(parse_cache_size("1048576"), Some(1 << 20));
+        assert_eq!(parse_cache_size("K"), None);
+        assert_eq!(parse_cache_size(""), None);
+        assert_eq!(parse_cache_size("lots"), None);
+        assert!([64 << 10, 256 << 10].contains(&echo_chunk()));
+        if let Some(l2) = l2_cache_bytes() {
+            assert_eq!(echo_chunk() == 64 << 10, l2 < 1 << 20, "L2 {l2}");
+        }
+    }
 
     #[test]
     fn previews_are_bounded() {
