@@ -193,7 +193,12 @@ fn echo_ref(ws: &mut WebSocket<Counted>) {
 /// Until the peer's close: small messages read whole with `read_piece` and queued back
 /// borrowed (the shipped echo's way), frames that are not whole forwarded chunk by chunk.
 fn echo_pieces(ws: &mut WebSocket<Counted>) {
-    let mut buf = vec![0u8; 4 << 10];
+    echo_pieces_with(ws, 4 << 10)
+}
+
+/// [`echo_pieces`] with a buffer of `size` bytes.
+fn echo_pieces_with(ws: &mut WebSocket<Counted>, size: usize) {
+    let mut buf = vec![0u8; size];
     loop {
         match ws.read_piece(&mut buf).unwrap() {
             Piece::Whole { len, .. } => ws.write_ref(MessageRef::Binary(&buf[..len])).unwrap(),
@@ -281,16 +286,5 @@ fn large_frames_read_in_pieces_bring_the_next_header_in_the_read_that_ends_them(
 
 /// [`echo_pieces`] with a 64 KiB buffer, as the shipped echo reads large messages.
 fn echo_pieces_big(ws: &mut WebSocket<Counted>) {
-    let mut buf = vec![0u8; 64 << 10];
-    loop {
-        match ws.read_piece(&mut buf).unwrap() {
-            Piece::Whole { len, .. } => ws.write_ref(MessageRef::Binary(&buf[..len])).unwrap(),
-            Piece::Chunk(Chunk::FrameStart { opcode, fin, len }) => {
-                ws.write_frame_start(opcode, fin, len).unwrap()
-            }
-            Piece::Chunk(Chunk::Data { len, .. }) => ws.write_chunk(&buf[..len]).unwrap(),
-            Piece::Chunk(Chunk::Control(Message::Close(_))) => return,
-            Piece::Chunk(Chunk::Control(_)) => {}
-        }
-    }
+    echo_pieces_with(ws, 64 << 10)
 }
