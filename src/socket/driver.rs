@@ -214,21 +214,16 @@ impl<S: Read> Driver<S> {
         if link.has_pending() {
             link.flush_best_effort(stream)?;
         }
-        let finishes = into.len() as u64 == self.rx.frame_remaining();
         let rx = &mut self.rx;
         let got = read_with_clocks(&mut self.timers, self.hooks, stream, link, |s| {
-            read_to_frame_end(s, into, finishes.then(|| rx.room_after_frame()))
+            let len = into.len();
+            read_to_frame_end(s, into, rx.room_after_frame(len))
         });
         let n = match self.settle(stream, link, got)? {
             0 => return Ok(None),
             n => n,
         };
-        let (n, after) = (n.min(into.len()), n.saturating_sub(into.len()));
-        let got = self.rx.chunk_read_direct(&mut into[..n]);
-        if after > 0 {
-            self.rx.commit(after);
-        }
-        match got {
+        match self.rx.chunk_read_direct(into, n) {
             Ok(_) if self.eof.draining() => Ok(None),
             Ok(chunk) => Ok(Some(chunk)),
             Err(e) => Err(self.fail_read(stream, link, e)),
@@ -258,10 +253,9 @@ impl<S: Read> Driver<S> {
             link.flush_best_effort(stream)?;
         }
         let want = self.rx.frame_remaining().min((buf.len() - have) as u64) as usize;
-        let finishes = want as u64 == self.rx.frame_remaining();
         let into = &mut buf[have..have + want];
         let n = loop {
-            match read_to_frame_end(stream, into, finishes.then(|| self.rx.room_after_frame())) {
+            match read_to_frame_end(stream, into, self.rx.room_after_frame(want)) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(_) => break 0,
@@ -271,12 +265,7 @@ impl<S: Read> Driver<S> {
             return Ok(chunk);
         }
         self.timers.heard();
-        let (n, after) = (n.min(want), n.saturating_sub(want));
-        let got = self.rx.chunk_read_direct(&mut buf[have..have + n]);
-        if after > 0 {
-            self.rx.commit(after);
-        }
-        match got {
+        match self.rx.chunk_read_direct(into, n) {
             Ok(Chunk::Data {
                 len,
                 end_of_frame,

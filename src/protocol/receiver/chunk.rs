@@ -171,10 +171,21 @@ impl Receiver {
         })
     }
 
-    /// The socket layer read `data.len()` payload bytes of the chunked frame in progress
-    /// straight from the transport into the caller's buffer (only when nothing was buffered,
-    /// and at most [`Receiver::frame_remaining`]).
-    pub(crate) fn chunk_read_direct(&mut self, data: &mut [u8]) -> Result<Chunk> {
+    /// The socket layer read `n` bytes straight from the transport: payload of the chunked
+    /// frame in progress into the caller's buffer `into` (only when nothing was buffered, and
+    /// at most [`Receiver::frame_remaining`]), and what came past `into.len()` into the room
+    /// lent by [`Receiver::room_after_frame`], which is committed as input.
+    pub(crate) fn chunk_read_direct(&mut self, into: &mut [u8], n: usize) -> Result<Chunk> {
+        let spill = n.saturating_sub(into.len());
+        let got = self.direct_payload(&mut into[..n - spill]);
+        if spill > 0 {
+            self.commit(spill);
+        }
+        got
+    }
+
+    /// [`Receiver::chunk_read_direct`]'s payload part.
+    fn direct_payload(&mut self, data: &mut [u8]) -> Result<Chunk> {
         self.check_open()?;
         debug_assert!(self.buffered() == 0);
         debug_assert!(data.len() as u64 <= self.frame_remaining());

@@ -72,15 +72,18 @@ impl Receiver {
     }
 
     /// Room in the input buffer for what follows a large frame's payload that is being read
-    /// straight into the caller's buffer (see [`Receiver::chunk_read_direct`]): a vectored
-    /// read that may finish the frame fills the payload first, and the next frame's header
-    /// lands here in the same system call. At most a header read's worth (1 KiB), so little
-    /// of the next payload is copied through this buffer. Hand the payload to
-    /// `chunk_read_direct` first, then [`Receiver::commit`] what landed here.
-    pub(crate) fn room_after_frame(&mut self) -> &mut [u8] {
+    /// straight into the caller's buffer (see [`Receiver::chunk_read_direct`]), when that
+    /// read of `payload_len` bytes finishes the frame (`None` otherwise): a vectored read fills
+    /// the payload first, and the next frame's header lands here in the same system call. At
+    /// most a header read's worth (1 KiB), so little of the next payload is copied through
+    /// this buffer.
+    pub(crate) fn room_after_frame(&mut self, payload_len: usize) -> Option<&mut [u8]> {
+        if payload_len as u64 != self.frame_remaining() {
+            return None;
+        }
         let room = self.read_buf(HEADER_READ);
         let n = room.len().min(HEADER_READ);
-        &mut room[..n]
+        Some(&mut room[..n])
     }
 
     /// [`Receiver::read_buf`]'s direct case for a reader that appends to a `Vec` without
