@@ -12,7 +12,7 @@
 //! `unsafe` code.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 /// Number of SIGINT/SIGTERM received so far.
 static RECEIVED: Mutex<usize> = Mutex::new(0);
@@ -45,8 +45,9 @@ mod sys {
 
     /// Room for a `sigset_t`: 128 bytes on Linux (glibc and musl), 4 on macOS, 16 on
     /// FreeBSD; aligned for any of them. Only the C library reads or writes its bytes.
+    #[derive(Clone, Copy)]
     #[repr(C, align(8))]
-    pub struct SigSet([u8; 128]);
+    struct SigSet([u8; 128]);
 
     // SAFETY: the declarations match the C library's (POSIX) prototypes: `sigset_t *` is
     // passed as a pointer to a buffer at least as large and as aligned as `sigset_t`, and
@@ -59,7 +60,7 @@ mod sys {
     }
 
     /// The set {SIGINT, SIGTERM}.
-    pub fn set() -> Option<SigSet> {
+    fn set() -> Option<SigSet> {
         let mut set = SigSet([0; 128]);
         // SAFETY: `set` is a live, writable buffer large and aligned enough for a
         // `sigset_t`; the functions only write within it.
@@ -72,7 +73,7 @@ mod sys {
     }
 
     /// Blocks (or unblocks) the set in the calling thread; threads spawned later inherit it.
-    pub fn block(set: &SigSet, block: bool) -> bool {
+    fn block(set: &SigSet, block: bool) -> bool {
         let how = if block { SIG_BLOCK } else { SIG_UNBLOCK };
         // SAFETY: `set` was filled by `set()`; a null `old` is allowed (the previous mask is
         // not wanted).
@@ -81,10 +82,49 @@ mod sys {
 
     /// Waits for one signal of the set (blocked in every thread, so it stays pending until
     /// taken here); false if `sigwait` failed.
-    pub fn wait(set: &SigSet) -> bool {
+    fn wait(set: &SigSet) -> bool {
         let mut sig = 0;
         // SAFETY: `set` was filled by `set()`, `sig` is a live `i32` for the result.
         unsafe { sigwait(set, &mut sig) == 0 }
+    }
+
+    pub fn install() -> bool {
+        let Some(set) = set() else {
+            return false;
+        };
+        if !block(&set, true) {
+            return false;
+        }
+        let spawned = std::thread::Builder::new()
+            .name("sigwait".into())
+            .stack_size(64 << 10)
+            .spawn(move || {
+                while wait(&set) {
+                    if !super::ARMED.load(super::Ordering::SeqCst) {
+                        std::process::exit(130);
+                    }
+                    *super::count() += 1;
+                    super::ARRIVED.notify_all();
+                }
+            });
+        if spawned.is_err() {
+            // Nobody would take them: give the signals their default action back.
+            block(&set, false);
+            return false;
+        }
+        true
+    }
+}
+
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "freebsd"
+)))]
+mod sys {
+    pub fn install() -> bool {
+        false
     }
 }
 
@@ -92,49 +132,7 @@ mod sys {
 /// spawned) and starts the thread that counts them. Returns false where that is not
 /// supported or failed: then the signals keep their default action (the process ends at once).
 pub fn install() -> bool {
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "macos",
-        target_os = "freebsd"
-    ))]
-    {
-        let Some(set) = sys::set() else {
-            return false;
-        };
-        if !sys::block(&set, true) {
-            return false;
-        }
-        let spawned = std::thread::Builder::new()
-            .name("sigwait".into())
-            .stack_size(64 << 10)
-            .spawn(move || {
-                while sys::wait(&set) {
-                    if !ARMED.load(Ordering::SeqCst) {
-                        std::process::exit(130);
-                    }
-                    *RECEIVED.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-                    ARRIVED.notify_all();
-                }
-            });
-        if spawned.is_err() {
-            // Nobody would take them: give the signals their default action back.
-            if let Some(set) = sys::set() {
-                sys::block(&set, false);
-            }
-            return false;
-        }
-        true
-    }
-    #[cfg(not(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "macos",
-        target_os = "freebsd"
-    )))]
-    {
-        false
-    }
+    sys::install()
 }
 
 /// From now on a signal is counted (for [`wait_beyond`] and [`received`]) instead of ending
@@ -146,14 +144,20 @@ pub fn arm() {
 /// How many SIGINT/SIGTERM arrived since start.
 #[allow(dead_code)] // ws-client's; ws-server only waits
 pub fn received() -> usize {
-    *RECEIVED.lock().unwrap_or_else(|e| e.into_inner())
+    *count()
 }
 
 /// Sleeps until more than `seen` signals have arrived; returns how many have.
 pub fn wait_beyond(seen: usize) -> usize {
-    let mut n = RECEIVED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut n = count();
     while *n <= seen {
         n = ARRIVED.wait(n).unwrap_or_else(|e| e.into_inner());
     }
     *n
+}
+
+/// The signal count, locked (a panic elsewhere while holding it does not matter: it is a
+/// plain number).
+fn count() -> MutexGuard<'static, usize> {
+    RECEIVED.lock().unwrap_or_else(|e| e.into_inner())
 }
