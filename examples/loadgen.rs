@@ -1,7 +1,7 @@
 //! A load generator for WebSocket echo servers, built on this crate's blocking client (so client
 //! frames are masked with the crate's fast XOR). Used by `scripts/bench-servers.sh`. The
 //! stream and big scenarios drive the TCP stream directly after the handshake (`LeanTx`,
-//! `LeanRx`: batched writes, frames masked in place, a large frame masked in one pass and
+//! `LeanRx`: batched writes, frames masked as they are copied, a large one
 //! prepared while the previous one's echo is on its way, large reads that only count payload
 //! bytes), and so does pingpong; so the client costs about what the raw TCP client costs,
 //! whichever server it drives (`tests/loadgen.rs` checks every frame it sends).
@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use ws6455::client::ClientBuilder;
 use ws6455::frame::{FrameHeader, OpCode};
-use ws6455::mask::{apply_mask, mask_into};
+use ws6455::mask::mask_into;
 use ws6455::socket::WebSocket;
 use ws6455::{CloseCode, Config, Message};
 
@@ -434,11 +434,11 @@ enum TxHalf {
 }
 
 /// The writing half of the load generator's lean WebSocket client: frames built in one reused
-/// buffer (header, payload copied in, masked in place with the crate's fast XOR under a fresh
-/// key per frame), a whole batch of small messages in one write. No allocation, no lock.
+/// buffer (header, then the payload masked as it is copied, one pass, with the crate's fast XOR
+/// under a fresh key per frame), a whole batch of small messages in one write. No allocation
+/// once the buffer has its size, no lock.
 ///
-/// A large frame (4 KiB and up) is masked in one pass from the payload into its own buffer,
-/// and the next one is prepared right after a write, while the echo is still on its way: with
+/// A large frame (4 KiB and up) is built the same way in a buffer of its own, and the next one is prepared right after a write, while the echo is still on its way: with
 /// one 16 MiB message in flight, masking it (about 3 ms here) would otherwise sit between an
 /// echo's arrival and the next send, a client cost the raw TCP client does not have.
 struct LeanTx {
@@ -471,14 +471,21 @@ impl LeanTx {
         (self.seed as u32).to_le_bytes()
     }
 
-    /// Appends one masked binary frame carrying `data` to the batch.
-    fn push(&mut self, data: &[u8]) {
+    /// Writes one masked binary frame carrying `data` at `at` in the batch buffer (grown,
+    /// zero-filled, only when a batch is larger than any before); returns where it ends. The
+    /// payload is masked as it is copied, in one pass, as the raw client just copies it.
+    fn push(&mut self, at: usize, data: &[u8]) -> usize {
         let key = self.key();
-        FrameHeader::new(true, OpCode::Binary, Some(key), data.len() as u64)
-            .write_to(&mut self.buf);
-        let start = self.buf.len();
-        self.buf.extend_from_slice(data);
-        apply_mask(&mut self.buf[start..], key, 0);
+        let mut head = [0u8; ws6455::frame::MAX_HEADER_LEN];
+        let n =
+            FrameHeader::new(true, OpCode::Binary, Some(key), data.len() as u64).encode(&mut head);
+        let end = at + n + data.len();
+        if self.buf.len() < end {
+            self.buf.resize(end, 0);
+        }
+        self.buf[at..at + n].copy_from_slice(&head[..n]);
+        mask_into(data, &mut self.buf[at + n..end], key, 0);
+        end
     }
 
     /// Builds the next large frame for `data` under a fresh key, unless one is ready.
@@ -509,11 +516,11 @@ impl LeanTx {
             }
             return Ok(());
         }
-        self.buf.clear();
+        let mut end = 0;
         for _ in 0..count {
-            self.push(data);
+            end = self.push(end, data);
         }
-        self.stream.write_all(&self.buf)
+        self.stream.write_all(&self.buf[..end])
     }
 }
 
