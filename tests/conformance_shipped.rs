@@ -7,7 +7,6 @@
 mod bin_common;
 mod conformance_support;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -45,20 +44,11 @@ fn the_shipped_echo_server_passes_every_case() {
     assert_all_ok(&run);
 }
 
-/// `target/<profile>/examples/conformance_client`, built by `cargo test` beside this test.
-fn client_example() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let path = profile_dir.join("examples").join("conformance_client");
-    assert!(path.exists(), "{} not built", path.display());
-    path
-}
-
 #[test]
 fn the_client_example_passes_every_case() {
     let tester = ClientModeRun::start(ROBUST);
     let mut adapter = bin_common::Guard(Some(
-        Command::new(client_example())
+        Command::new(bin_common::example("conformance_client"))
             .arg(&tester.base_url)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -3,7 +3,8 @@
 //! frames (batched small ones, large ones masked in one pass and prepared ahead of their send)
 //! must carry exactly the payload, under a mask the server undoes.
 
-use std::path::PathBuf;
+mod bin_common;
+
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -11,15 +12,6 @@ use std::thread;
 
 use ws6455::server::Server;
 use ws6455::Message;
-
-/// `target/<profile>/examples/loadgen`, built by `cargo test` beside this test.
-fn loadgen() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let path = profile_dir.join("examples").join("loadgen");
-    assert!(path.exists(), "{} not built", path.display());
-    path
-}
 
 /// The load generator's payload: byte `i` is `i * 7 + 3`.
 fn expected(size: usize) -> Vec<u8> {
@@ -58,7 +50,7 @@ fn checking_echo(size: usize) -> (String, Arc<Counts>) {
 /// Runs the load generator for `msgs` messages; returns its RESULT line's fields.
 fn run(args: &[&str], size: usize, msgs: u64) -> (Vec<(String, String)>, Arc<Counts>) {
     let (url, counts) = checking_echo(size);
-    let out = Command::new(loadgen())
+    let out = Command::new(bin_common::example("loadgen"))
         .args(["--url", &url, "--size", &size.to_string()])
         .args(["--max-msgs", &msgs.to_string(), "--secs", "30"])
         .args(args)

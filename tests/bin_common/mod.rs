@@ -22,6 +22,15 @@ pub fn client_bin() -> &'static str {
     env!("CARGO_BIN_EXE_ws-client")
 }
 
+/// `target/<profile>/examples/<name>`: an example, built by `cargo test` beside the tests.
+pub fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let path = profile_dir.join("examples").join(name);
+    assert!(path.exists(), "{} not built", path.display());
+    path
+}
+
 /// Kills the child on drop.
 pub struct Guard(pub Option<Child>);
 
