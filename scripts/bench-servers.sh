@@ -6,6 +6,10 @@
 #   scripts/bench-servers.sh            # full run (about 10-15 minutes)
 #   scripts/bench-servers.sh --quick    # short variant for CI (about 1-2 minutes once built)
 #
+# Exits with 1, after the table, if any run went wrong: a server that did not start, a load
+# generator run without a result, or one that reports connection errors (`scripts/test.sh`
+# runs the quick variant with every server for that check; its figures are not compared).
+#
 # Options: --quick, --rounds N, --secs S, --only LIST (comma-separated server names:
 # ours,tungstenite,fastwebsockets,raw; base: a ws-server built before a change, at
 # $BASE_BIN, for a same-run A/B; raw-ws: a byte echo behind a WebSocket handshake, the raw
@@ -97,15 +101,29 @@ skipped() {
     [ "$1" = raw-ws ] && [[ " $* " =~ " --scenario "(idle|connrate)" " ]]
 }
 
+# Runs that went wrong (a server that did not start, no RESULT line, connection errors):
+# listed at the end, and the script then exits with 1. The figures say nothing about them.
+FAILURES=()
+
 # One measurement: a fresh server process, one loadgen run against it.
 measure() {
     local name="$1"; shift
     skipped "$name" "$@" && return 0
     local raw=()
     [ "$name" = raw ] && raw=(--raw)
-    start_server "$name" || return 0
+    if ! start_server "$name"; then
+        FAILURES+=("$name $*: the server did not start")
+        return 0
+    fi
+    local res="$BENCH_LOG_DIR/$name.result"
     "$LOADGEN" --url "$SERVER_URL" --label "$name" --server-pid "$SERVER_PID" "${raw[@]}" "$@" \
-        | tee -a "$OUT" | sed 's/^/   /' || true
+        > "$res" || true
+    tee -a "$OUT" < "$res" | sed 's/^/   /'
+    if ! grep -q '^RESULT ' "$res"; then
+        FAILURES+=("$name $*: no result")
+    elif grep -Eq '^RESULT .* (errors=[1-9]|error=|failed=[1-9])' "$res"; then
+        FAILURES+=("$name $*: $(grep -Eo ' (errors=[0-9]+|error=[^ ]*|failed=[0-9]+)' "$res" | tr -d '\n' | sed 's/^ //')")
+    fi
     stop_server
 }
 
@@ -229,3 +247,8 @@ END {
 }' "$OUT"
 echo
 echo "raw results: $OUT"
+if [ "${#FAILURES[@]}" -gt 0 ]; then
+    echo "== FAILED: ${#FAILURES[@]} run(s) went wrong:"
+    printf '   %s\n' "${FAILURES[@]}"
+    exit 1
+fi
