@@ -1,10 +1,10 @@
 //! A load generator for WebSocket echo servers, built on this crate's blocking client (so client
 //! frames are masked with the crate's fast XOR). Used by `scripts/bench-servers.sh`. The
 //! stream and big scenarios drive the TCP stream directly after the handshake (`LeanTx`,
-//! `LeanRx`: batched writes, frames masked as they are copied, a large one
-//! prepared while the previous one's echo is on its way, large reads that only count payload
-//! bytes), and so does pingpong; so the client costs about what the raw TCP client costs,
-//! whichever server it drives (`tests/loadgen.rs` checks every frame it sends).
+//! `LeanRx`: batched writes, frames masked as they are copied, each large one built while the
+//! previous one's echo is on its way, large reads that only count payload bytes), and so does
+//! pingpong; so the client costs about what the raw TCP client costs, whichever server it
+//! drives (`tests/loadgen.rs` checks every frame it sends).
 //!
 //! ```text
 //! cargo run --release --example loadgen -- --url ws://127.0.0.1:9001/ --scenario pingpong --conns 16
@@ -433,21 +433,21 @@ enum TxHalf {
     Raw(TcpStream),
 }
 
-/// The writing half of the load generator's lean WebSocket client: frames built in one reused
+/// The writing half of the load generator's lean WebSocket client: frames built in a reused
 /// buffer (header, then the payload masked as it is copied, one pass, with the crate's fast XOR
 /// under a fresh key per frame), a whole batch of small messages in one write. No allocation
 /// once the buffer has its size, no lock.
 ///
-/// A large frame (4 KiB and up) is built the same way in a buffer of its own, and the next one is prepared right after a write, while the echo is still on its way: with
-/// one 16 MiB message in flight, masking it (about 3 ms here) would otherwise sit between an
-/// echo's arrival and the next send, a client cost the raw TCP client does not have.
+/// A large frame (4 KiB and up) is built the same way in a buffer of its own, and the next one
+/// is built right after a write, while the echo is still on its way: with one 16 MiB message
+/// in flight, masking it (about 3 ms here) would otherwise sit between an echo's arrival and
+/// the next send, a client cost the raw TCP client does not have.
 struct LeanTx {
     stream: TcpStream,
     buf: Vec<u8>,
-    /// A masked large frame ready to go (`ready`), built for a payload of `large.len()` minus
-    /// its header.
+    /// The next large frame, masked and ready to go, in `large[..ready]` (0: none built yet).
     large: Vec<u8>,
-    ready: bool,
+    ready: usize,
     seed: u64,
 }
 
@@ -458,7 +458,7 @@ impl LeanTx {
             stream,
             buf: Vec::new(),
             large: Vec::new(),
-            ready: false,
+            ready: 0,
             seed: u64::from(u32::from_le_bytes(seed)) | 1,
         }
     }
@@ -471,54 +471,44 @@ impl LeanTx {
         (self.seed as u32).to_le_bytes()
     }
 
-    /// Writes one masked binary frame carrying `data` at `at` in the batch buffer (grown,
-    /// zero-filled, only when a batch is larger than any before); returns where it ends. The
-    /// payload is masked as it is copied, in one pass, as the raw client just copies it.
-    fn push(&mut self, at: usize, data: &[u8]) -> usize {
+    /// Writes one binary frame carrying `data` at `at` in `buf`, masked under a fresh key as
+    /// it is copied (one pass, as the raw client's one copy); returns where it ends. `buf` is
+    /// grown, zero-filled, only when a batch is larger than any before.
+    fn put_frame(&mut self, large: bool, at: usize, data: &[u8]) -> usize {
         let key = self.key();
+        let buf = if large {
+            &mut self.large
+        } else {
+            &mut self.buf
+        };
         let mut head = [0u8; ws6455::frame::MAX_HEADER_LEN];
         let n =
             FrameHeader::new(true, OpCode::Binary, Some(key), data.len() as u64).encode(&mut head);
         let end = at + n + data.len();
-        if self.buf.len() < end {
-            self.buf.resize(end, 0);
+        if buf.len() < end {
+            buf.resize(end, 0);
         }
-        self.buf[at..at + n].copy_from_slice(&head[..n]);
-        mask_into(data, &mut self.buf[at + n..end], key, 0);
+        buf[at..at + n].copy_from_slice(&head[..n]);
+        mask_into(data, &mut buf[at + n..end], key, 0);
         end
     }
 
-    /// Builds the next large frame for `data` under a fresh key, unless one is ready.
-    fn prepare_large(&mut self, data: &[u8]) {
-        if self.ready {
-            return;
-        }
-        let key = self.key();
-        let mut head = Vec::with_capacity(14);
-        FrameHeader::new(true, OpCode::Binary, Some(key), data.len() as u64).write_to(&mut head);
-        // Same size every time, so the buffer is sized (and zeroed) once per connection.
-        self.large.resize(head.len() + data.len(), 0);
-        let (h, body) = self.large.split_at_mut(head.len());
-        h.copy_from_slice(&head);
-        mask_into(data, body, key, 0);
-        self.ready = true;
-    }
-
     /// Sends `count` messages: small ones batched into one write, large ones one write each
-    /// (each prepared during the previous one's round trip).
+    /// (each built during the previous one's round trip; the first before its own write).
     fn send(&mut self, data: &[u8], count: u64) -> std::io::Result<()> {
         if data.len() >= 4096 {
             for _ in 0..count {
-                self.prepare_large(data);
-                self.stream.write_all(&self.large)?;
-                self.ready = false;
-                self.prepare_large(data);
+                if self.ready == 0 {
+                    self.ready = self.put_frame(true, 0, data);
+                }
+                self.stream.write_all(&self.large[..self.ready])?;
+                self.ready = self.put_frame(true, 0, data);
             }
             return Ok(());
         }
         let mut end = 0;
         for _ in 0..count {
-            end = self.push(end, data);
+            end = self.put_frame(false, end, data);
         }
         self.stream.write_all(&self.buf[..end])
     }
