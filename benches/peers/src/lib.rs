@@ -47,6 +47,17 @@ pub fn find_key(head: &[u8]) -> Option<&[u8]> {
     None
 }
 
+/// Adds `bytes` just read (none: the end of input) to a request head being gathered: `Some(true)`
+/// once it is complete, `Some(false)` while more is needed, `None` at the end of input or
+/// past 16 KiB.
+pub fn gather_head(head: &mut Vec<u8>, bytes: &[u8]) -> Option<bool> {
+    if bytes.is_empty() || head.len() + bytes.len() > 16 << 10 {
+        return None;
+    }
+    head.extend_from_slice(bytes);
+    Some(head.windows(4).any(|w| w == b"\r\n\r\n"))
+}
+
 /// The 101 response for a request head, or `None` if it has no key.
 pub fn switching_response(head: &[u8]) -> Option<Vec<u8>> {
     let key = find_key(head)?;

@@ -10,15 +10,8 @@ async fn handle(mut stream: TcpStream) -> Option<()> {
     let mut buf = [0u8; 1024];
     loop {
         let n = stream.read(&mut buf).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        head.extend_from_slice(&buf[..n]);
-        if head.windows(4).any(|w| w == b"\r\n\r\n") {
+        if ws6455_bench_peers::gather_head(&mut head, &buf[..n])? {
             break;
-        }
-        if head.len() > 16 << 10 {
-            return None;
         }
     }
     // Clients wait for the 101 before sending frames, so nothing follows the head.
@@ -41,10 +34,14 @@ async fn handle(mut stream: TcpStream) -> Option<()> {
 
 #[tokio::main]
 async fn main() {
-    let listener = TcpListener::bind(ws6455_bench_peers::listen_arg()).await.unwrap();
+    let listener = TcpListener::bind(ws6455_bench_peers::listen_arg())
+        .await
+        .unwrap();
     ws6455_bench_peers::announce(listener.local_addr().unwrap());
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         tokio::spawn(handle(stream));
     }
 }

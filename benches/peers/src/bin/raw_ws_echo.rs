@@ -14,15 +14,8 @@ fn serve(mut stream: TcpStream) -> Option<()> {
     let mut buf = vec![0u8; 64 << 10];
     loop {
         let n = stream.read(&mut buf[..1024]).ok()?;
-        if n == 0 {
-            return None;
-        }
-        head.extend_from_slice(&buf[..n]);
-        if head.windows(4).any(|w| w == b"\r\n\r\n") {
+        if ws6455_bench_peers::gather_head(&mut head, &buf[..n])? {
             break;
-        }
-        if head.len() > 16 << 10 {
-            return None;
         }
     }
     // Clients wait for the 101 before sending frames, so nothing follows the head.
