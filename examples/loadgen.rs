@@ -471,47 +471,40 @@ impl LeanTx {
         (self.seed as u32).to_le_bytes()
     }
 
-    /// Writes one binary frame carrying `data` at `at` in `buf`, masked under a fresh key as
-    /// it is copied (one pass, as the raw client's one copy); returns where it ends. `buf` is
-    /// grown, zero-filled, only when a batch is larger than any before.
-    fn put_frame(&mut self, large: bool, at: usize, data: &[u8]) -> usize {
-        let key = self.key();
-        let buf = if large {
-            &mut self.large
-        } else {
-            &mut self.buf
-        };
-        let mut head = [0u8; ws6455::frame::MAX_HEADER_LEN];
-        let n =
-            FrameHeader::new(true, OpCode::Binary, Some(key), data.len() as u64).encode(&mut head);
-        let end = at + n + data.len();
-        if buf.len() < end {
-            buf.resize(end, 0);
-        }
-        buf[at..at + n].copy_from_slice(&head[..n]);
-        mask_into(data, &mut buf[at + n..end], key, 0);
-        end
-    }
-
     /// Sends `count` messages: small ones batched into one write, large ones one write each
     /// (each built during the previous one's round trip; the first before its own write).
     fn send(&mut self, data: &[u8], count: u64) -> std::io::Result<()> {
         if data.len() >= 4096 {
             for _ in 0..count {
                 if self.ready == 0 {
-                    self.ready = self.put_frame(true, 0, data);
+                    self.ready = put_frame(self.key(), &mut self.large, 0, data);
                 }
                 self.stream.write_all(&self.large[..self.ready])?;
-                self.ready = self.put_frame(true, 0, data);
+                self.ready = put_frame(self.key(), &mut self.large, 0, data);
             }
             return Ok(());
         }
         let mut end = 0;
         for _ in 0..count {
-            end = self.put_frame(false, end, data);
+            end = put_frame(self.key(), &mut self.buf, end, data);
         }
         self.stream.write_all(&self.buf[..end])
     }
+}
+
+/// Writes one binary frame carrying `data` at `at` in `buf`, masked under `key` as it is
+/// copied (one pass, as the raw client's one copy); returns where it ends. `buf` is grown,
+/// zero-filled, only when a batch is larger than any before.
+fn put_frame(key: [u8; 4], buf: &mut Vec<u8>, at: usize, data: &[u8]) -> usize {
+    let mut head = [0u8; ws6455::frame::MAX_HEADER_LEN];
+    let n = FrameHeader::new(true, OpCode::Binary, Some(key), data.len() as u64).encode(&mut head);
+    let end = at + n + data.len();
+    if buf.len() < end {
+        buf.resize(end, 0);
+    }
+    buf[at..at + n].copy_from_slice(&head[..n]);
+    mask_into(data, &mut buf[at + n..end], key, 0);
+    end
 }
 
 /// The reading half of the lean client: large reads into one buffer, every frame header in it
