@@ -21,7 +21,9 @@
 #
 # Servers run one at a time per measurement and the scenarios alternate servers A B C D A B C D,
 # so slow drift of a shared machine hits every server alike; the table shows medians and ratios
-# measured in the same run. Loopback only; every loadgen run is bounded in time and count.
+# measured in the same run, then, per case, the median over rounds of ours / peer within one
+# round (with its range), which other tenants' load coming and going between rounds moves
+# less. Loopback only; every loadgen run is bounded in time and count.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -221,6 +223,9 @@ awk -v servers="$ONLY" "$AWK_MEDIAN"'
     else if (sc == "connrate") m = "conns_per_s"
     else if (sc == "idle") m = "rss_per_conn_kib alive server_threads"
     nm = split(m, ms, " ")
+    # The headline figure of each run, in run order per server, for the per-round ratios.
+    if (!(case_ in pseen)) { pseen[case_] = 1; porder[++npc] = case_; pmetric[case_] = ms[1] }
+    pv[case_, f["label"], ++pn[case_, f["label"]]] = f[ms[1]]
     for (k = 1; k <= nm; k++) {
         key = case_ SUBSEP ms[k]
         if (!(key in seen)) { seen[key] = 1; order[++nkeys] = key }
@@ -241,6 +246,30 @@ END {
         for (s = 1; s <= ns; s++) if (sv[s] == "ours") ours = med[s]
         for (s = 1; s <= ns; s++) if (sv[s] != "ours") {
             if (ours != "" && med[s] != "" && med[s] + 0 > 0) printf " %9.2f", ours / med[s]; else printf " %9s", "-"
+        }
+        printf "\n"
+    }
+    # Round r of a case ran every server one after the other, so the r-th runs of two servers
+    # saw about the same machine: the median of their ratios is steadier than the ratio of
+    # medians when other tenants come and go between rounds.
+    printf "\n== per-round ratios: the median over rounds of ours / peer in the same round (min-max)\n"
+    printf "%-34s %-17s", "case", "metric"
+    for (s = 1; s <= ns; s++) if (sv[s] != "ours") printf " %22s", "/" sv[s]
+    printf "\n"
+    for (k = 1; k <= npc; k++) {
+        c = porder[k]
+        printf "%-34s %-17s", c, pmetric[c]
+        for (s = 1; s <= ns; s++) if (sv[s] != "ours") {
+            list = ""; lo = ""; hi = ""
+            for (r = 1; r <= pn[c, "ours"] && r <= pn[c, sv[s]]; r++) {
+                if (pv[c, sv[s], r] + 0 <= 0) continue
+                q = pv[c, "ours", r] / pv[c, sv[s], r]
+                list = list " " q
+                if (lo == "" || q < lo) lo = q
+                if (hi == "" || q > hi) hi = q
+            }
+            if (list == "") printf " %22s", "-"
+            else printf " %22s", sprintf("%.2f (%.2f-%.2f)", median(list), lo, hi)
         }
         printf "\n"
     }
