@@ -22,8 +22,8 @@
 # Servers run one at a time per measurement and the scenarios alternate servers A B C D A B C D,
 # so slow drift of a shared machine hits every server alike; the table shows medians and ratios
 # measured in the same run, then, per case, the median over rounds of ours / peer within one
-# round (with its range), which other tenants' load coming and going between rounds moves
-# less. Loopback only; every loadgen run is bounded in time and count.
+# round (with its range), which the machine's speed drifting between rounds (the runs' own
+# threads, other jobs) moves less. Loopback only; every loadgen run is bounded in time and count.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -251,7 +251,7 @@ END {
     }
     # Round r of a case ran every server one after the other, so the r-th runs of two servers
     # saw about the same machine: the median of their ratios is steadier than the ratio of
-    # medians when other tenants come and go between rounds.
+    # medians when the speed of the machine drifts between rounds.
     printf "\n== per-round ratios: the median over rounds of ours / peer in the same round (min-max)\n"
     printf "%-34s %-17s", "case", "metric"
     for (s = 1; s <= ns; s++) if (sv[s] != "ours") printf " %22s", "/" sv[s]
